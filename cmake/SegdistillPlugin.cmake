@@ -1,0 +1,13 @@
+# segdistill_add_plugin(NAME SOURCES...): a plugin library segdistill_NAME.so in the
+# build tree's plugin folder, installed with the other plugins.
+function(segdistill_add_plugin name)
+  set(target segdistill_${name})
+  add_library(${target} MODULE ${ARGN})
+  target_link_libraries(${target} PRIVATE segdistill::sdk)
+  set_target_properties(${target} PROPERTIES
+    PREFIX ""
+    LIBRARY_OUTPUT_DIRECTORY "${SEGDISTILL_BUILD_PLUGIN_DIR}")
+  segdistill_warnings(${target})
+  segdistill_use_torch_pch(${target})
+  install(TARGETS ${target} LIBRARY DESTINATION "${SEGDISTILL_INSTALL_PLUGIN_DIR}")
+endfunction()

@@ -1,0 +1,18 @@
+#pragma once
+#include <memory>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "segdistill/api.hpp"
+
+namespace segdistill {
+
+// The segdistill logger (console on stderr; a run adds its log file).
+SEGDISTILL_API std::shared_ptr<spdlog::logger> logger();
+// Sets the level from a name: trace, debug, info, warn, error, off. Error otherwise.
+SEGDISTILL_API void set_log_level(const std::string& level);
+// Also write the log to `path` (appending), e.g. a run's log.txt.
+SEGDISTILL_API void add_log_file(const std::string& path);
+
+}  // namespace segdistill

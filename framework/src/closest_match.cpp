@@ -1,0 +1,59 @@
+#include "segdistill/closest_match.hpp"
+
+#include <algorithm>
+
+namespace segdistill {
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> previous(b.size() + 1), current(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) previous[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    current[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, substitution});
+    }
+    std::swap(previous, current);
+  }
+  return previous[b.size()];
+}
+
+std::optional<std::string> closest_match(const std::string& name, const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  std::size_t best_distance = 0;
+  for (const auto& candidate : candidates) {
+    const std::size_t d = edit_distance(name, candidate);
+    if (!best || d < best_distance || (d == best_distance && candidate < *best)) {
+      best = candidate;
+      best_distance = d;
+    }
+  }
+  // A third of the longer name, at least 2: catches typos and near misses such as
+  // resnet81 -> resnet18, without suggesting unrelated names.
+  if (best) {
+    const std::size_t limit = std::max<std::size_t>(2, std::max(name.size(), best->size()) / 3);
+    if (best_distance > limit) best.reset();
+  }
+  return best;
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += separator;
+    out += items[i];
+  }
+  return out;
+}
+
+std::string describe_choices(const std::string& name, std::vector<std::string> candidates) {
+  if (candidates.empty()) return "(none registered)";
+  std::sort(candidates.begin(), candidates.end());
+  if (auto best = closest_match(name, candidates)) {
+    candidates.erase(std::find(candidates.begin(), candidates.end(), *best));
+    candidates.insert(candidates.begin(), *best);
+  }
+  return join(candidates, ", ");
+}
+
+}  // namespace segdistill

@@ -1,0 +1,42 @@
+#include "segdistill/config_sections.hpp"
+
+#include <algorithm>
+
+#include "segdistill/closest_match.hpp"
+#include "segdistill/error.hpp"
+#include "segdistill/registries.hpp"
+
+namespace segdistill {
+
+const std::vector<SectionSpec>& config_sections() {
+  static const std::vector<SectionSpec> sections{
+      {"model", "the network trained (the student of a distillation run)", schema_of<ModelSection>(), false, ""},
+      {"teacher", "the frozen network a distillation run learns from", schema_of<TeacherSection>(), false, ""},
+      {"distillers", "distillation terms ([[distillers]], one table each)", {}, true, "distillers"},
+      {"plugins", "where plugin libraries are found", schema_of<PluginsSection>(), false, ""},
+  };
+  return sections;
+}
+
+void validate_config(const Config& config) {
+  const ConfigTable root = config.root();
+  const auto& sections = config_sections();
+  for (const auto& key : root.keys()) {
+    auto it = std::find_if(sections.begin(), sections.end(), [&](const SectionSpec& s) { return s.key == key; });
+    if (it == sections.end()) {
+      std::vector<std::string> valid;
+      for (const auto& s : sections) valid.push_back(s.key);
+      std::string message = root.locate(key) + ": unknown section '" + key + "'";
+      if (auto best = closest_match(key, valid)) message += " (did you mean '" + *best + "'?)";
+      throw Error(message + "; valid sections: " + describe_choices(key, valid));
+    }
+    if (it->array_of_tables) {
+      const RegistryBase* registry = find_registry(it->component_kind);
+      for (const auto& table : root.tables(key)) registry->validate(table);
+    } else {
+      read_fields(root.table(key), it->schema);
+    }
+  }
+}
+
+}  // namespace segdistill

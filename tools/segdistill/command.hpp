@@ -1,0 +1,36 @@
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace segdistill::cli {
+
+// Options every sub-command accepts.
+struct GlobalOptions {
+  std::vector<std::string> plugin_dirs;
+  std::string log_level = "info";
+  int threads = 0;  // 0: all cores
+};
+
+using Runner = std::function<int(const GlobalOptions&)>;
+
+// A sub-command: `attach` declares its options on its CLI11 app and returns what runs
+// it once the command line is parsed.
+struct Command {
+  const char* name;
+  const char* help;
+  std::function<Runner(CLI::App&)> attach;
+};
+
+// The one table of sub-commands (commands.cpp).
+const std::vector<Command>& commands();
+
+// Each sub-command's attach function, one file each.
+Runner attach_plugins(CLI::App& app);
+Runner attach_config(CLI::App& app);
+
+}  // namespace segdistill::cli

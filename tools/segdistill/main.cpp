@@ -1,0 +1,73 @@
+// segdistill: the command line. Sub-commands come from the table in commands.cpp.
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "command.hpp"
+#include "segdistill/error.hpp"
+#include "segdistill/log.hpp"
+
+namespace {
+
+// Error messages go to stderr as one paragraph, without stack traces.
+int fail(const std::string& message) {
+  std::cerr << "segdistill: error: " << message << "\n";
+  return 1;
+}
+
+void apply_globals(const segdistill::cli::GlobalOptions& globals) {
+  segdistill::set_log_level(globals.log_level);
+  // LibTorch would otherwise pick its own thread count (one, on some machines).
+  const int threads = globals.threads > 0 ? globals.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace segdistill::cli;
+  CLI::App app{"segdistill: train compact semantic-segmentation networks by knowledge distillation"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the sub-command too
+
+  GlobalOptions globals;
+  app.add_option("--plugin-dir", globals.plugin_dirs, "also load the plugins in this folder (repeatable; searched first)")
+      ->type_name("DIR");
+  app.add_option("--log-level", globals.log_level, "trace, debug, info, warn, error or off")->capture_default_str();
+  app.add_option("--threads", globals.threads, "intra-op threads for LibTorch (default: all cores)")
+      ->check(CLI::Range(1, 1024));
+
+  std::vector<std::pair<CLI::App*, Runner>> runners;
+  for (const Command& command : commands()) {
+    CLI::App* sub = app.add_subcommand(command.name, command.help);
+    runners.emplace_back(sub, command.attach(*sub));
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+
+  try {
+    apply_globals(globals);
+    for (auto& [sub, run] : runners)
+      if (sub->parsed()) return run(globals);
+    return fail("no sub-command given; see segdistill --help");
+  } catch (const segdistill::Error& e) {
+    return fail(e.what());
+  } catch (const c10::Error& e) {
+    return fail(e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return fail(std::string("unexpected: ") + e.what());
+  }
+}
