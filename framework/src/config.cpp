@@ -43,9 +43,7 @@ ConfigTable Config::root() const {
 const std::string& Config::path() const { return doc_->path; }
 
 std::string Config::to_toml() const {
-  std::ostringstream out;
-  out << toml::toml_formatter(doc_->root, toml::format_flags::none) << "\n";
-  return out.str();
+  return table_to_toml_document(doc_->root);
 }
 
 void Config::save(const std::string& path) const {

@@ -26,7 +26,9 @@ std::string source_of(const toml::node& node);
 std::string join_path(const std::string& parent, const std::string& key);
 // The name users know for a toml++ node type ("integer", "table", ...).
 std::string toml_type_name(toml::node_type type);
-// A node as TOML text, on one line where possible.
+// A value as TOML text on one line (tables inline); floats in shortest round-trip form.
 std::string node_to_toml(const toml::node& node);
+// A whole table as a TOML document: plain keys first, then [sections] and [[arrays]].
+std::string table_to_toml_document(const toml::table& table);
 
 }  // namespace segdistill

@@ -30,14 +30,6 @@ std::string toml_type_name(toml::node_type type) {
   }
 }
 
-std::string node_to_toml(const toml::node& node) {
-  std::ostringstream out;
-  node.visit([&](const auto& n) {
-    out << toml::toml_formatter(n, toml::format_flags::none);
-  });
-  return out.str();
-}
-
 namespace {
 const toml::table& empty_table() {
   static const toml::table table;
@@ -120,7 +112,7 @@ std::string ConfigTable::string(const std::string& key) const {
 }
 
 std::string ConfigTable::to_toml(const std::string& key) const {
-  if (key.empty()) return node_to_toml(*impl_->table);
+  if (key.empty()) return table_to_toml_document(*impl_->table);
   const toml::node* node = impl_->table->get(key);
   return node ? node_to_toml(*node) : "";
 }

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "command.hpp"
+#include "segdistill/closest_match.hpp"
 #include "segdistill/error.hpp"
 #include "segdistill/log.hpp"
 
@@ -24,6 +25,27 @@ void apply_globals(const segdistill::cli::GlobalOptions& globals) {
   // LibTorch would otherwise pick its own thread count (one, on some machines).
   const int threads = globals.threads > 0 ? globals.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
+}
+
+bool any_parsed(const std::vector<std::pair<CLI::App*, segdistill::cli::Runner>>& runners) {
+  for (const auto& [sub, run] : runners)
+    if (sub->parsed()) return true;
+  return false;
+}
+
+// CLI11 says only "a subcommand is required" for a mistyped one; name it and the closest.
+int unknown_command(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const auto& command : segdistill::cli::commands()) names.emplace_back(command.name);
+  const auto remaining = app.remaining();
+  if (remaining.empty()) {
+    fail("no command given; commands: " + segdistill::join(names, ", ") + " (see segdistill --help)");
+    return 2;
+  }
+  std::string message = "unknown command '" + remaining.front() + "'";
+  if (auto best = segdistill::closest_match(remaining.front(), names)) message += " (did you mean '" + *best + "'?)";
+  fail(message + "; commands: " + segdistill::join(names, ", "));
+  return 2;
 }
 
 }  // namespace
@@ -54,6 +76,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (!any_parsed(runners)) return unknown_command(app);
     app.exit(e);
     return 2;
   }

@@ -40,13 +40,13 @@ struct TeacherSection {
   std::optional<std::string> checkpoint;
   std::string mode;
   static void declare(Schema<TeacherSection>& s) {
-    s.field("backbone", &TeacherSection::backbone, "teacher backbone: {type = NAME, ...}").required().component("backbones");
-    s.field("head", &TeacherSection::head, "teacher head: {type = NAME, ...}").required().component("heads");
     s.field("checkpoint", &TeacherSection::checkpoint, "teacher weights (segdistill or imported checkpoint)");
     s.field("mode", &TeacherSection::mode,
             "'eval' (frozen BatchNorm statistics, no dropout) or 'train' (the published run's quirk)")
         .default_value(std::string("eval"))
         .one_of({"eval", "train"});
+    s.field("backbone", &TeacherSection::backbone, "teacher backbone: {type = NAME, ...}").required().component("backbones");
+    s.field("head", &TeacherSection::head, "teacher head: {type = NAME, ...}").required().component("heads");
   }
 };
 

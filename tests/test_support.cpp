@@ -1,0 +1,67 @@
+#include "test_support.hpp"
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <sys/wait.h>
+
+namespace fs = std::filesystem;
+
+namespace segdistill_test {
+
+TempDir::TempDir() {
+  std::random_device device;
+  path_ = fs::temp_directory_path() / ("segdistill_test_" + std::to_string(device()) + std::to_string(device()));
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string TempDir::write(const std::string& name, const std::string& text) const {
+  const fs::path file = path_ / name;
+  fs::create_directories(file.parent_path());
+  std::ofstream(file, std::ios::binary) << text;
+  return file.string();
+}
+
+namespace {
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+}  // namespace
+
+CommandResult run_segdistill(const std::vector<std::string>& args, const std::string& env) {
+  TempDir capture;
+  std::string command = env + " " + shell_quote(SEGDISTILL_BINARY);
+  for (const auto& arg : args) command += " " + shell_quote(arg);
+  command += " >" + shell_quote((capture.path() / "out").string()) + " 2>" + shell_quote((capture.path() / "err").string());
+  const int status = std::system(command.c_str());
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_file(capture.path() / "out");
+  result.err = read_file(capture.path() / "err");
+  return result;
+}
+
+std::string test_plugin_dir(const std::string& test_case) {
+  return (fs::path(SEGDISTILL_TEST_PLUGIN_ROOT) / test_case).string();
+}
+
+std::string test_plugin_file(const std::string& test_case, const std::string& name) {
+  return (fs::path(test_plugin_dir(test_case)) / ("segdistill_" + name + ".so")).string();
+}
+
+}  // namespace segdistill_test

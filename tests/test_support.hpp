@@ -1,0 +1,37 @@
+#pragma once
+// Helpers shared by the tests: temporary folders, files, running the command line.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace segdistill_test {
+
+// A fresh folder under the system temporary folder, removed when the object goes.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  // Writes `text` to path()/name (folders created) and returns the full path.
+  std::string write(const std::string& name, const std::string& text) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs the segdistill binary with `args` (each passed as one argument).
+CommandResult run_segdistill(const std::vector<std::string>& args, const std::string& env = "");
+
+// The folder of one test plugin case (good, wrong_api, ...).
+std::string test_plugin_dir(const std::string& test_case);
+std::string test_plugin_file(const std::string& test_case, const std::string& name);
+
+}  // namespace segdistill_test
