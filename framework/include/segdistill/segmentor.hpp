@@ -1,0 +1,49 @@
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+
+#include "segdistill/api.hpp"
+#include "segdistill/backbone.hpp"
+#include "segdistill/config_table.hpp"
+#include "segdistill/feature.hpp"
+#include "segdistill/head.hpp"
+
+namespace segdistill {
+
+struct SegmentorOutput {
+  at::Tensor logits;    // N x classes x H x W, at the input's size
+  FeatureMap features;  // "backbone.*", "head.*", "logits"
+};
+
+// A segmentation network: a backbone and a head, built from a [model]-like table
+// (num_classes, backbone = {type...}, head = {type...}). Its state dict uses the
+// reference names: backbone.* for the backbone, the head's own parts (aspp.*, decoder.*)
+// at the top level.
+class SEGDISTILL_API Segmentor : public torch::nn::Module {
+ public:
+  // `model` is the table's config ([model] or [teacher]); plugins must be loaded.
+  explicit Segmentor(const ConfigTable& model);
+
+  SegmentorOutput forward(const at::Tensor& images);
+
+  std::int64_t num_classes() const { return num_classes_; }
+  // Every feature forward() returns, with channels and stride ("logits" has stride 1).
+  const std::vector<FeatureSpec>& feature_specs() const { return feature_specs_; }
+  // The spec of one feature; Error naming `config_key` and the available names if the
+  // network has no such feature.
+  const FeatureSpec& feature_spec(const std::string& name, const std::string& config_key) const;
+
+  Backbone& backbone() { return *backbone_; }
+  Head& head() { return *head_; }
+
+ private:
+  std::int64_t num_classes_ = 0;
+  std::shared_ptr<Backbone> backbone_;
+  std::shared_ptr<Head> head_;
+  std::vector<FeatureSpec> feature_specs_;
+};
+
+}  // namespace segdistill

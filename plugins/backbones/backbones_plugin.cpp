@@ -1,0 +1,28 @@
+// The backbones plugin: ResNet-18/50/101 and MobileNetV2 of the reference DeepLabV3+.
+#include <torch/torch.h>
+
+#include "mobilenetv2.hpp"
+#include "resnet.hpp"
+#include "segdistill/plugin_api.hpp"
+
+namespace segdistill::backbones_plugin {
+namespace {
+
+void add_resnet(PluginRegistrar& registrar, const std::string& name, const std::string& help, ResNetLayout layout) {
+  registrar.add<ResNetOptions>(backbones(), name, help,
+                               [layout](const ResNetOptions& options) { return std::make_shared<ResNet>(layout, options); });
+}
+
+void register_backbones(PluginRegistrar& registrar) {
+  add_resnet(registrar, "resnet18", "ResNet-18 (BasicBlock 2-2-2-2), dilated layer4", {BlockKind::Basic, {2, 2, 2, 2}});
+  add_resnet(registrar, "resnet50", "ResNet-50 (Bottleneck 3-4-6-3), multi-grid layer4", {BlockKind::Bottleneck, {3, 4, 6, 3}});
+  add_resnet(registrar, "resnet101", "ResNet-101 (Bottleneck 3-4-23-3), multi-grid layer4",
+             {BlockKind::Bottleneck, {3, 4, 23, 3}});
+  registrar.add<MobileNetV2Options>(backbones(), "mobilenetv2", "MobileNetV2, dilated after the output stride",
+                                    [](const MobileNetV2Options& options) { return std::make_shared<MobileNetV2>(options); });
+}
+
+}  // namespace
+}  // namespace segdistill::backbones_plugin
+
+SEGDISTILL_PLUGIN("backbones", "1.0.0", segdistill::backbones_plugin::register_backbones)
