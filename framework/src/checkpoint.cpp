@@ -1,20 +1,13 @@
 #include "segdistill/checkpoint.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 
 #include <torch/serialize.h>
 #include <torch/torch.h>
 
+#include "atomic_file.hpp"
 #include "segdistill/error.hpp"
-
-namespace fs = std::filesystem;
 
 namespace segdistill {
 
@@ -40,18 +33,6 @@ c10::IValue to_ivalue(const Checkpoint& checkpoint) {
   return root;
 }
 
-void write_all(int fd, const char* data, std::size_t size, const std::string& temporary) {
-  while (size > 0) {
-    const ssize_t written = ::write(fd, data, size);
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      throw Error(temporary + ": " + std::strerror(errno));
-    }
-    data += written;
-    size -= static_cast<std::size_t>(written);
-  }
-}
-
 [[noreturn]] void not_a_checkpoint(const std::string& path, const std::string& why) {
   throw Error(path + ": not a segdistill checkpoint (" + why +
               "); PyTorch state dicts are converted with `segdistill import-checkpoint`");
@@ -60,36 +41,7 @@ void write_all(int fd, const char* data, std::size_t size, const std::string& te
 }  // namespace
 
 void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
-  const std::vector<char> bytes = torch::pickle_save(to_ivalue(checkpoint));
-  const std::string temporary = path + ".tmp";
-  std::error_code ec;
-  if (const auto parent = fs::path(path).parent_path(); !parent.empty()) fs::create_directories(parent, ec);
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(path + ": cannot write the checkpoint: " + std::strerror(errno));
-  try {
-    write_all(fd, bytes.data(), bytes.size(), temporary);
-    if (::fsync(fd) != 0) throw Error(temporary + ": " + std::strerror(errno));
-  } catch (const Error& e) {
-    ::close(fd);
-    fs::remove(temporary, ec);
-    throw Error(path + ": cannot write the checkpoint (" + e.what() + "); the previous file, if any, is unchanged");
-  }
-  if (::close(fd) != 0) {
-    fs::remove(temporary, ec);
-    throw Error(path + ": cannot write the checkpoint: " + std::strerror(errno));
-  }
-  fs::rename(temporary, path, ec);
-  if (ec) {
-    fs::remove(temporary, ec);
-    throw Error(path + ": cannot put the checkpoint in place: " + ec.message());
-  }
-  // Make the rename itself durable.
-  const std::string dir = fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string();
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+  write_file_atomically(path, torch::pickle_save(to_ivalue(checkpoint)), "checkpoint");
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
@@ -136,30 +88,59 @@ std::string shape_of(const at::Tensor& t) {
 }
 }  // namespace
 
-void load_state_dict(torch::nn::Module& module, const TensorDict& tensors, const std::string& source) {
-  const TensorDict target = state_dict(module);
-  std::string first;
-  std::size_t differing = 0;
-  const auto note = [&](const std::string& text) {
-    if (first.empty()) first = text;
-    ++differing;
+std::string StateDictDiff::report(std::size_t limit) const {
+  std::string out;
+  const auto list = [&](const char* title, const std::vector<std::string>& names) {
+    if (names.empty()) return;
+    out += std::string(out.empty() ? "" : "\n") + "  " + title + " (" + std::to_string(names.size()) + "): ";
+    for (std::size_t i = 0; i < names.size() && i < limit; ++i) out += (i ? ", " : "") + names[i];
+    if (names.size() > limit) out += ", ... (" + std::to_string(names.size() - limit) + " more)";
   };
+  list("missing from the file", missing);
+  list("not in the model", unexpected);
+  std::vector<std::string> shapes;
+  for (const auto& m : shape_mismatches) shapes.push_back(m.name + " " + m.file_shape + " vs " + m.model_shape);
+  list("different shapes (file vs model)", shapes);
+  return out;
+}
+
+StateDictDiff compare_state_dict(const torch::nn::Module& module, const TensorDict& tensors) {
+  const TensorDict target = state_dict(module);
+  StateDictDiff diff;
   for (const auto& [name, tensor] : target) {
     auto it = tensors.find(name);
-    if (it == tensors.end()) note("'" + name + "' is missing from the checkpoint");
+    if (it == tensors.end()) diff.missing.push_back(name);
     else if (!it->second.sizes().equals(tensor.sizes()))
-      note("'" + name + "' has shape " + shape_of(it->second) + " in the checkpoint, " + shape_of(tensor) + " in the model");
+      diff.shape_mismatches.push_back({name, shape_of(it->second), shape_of(tensor)});
   }
   for (const auto& [name, tensor] : tensors)
-    if (!target.count(name)) note("'" + name + "' is in the checkpoint but not in the model");
-  if (differing)
-    throw Error(source + ": checkpoint of another model: " + first + " (" + std::to_string(differing) +
-                " key(s) differ in all)");
+    if (!target.count(name)) diff.unexpected.push_back(name);
+  return diff;
+}
+
+StateDictDiff load_matching(torch::nn::Module& module, const TensorDict& tensors) {
+  StateDictDiff diff = compare_state_dict(module, tensors);
   torch::NoGradGuard no_grad;
-  for (const auto& [name, tensor] : target) {
-    auto destination = tensor;
-    destination.copy_(tensors.at(name).to(destination.dtype()));
+  for (auto& [name, tensor] : state_dict(module)) {
+    auto it = tensors.find(name);
+    if (it != tensors.end() && it->second.sizes().equals(tensor.sizes())) tensor.copy_(it->second.to(tensor.dtype()));
   }
+  return diff;
+}
+
+void load_state_dict(torch::nn::Module& module, const TensorDict& tensors, const std::string& source) {
+  const StateDictDiff diff = compare_state_dict(module, tensors);
+  if (!diff.empty()) {
+    std::string first;
+    if (!diff.missing.empty()) first = "'" + diff.missing.front() + "' is missing from the checkpoint";
+    else if (!diff.shape_mismatches.empty()) {
+      const auto& m = diff.shape_mismatches.front();
+      first = "'" + m.name + "' has shape " + m.file_shape + " in the checkpoint, " + m.model_shape + " in the model";
+    } else first = "'" + diff.unexpected.front() + "' is in the checkpoint but not in the model";
+    throw Error(source + ": checkpoint of another model: " + first + " (" + std::to_string(diff.count()) +
+                " key(s) differ in all)");
+  }
+  load_matching(module, tensors);
 }
 
 }  // namespace segdistill

@@ -32,5 +32,7 @@ const std::vector<Command>& commands();
 // Each sub-command's attach function, one file each.
 Runner attach_plugins(CLI::App& app);
 Runner attach_config(CLI::App& app);
+Runner attach_import_checkpoint(CLI::App& app);
+Runner attach_export_checkpoint(CLI::App& app);
 
 }  // namespace segdistill::cli

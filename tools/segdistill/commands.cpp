@@ -6,6 +6,9 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {"plugins", "list the loaded plugin libraries and every registry's names", attach_plugins},
       {"config", "show, check and document configurations", attach_config},
+      {"import-checkpoint", "convert a PyTorch state dict (torch.save file) into a segdistill checkpoint",
+       attach_import_checkpoint},
+      {"export-checkpoint", "write a checkpoint's model weights as a PyTorch state dict", attach_export_checkpoint},
   };
   return table;
 }
