@@ -46,7 +46,9 @@ TEST(Cli, PluginsListsLibrariesAndRegistries) {
   const auto r = run_segdistill({"plugins", "--plugin-dir", test_plugin_dir("good")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "test_good 1.2.3")) << r.out;
-  EXPECT_TRUE(contains(r.out, "backbones (1):\n  tiny_test_backbone")) << r.out;
+  EXPECT_TRUE(contains(r.out, "backbones (5):")) << r.out;  // the build tree's four and the test plugin's
+  EXPECT_TRUE(contains(r.out, "  tiny_test_backbone  one 3x3 convolution (tests only)  [plugin 'test_good']")) << r.out;
+  EXPECT_TRUE(contains(r.out, "  resnet18 ")) << r.out;
   for (const char* kind : {"heads", "datasets", "transforms", "distillers", "losses", "lr_schedules", "hooks"})
     EXPECT_TRUE(contains(r.out, std::string("\n") + kind + " (")) << kind;
 
@@ -77,8 +79,8 @@ TEST(Cli, UnknownBackboneNamesKeyNameAndChoices) {
       dir.write("bad.toml", "[model]\nnum_classes = 21\nbackbone = {type = \"resnet81\"}\nhead = {type = \"x\"}\n");
   const auto r = run_segdistill({"config", "check", config, "--plugin-dir", test_plugin_dir("good")});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(contains(r.err, config + ":3: model.backbone.type: unknown backbone 'resnet81'; available backbones: "
-                                       "tiny_test_backbone"))
+  EXPECT_TRUE(contains(r.err, config + ":3: model.backbone.type: unknown backbone 'resnet81' (did you mean 'resnet18'?); "
+                                       "available backbones: resnet18, mobilenetv2, resnet101, resnet50, tiny_test_backbone"))
       << r.err;
 }
 
