@@ -3,17 +3,33 @@
 #include <algorithm>
 
 #include "segdistill/closest_match.hpp"
+#include "segdistill/data_sections.hpp"
 #include "segdistill/error.hpp"
 #include "segdistill/registries.hpp"
 
 namespace segdistill {
 
+namespace {
+// The framework's keys of each split (pipeline, on_bad_sample); the data set checked its own.
+void check_data_splits(const ConfigTable& data) {
+  for (const char* split : {"train", "val", "test"}) {
+    if (!data.contains(split)) continue;
+    const ConfigTable table = data.table(split);
+    std::vector<std::string> others;
+    for (const auto& key : table.keys())
+      if (key != "pipeline" && key != "on_bad_sample") others.push_back(key);
+    parse_options<SplitKeys>(table, others);
+  }
+}
+}  // namespace
+
 const std::vector<SectionSpec>& config_sections() {
   static const std::vector<SectionSpec> sections{
-      {"model", "the network trained (the student of a distillation run)", schema_of<ModelSection>(), false, ""},
-      {"teacher", "the frozen network a distillation run learns from", schema_of<TeacherSection>(), false, ""},
-      {"distillers", "distillation terms ([[distillers]], one table each)", {}, true, "distillers"},
-      {"plugins", "where plugin libraries are found", schema_of<PluginsSection>(), false, ""},
+      {"model", "the network trained (the student of a distillation run)", schema_of<ModelSection>(), false, "", {}},
+      {"teacher", "the frozen network a distillation run learns from", schema_of<TeacherSection>(), false, "", {}},
+      {"distillers", "distillation terms ([[distillers]], one table each)", {}, true, "distillers", {}},
+      {"data", "data sets, splits and their pipelines", schema_of<DataSection>(), false, "", check_data_splits},
+      {"plugins", "where plugin libraries are found", schema_of<PluginsSection>(), false, "", {}},
   };
   return sections;
 }
@@ -35,6 +51,7 @@ void validate_config(const Config& config) {
       for (const auto& table : root.tables(key)) registry->validate(table);
     } else {
       read_fields(root.table(key), it->schema);
+      if (it->extra_check) it->extra_check(root.table(key));
     }
   }
 }

@@ -12,7 +12,7 @@ HeadRegistry& heads() {
   return registry;
 }
 DatasetRegistry& datasets() {
-  static DatasetRegistry registry("datasets", "dataset");
+  static DatasetRegistry registry("datasets", "dataset", {"type", "pipeline", "on_bad_sample"});
   return registry;
 }
 TransformRegistry& transforms() {

@@ -5,8 +5,8 @@
 
 namespace segdistill {
 
-RegistryBase::RegistryBase(std::string kind, std::string singular)
-    : kind_(std::move(kind)), singular_(std::move(singular)) {}
+RegistryBase::RegistryBase(std::string kind, std::string singular, std::vector<std::string> reserved_keys)
+    : kind_(std::move(kind)), singular_(std::move(singular)), reserved_keys_(std::move(reserved_keys)) {}
 
 RegistryBase::~RegistryBase() = default;
 
@@ -43,7 +43,7 @@ const RegistryEntryInfo& RegistryBase::resolve(const ConfigTable& component) con
 }
 
 void RegistryBase::validate(const ConfigTable& component) const {
-  read_fields(component, resolve(component).schema, {"type"});
+  read_fields(component, resolve(component).schema, reserved_keys_);
 }
 
 void RegistryBase::remove_origin(const std::string& origin) {

@@ -34,5 +34,7 @@ Runner attach_plugins(CLI::App& app);
 Runner attach_config(CLI::App& app);
 Runner attach_import_checkpoint(CLI::App& app);
 Runner attach_export_checkpoint(CLI::App& app);
+Runner attach_make_toy_dataset(CLI::App& app);
+Runner attach_data(CLI::App& app);
 
 }  // namespace segdistill::cli

@@ -9,6 +9,8 @@ const std::vector<Command>& commands() {
       {"import-checkpoint", "convert a PyTorch state dict (torch.save file) into a segdistill checkpoint",
        attach_import_checkpoint},
       {"export-checkpoint", "write a checkpoint's model weights as a PyTorch state dict", attach_export_checkpoint},
+      {"make-toy-dataset", "write the embedded toy data set (VOC layout, procedurally drawn scenes)", attach_make_toy_dataset},
+      {"data", "check a configured split or show what the network will see", attach_data},
   };
   return table;
 }

@@ -2,6 +2,7 @@
 // The top-level sections of a configuration that the SDK itself reads, each declared
 // once with its keys, so that `config check` and every command validate the same way.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,8 @@ struct SectionSpec {
   SchemaSpec schema;
   bool array_of_tables = false;  // [[key]]
   std::string component_kind;    // an array of registry components ([[distillers]])
+  // Checks beyond the schema (a split's pipeline); may be empty.
+  std::function<void(const ConfigTable&)> extra_check;
 };
 
 // Every section the SDK knows, in the order of DESIGN.md.

@@ -66,10 +66,10 @@ class SEGDISTILL_API PluginRegistrar {
   template <class Options, class Product, class... Args, class Factory>
   void add(Registry<Product, Args...>& registry, std::string name, std::string help, Factory factory) {
     RegistryEntryInfo info{std::move(name), std::move(help), origin_, schema_of<Options>()};
-    registry.add(std::move(info),
-                 [factory](const ConfigTable& table, Args... args) -> std::shared_ptr<Product> {
-                   return factory(parse_options<Options>(table, {"type"}), std::forward<Args>(args)...);
-                 });
+    registry.add(std::move(info), [factory, reserved = registry.reserved_keys()](const ConfigTable& table,
+                                                                                Args... args) -> std::shared_ptr<Product> {
+      return factory(parse_options<Options>(table, reserved), std::forward<Args>(args)...);
+    });
   }
 
  private:

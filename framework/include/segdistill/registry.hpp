@@ -25,14 +25,17 @@ struct RegistryEntryInfo {
 class SEGDISTILL_API RegistryBase {
  public:
   // kind: plural name used in listings and config ("backbones");
-  // singular: used in messages ("backbone").
-  RegistryBase(std::string kind, std::string singular);
+  // singular: used in messages ("backbone");
+  // reserved_keys: keys of a component's table that the framework reads, not the
+  // component ("type" always; a data set's "pipeline").
+  RegistryBase(std::string kind, std::string singular, std::vector<std::string> reserved_keys = {"type"});
   virtual ~RegistryBase();
   RegistryBase(const RegistryBase&) = delete;
   RegistryBase& operator=(const RegistryBase&) = delete;
 
   const std::string& kind() const { return kind_; }
   const std::string& singular() const { return singular_; }
+  const std::vector<std::string>& reserved_keys() const { return reserved_keys_; }
   std::vector<std::string> names() const;  // sorted
   std::vector<RegistryEntryInfo> entries() const;  // sorted by name
   bool contains(const std::string& name) const;
@@ -57,6 +60,7 @@ class SEGDISTILL_API RegistryBase {
  private:
   std::string kind_;
   std::string singular_;
+  std::vector<std::string> reserved_keys_;
   std::map<std::string, RegistryEntryInfo> entries_;
 };
 

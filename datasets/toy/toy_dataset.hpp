@@ -1,0 +1,26 @@
+#pragma once
+// The embedded toy data set: procedurally drawn scenes in Pascal VOC's layout.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace segdistill::toy {
+
+struct ToyOptions {
+  std::string output;       // the VOC2012-like root to write
+  std::uint64_t seed = 0;
+  int train = 240;          // images in train.txt
+  int val = 60;             // images in val.txt
+  int size = 128;           // images are size x size
+};
+
+// Class names, index = label value.
+const std::vector<std::string>& toy_class_names();
+
+// Writes JPEGImages/, SegmentationClass/ (palette PNGs with 255 borders around objects),
+// ImageSets/Segmentation/{train,val,trainval}.txt and classes.txt. The same options give
+// the same files. `progress(done, total)` is called after each image.
+void write_toy_dataset(const ToyOptions& options, const std::function<void(int, int)>& progress = {});
+
+}  // namespace segdistill::toy

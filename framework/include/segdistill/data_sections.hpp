@@ -1,0 +1,62 @@
+#pragma once
+// The [data] section: classes, ignore index, and one table per split.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "segdistill/api.hpp"
+#include "segdistill/config.hpp"
+#include "segdistill/dataset.hpp"
+#include "segdistill/schema.hpp"
+#include "segdistill/transform.hpp"
+
+namespace segdistill {
+
+struct DataSection {
+  std::int64_t num_classes;
+  std::int64_t ignore_index;
+  ConfigTable train;
+  ConfigTable val;
+  ConfigTable test;
+  static void declare(Schema<DataSection>& s) {
+    s.field("num_classes", &DataSection::num_classes, "classes of the labels (0: as the data set says)").default_value(0).range(0, 255);
+    s.field("ignore_index", &DataSection::ignore_index, "label value of void pixels, left out of loss and metrics")
+        .default_value(255)
+        .range(0, 255);
+    s.field("train", &DataSection::train, "training split: {type = DATASET, ..., pipeline = [...]}").component("datasets");
+    s.field("val", &DataSection::val, "validation split").component("datasets");
+    s.field("test", &DataSection::test, "test split").component("datasets");
+  }
+};
+
+// Keys of a split table that the framework reads (the data set reads the others).
+struct SplitKeys {
+  std::vector<ConfigTable> pipeline;
+  std::string on_bad_sample;
+  static void declare(Schema<SplitKeys>& s) {
+    s.field("pipeline", &SplitKeys::pipeline, "transforms applied in order: [{type = NAME, ...}, ...]").component("transforms");
+    s.field("on_bad_sample", &SplitKeys::on_bad_sample,
+            "'error' stops at a bad sample, naming it; 'skip' logs it, counts it and goes on")
+        .default_value(std::string("error"))
+        .one_of({"error", "skip"});
+  }
+};
+
+// A split ready to load: its data set, pipeline and bad-sample policy.
+struct DataSplit {
+  std::string key;  // "data.train"
+  std::shared_ptr<Dataset> dataset;
+  std::vector<std::shared_ptr<Transform>> pipeline;
+  bool skip_bad_samples = false;
+};
+
+// Builds split `name` ("train", "val", "test") of a config's [data]; plugins must be
+// loaded. Error naming the key when the split is not configured.
+SEGDISTILL_API DataSplit build_split(const Config& config, const std::string& name);
+
+// The split names a config's [data] defines.
+SEGDISTILL_API std::vector<std::string> configured_splits(const Config& config);
+
+}  // namespace segdistill

@@ -1,0 +1,33 @@
+#pragma once
+// Reading and writing the image and label files of segmentation data sets.
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "segdistill/api.hpp"
+
+namespace segdistill {
+
+// An image as RGB uint8 (JPEG, PNG, ... via OpenCV). SampleError naming the file when it
+// is missing, unreadable or truncated.
+SEGDISTILL_API cv::Mat read_rgb_image(const std::string& path);
+
+// A label PNG as class indices: palette ("P") PNGs keep their stored indices (decoding
+// to colours would lose the classes), 8-bit grey PNGs are indices as they are.
+// SampleError for other kinds of PNG, missing or corrupt files.
+SEGDISTILL_API cv::Mat read_label_png(const std::string& path);
+
+// Writes indices as a palette PNG (indices preserved, colours from `palette`),
+// atomically. Error naming the file on failure.
+SEGDISTILL_API void write_label_png(const std::string& path, const cv::Mat& label, const std::vector<cv::Vec3b>& palette);
+
+// Writes an RGB image (PNG or JPEG by extension) atomically.
+SEGDISTILL_API void write_rgb_image(const std::string& path, const cv::Mat& rgb);
+
+// One numeric matrix from a MATLAB .mat file (v5, compressed or not, and v7.3/HDF5):
+// `variable` or `variable.field` of a struct (SBD's GTcls.Segmentation). Returned as
+// CV_16UC1 (values must be integers in 0..65535). SampleError naming file and variable.
+SEGDISTILL_API cv::Mat read_mat_matrix(const std::string& path, const std::string& variable);
+
+}  // namespace segdistill

@@ -1,0 +1,177 @@
+#include "segdistill/image_io.hpp"
+
+#include <matio.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "atomic_file.hpp"
+#include "png_codec.hpp"
+#include "segdistill/dataset.hpp"
+
+namespace fs = std::filesystem;
+
+namespace segdistill {
+
+namespace {
+
+std::vector<unsigned char> read_file(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw SampleError(path + ": " + what + " not found");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw SampleError(path + ": cannot open the " + what);
+  return std::vector<unsigned char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+bool has_extension(const std::string& path, std::initializer_list<const char*> extensions) {
+  std::string ext = fs::path(path).extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* e : extensions)
+    if (ext == e) return true;
+  return false;
+}
+
+// A JPEG ends with the EOI marker; OpenCV decodes a truncated one without complaint.
+bool jpeg_is_complete(const std::vector<unsigned char>& bytes) {
+  std::size_t end = bytes.size();
+  while (end > 2 && bytes[end - 1] == 0) --end;  // some writers pad with zeros
+  return end >= 2 && bytes[end - 2] == 0xFF && bytes[end - 1] == 0xD9;
+}
+
+}  // namespace
+
+cv::Mat read_rgb_image(const std::string& path) {
+  const std::vector<unsigned char> bytes = read_file(path, "image");
+  if (has_extension(path, {".jpg", ".jpeg"}) && !jpeg_is_complete(bytes))
+    throw SampleError(path + ": truncated JPEG (no end-of-image marker)");
+  cv::Mat bgr = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  if (bgr.empty()) throw SampleError(path + ": cannot decode the image (corrupt, truncated or not an image)");
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  return rgb;
+}
+
+cv::Mat read_label_png(const std::string& path) {
+  const std::vector<unsigned char> bytes = read_file(path, "label");
+  cv::Mat indices;
+  std::string error;
+  if (!decode_index_png(bytes, indices, error)) throw SampleError(path + ": cannot read the label: " + error);
+  return indices;
+}
+
+void write_label_png(const std::string& path, const cv::Mat& label, const std::vector<cv::Vec3b>& palette) {
+  write_file_atomically(path, encode_palette_png(label, palette), "label PNG");
+}
+
+void write_rgb_image(const std::string& path, const cv::Mat& rgb) {
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  std::vector<unsigned char> encoded;
+  const std::string ext = fs::path(path).extension().string();
+  if (!cv::imencode(ext.empty() ? ".png" : ext, bgr, encoded)) throw Error(path + ": cannot encode the image");
+  write_file_atomically(path, std::vector<char>(encoded.begin(), encoded.end()), "image");
+}
+
+namespace {
+
+// HDF5 (behind v7.3 files) is not thread-safe in Debian's serial build: v7.3 reads are
+// serialised, v5 reads run in parallel.
+std::mutex& hdf5_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+bool is_v73(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char header[20] = {};
+  in.read(header, sizeof(header));
+  return std::string(header, static_cast<std::size_t>(in.gcount())).find("MATLAB 7.3") != std::string::npos;
+}
+
+template <class T>
+cv::Mat column_major_to_mat(const matvar_t* var, const std::string& where) {
+  const auto rows = static_cast<int>(var->dims[0]);
+  const auto cols = static_cast<int>(var->dims[1]);
+  const T* data = static_cast<const T*>(var->data);
+  cv::Mat out(rows, cols, CV_16UC1);
+  for (int c = 0; c < cols; ++c) {
+    for (int r = 0; r < rows; ++r) {
+      const double v = static_cast<double>(data[static_cast<std::size_t>(c) * static_cast<std::size_t>(rows) + static_cast<std::size_t>(r)]);
+      if (v < 0 || v > 65535 || v != std::floor(v))
+        throw SampleError(where + ": value " + std::to_string(v) + " is not a label (integers 0..65535)");
+      out.at<std::uint16_t>(r, c) = static_cast<std::uint16_t>(v);
+    }
+  }
+  return out;
+}
+
+struct MatCloser {
+  void operator()(mat_t* mat) const { Mat_Close(mat); }
+};
+struct VarFreer {
+  void operator()(matvar_t* var) const { Mat_VarFree(var); }
+};
+
+cv::Mat read_mat_locked(const std::string& path, const std::string& variable) {
+  std::unique_ptr<mat_t, MatCloser> mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
+  if (!mat) throw SampleError(path + ": not a readable MATLAB .mat file");
+  const auto dot = variable.find('.');
+  const std::string name = variable.substr(0, dot);
+  std::unique_ptr<matvar_t, VarFreer> var(Mat_VarRead(mat.get(), name.c_str()));
+  if (!var) throw SampleError(path + ": no variable '" + name + "' (expected " + variable + ")");
+  const matvar_t* matrix = var.get();
+  if (dot != std::string::npos) {
+    const std::string field = variable.substr(dot + 1);
+    if (var->class_type != MAT_C_STRUCT) throw SampleError(path + ": '" + name + "' is not a struct (expected " + variable + ")");
+    matrix = Mat_VarGetStructFieldByName(var.get(), field.c_str(), 0);
+    if (!matrix) throw SampleError(path + ": struct '" + name + "' has no field '" + field + "'");
+  }
+  const std::string where = path + ": " + variable;
+  if (matrix->rank != 2 || !matrix->data) throw SampleError(where + ": expected a 2-D matrix");
+  switch (matrix->data_type) {
+    case MAT_T_UINT8: return column_major_to_mat<std::uint8_t>(matrix, where);
+    case MAT_T_UINT16: return column_major_to_mat<std::uint16_t>(matrix, where);
+    case MAT_T_INT16: return column_major_to_mat<std::int16_t>(matrix, where);
+    case MAT_T_INT32: return column_major_to_mat<std::int32_t>(matrix, where);
+    case MAT_T_UINT32: return column_major_to_mat<std::uint32_t>(matrix, where);
+    case MAT_T_DOUBLE: return column_major_to_mat<double>(matrix, where);
+    case MAT_T_SINGLE: return column_major_to_mat<float>(matrix, where);
+    default: throw SampleError(where + ": unsupported element type (expected an integer or floating-point matrix)");
+  }
+}
+
+}  // namespace
+
+cv::Mat read_mat_matrix(const std::string& path, const std::string& variable) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw SampleError(path + ": annotation not found");
+  if (is_v73(path)) {
+    std::lock_guard<std::mutex> lock(hdf5_mutex());
+    return read_mat_locked(path, variable);
+  }
+  return read_mat_locked(path, variable);
+}
+
+std::vector<cv::Vec3b> voc_palette(std::size_t size) {
+  std::vector<cv::Vec3b> palette(size);
+  for (std::size_t i = 0; i < size; ++i) {
+    std::size_t c = i;
+    unsigned r = 0, g = 0, b = 0;
+    for (int j = 7; j >= 0; --j) {
+      r |= static_cast<unsigned>(c & 1) << j;
+      g |= static_cast<unsigned>((c >> 1) & 1) << j;
+      b |= static_cast<unsigned>((c >> 2) & 1) << j;
+      c >>= 3;
+    }
+    palette[i] = cv::Vec3b(static_cast<uchar>(r), static_cast<uchar>(g), static_cast<uchar>(b));
+  }
+  return palette;
+}
+
+}  // namespace segdistill

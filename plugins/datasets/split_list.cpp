@@ -1,0 +1,63 @@
+#include "split_list.hpp"
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace segdistill::datasets_plugin {
+
+std::vector<std::string> read_split_list(const std::string& path, const std::string& config_key) {
+  std::ifstream in(path);
+  if (!in) throw Error(config_key + ": split list " + path + " not found or unreadable");
+  std::vector<std::string> ids;
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto begin = line.find_first_not_of(" \t\r");
+    if (begin == std::string::npos) continue;
+    const auto end = line.find_last_not_of(" \t\r");
+    // SBD/VOC lists hold one id per line; some converted lists add the label path after it.
+    std::string id = line.substr(begin, end - begin + 1);
+    id = id.substr(0, id.find_first_of(" \t"));
+    ids.push_back(id);
+  }
+  if (ids.empty()) throw Error(config_key + ": split list " + path + " holds no sample ids");
+  return ids;
+}
+
+std::string resolve_path(const std::string& base, const std::string& path) {
+  if (path.empty() || fs::path(path).is_absolute()) return path;
+  return (fs::path(base) / path).lexically_normal().string();
+}
+
+void require_directory(const std::string& dir, const std::string& key, const std::string& what) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error(key + ": " + dir + " is not a folder (expected " + what + ")");
+}
+
+void check_label(const cv::Mat& image, const cv::Mat& label, const std::string& image_path, const std::string& label_path,
+                 std::int64_t num_classes, std::int64_t ignore_index) {
+  if (image.size() != label.size())
+    throw SampleError(label_path + ": label is " + std::to_string(label.cols) + "x" + std::to_string(label.rows) + " but image " +
+                      image_path + " is " + std::to_string(image.cols) + "x" + std::to_string(image.rows));
+  std::array<bool, 256> seen{};
+  for (int y = 0; y < label.rows; ++y) {
+    const uchar* row = label.ptr<uchar>(y);
+    for (int x = 0; x < label.cols; ++x) seen[row[x]] = true;
+  }
+  for (int v = 0; v < 256; ++v) {
+    if (seen[static_cast<std::size_t>(v)] && v >= num_classes && v != ignore_index)
+      throw SampleError(label_path + ": label value " + std::to_string(v) + " is neither a class (0.." +
+                        std::to_string(num_classes - 1) + ") nor the ignore index " + std::to_string(ignore_index));
+  }
+}
+
+const std::vector<std::string>& voc_class_names() {
+  static const std::vector<std::string> names{
+      "background", "aeroplane", "bicycle", "bird",  "boat",        "bottle", "bus",   "car",  "cat",   "chair", "cow",
+      "diningtable", "dog",      "horse",   "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor"};
+  return names;
+}
+
+}  // namespace segdistill::datasets_plugin

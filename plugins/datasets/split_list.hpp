@@ -1,0 +1,30 @@
+#pragma once
+// Split list files (one sample id per line) and checks shared by the data sets.
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "segdistill/dataset.hpp"
+
+namespace segdistill::datasets_plugin {
+
+// The ids of a list file, in order, blank lines skipped. Error naming the file (and
+// `config_key`) when it is missing or empty.
+std::vector<std::string> read_split_list(const std::string& path, const std::string& config_key);
+
+// `path` if absolute, else relative to `base`.
+std::string resolve_path(const std::string& base, const std::string& path);
+
+// Error naming `key` when `dir` is not an existing folder; `what` says what it should be.
+void require_directory(const std::string& dir, const std::string& key, const std::string& what);
+
+// SampleError unless image and label have the same size and every label value is a
+// class (< num_classes) or the ignore index.
+void check_label(const cv::Mat& image, const cv::Mat& label, const std::string& image_path, const std::string& label_path,
+                 std::int64_t num_classes, std::int64_t ignore_index);
+
+// Pascal VOC's class names.
+const std::vector<std::string>& voc_class_names();
+
+}  // namespace segdistill::datasets_plugin

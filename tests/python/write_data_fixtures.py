@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""Writes small data sets in the real formats with the real third-party writers (PIL for
+palette PNGs and JPEGs, scipy.io.savemat for .mat files), for the data tests.
+
+Label values follow formulas the C++ tests recompute:
+  VOC label of image k:   (x + 3*y + k) % 21, with a 255 border of width 2
+  SBD label of image k:   (2*x + y + k) % 21 (no void)
+  COCO S of image k:      (x + 7*y + k) % 183  (0 = unlabeled, 1..182 classes)
+
+  write_data_fixtures.py voc DIR        VOCdevkit/VOC2012 and benchmark_RELEASE/dataset under DIR
+  write_data_fixtures.py cocostuff DIR  cocostuff-10k-v1.1 under DIR
+  write_data_fixtures.py pngs DIR       single label PNGs of several kinds
+"""
+import os
+import sys
+
+import numpy as np
+import scipy.io
+from PIL import Image
+
+W, H = 40, 30
+
+
+def voc_palette():
+    palette = []
+    for i in range(256):
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        palette += [r, g, b]
+    return palette
+
+
+def grid(w=W, h=H):
+    return np.meshgrid(np.arange(w), np.arange(h))
+
+
+def voc_label(k):
+    x, y = grid()
+    label = ((x + 3 * y + k) % 21).astype(np.uint8)
+    label[:2, :] = label[-2:, :] = label[:, :2] = label[:, -2:] = 255
+    return label
+
+
+def sbd_label(k):
+    x, y = grid()
+    return ((2 * x + y + k) % 21).astype(np.uint8)
+
+
+def image(k, w=W, h=H):
+    rng = np.random.default_rng(k)
+    return Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), "RGB")
+
+
+def save_palette_png(array, path, bits=8):
+    img = Image.fromarray(array, "P")
+    img.putpalette(voc_palette())
+    img.save(path, bits=bits) if bits != 8 else img.save(path)
+
+
+def write_list(path, ids):
+    with open(path, "w") as f:
+        f.write("".join(i + "\n" for i in ids))
+
+
+def voc(root):
+    voc_root = os.path.join(root, "VOCdevkit", "VOC2012")
+    for d in ["JPEGImages", "SegmentationClass", "ImageSets/Segmentation"]:
+        os.makedirs(os.path.join(voc_root, d), exist_ok=True)
+    voc_ids = ["2007_000001", "2007_000002", "2007_000003", "2008_000010", "2008_000011"]
+    for k, i in enumerate(voc_ids):
+        image(k).save(os.path.join(voc_root, "JPEGImages", i + ".jpg"), quality=95)
+        save_palette_png(voc_label(k), os.path.join(voc_root, "SegmentationClass", i + ".png"))
+    write_list(os.path.join(voc_root, "ImageSets/Segmentation/train.txt"), voc_ids[:3])
+    write_list(os.path.join(voc_root, "ImageSets/Segmentation/val.txt"), voc_ids[3:])
+    write_list(os.path.join(voc_root, "ImageSets/Segmentation/trainval.txt"), voc_ids)
+
+    sbd_root = os.path.join(root, "benchmark_RELEASE", "dataset")
+    for d in ["img", "cls"]:
+        os.makedirs(os.path.join(sbd_root, d), exist_ok=True)
+    # 2007_000002 is also in VOC train (VOC's label must win); 2008_000010 is VOC val
+    # (excluded); 2009_000100..102 are SBD only.
+    sbd_ids = {"2007_000002": 10, "2008_000010": 11, "2009_000100": 12, "2009_000101": 13, "2009_000102": 14}
+    for i, k in sbd_ids.items():
+        image(k).save(os.path.join(sbd_root, "img", i + ".jpg"), quality=95)
+        gt = {"Segmentation": sbd_label(k), "Boundaries": np.zeros((1, 1)), "CategoriesPresent": np.array([1], np.uint8)}
+        scipy.io.savemat(os.path.join(sbd_root, "cls", i + ".mat"), {"GTcls": gt}, do_compression=(k % 2 == 0))
+    write_list(os.path.join(sbd_root, "train.txt"), ["2007_000002", "2008_000010", "2009_000100", "2009_000101"])
+    write_list(os.path.join(sbd_root, "val.txt"), ["2009_000101", "2009_000102"])
+
+
+def cocostuff(root):
+    base = os.path.join(root, "cocostuff-10k-v1.1")
+    for d in ["images", "annotations", "imageLists"]:
+        os.makedirs(os.path.join(base, d), exist_ok=True)
+    ids = ["COCO_train2014_000000000077", "COCO_train2014_000000000078", "COCO_train2014_000000000079"]
+    for k, i in enumerate(ids):
+        image(k, 48, 36).save(os.path.join(base, "images", i + ".jpg"), quality=95)
+        x, y = grid(48, 36)
+        s = ((x + 7 * y + k) % 183).astype(np.uint16)
+        scipy.io.savemat(os.path.join(base, "annotations", i + ".mat"), {"S": s, "names": np.array(["x"])},
+                         do_compression=(k != 1))
+    write_list(os.path.join(base, "imageLists", "train.txt"), ids[:2])
+    write_list(os.path.join(base, "imageLists", "test.txt"), ids[2:])
+    write_list(os.path.join(base, "imageLists", "all.txt"), ids)
+
+
+def pngs(root):
+    os.makedirs(root, exist_ok=True)
+    x, y = grid()
+    values = ((x * 7 + y) % 21).astype(np.uint8)
+    values[0, :5] = 255
+    save_palette_png(values, os.path.join(root, "palette8.png"))
+    save_palette_png(((x + y) % 16).astype(np.uint8), os.path.join(root, "palette4.png"), bits=4)
+    Image.fromarray(values, "L").save(os.path.join(root, "grey.png"))
+    Image.fromarray(np.stack([values] * 3, -1), "RGB").save(os.path.join(root, "rgb.png"))
+
+
+if __name__ == "__main__":
+    {"voc": voc, "cocostuff": cocostuff, "pngs": pngs}[sys.argv[1]](sys.argv[2])
