@@ -92,15 +92,17 @@ TEST_F(Datasets, TrainAugComposesVocAndSbdAsPublished) {
 TEST_F(Datasets, CocoStuffDeeplab182Mapping) {
   const DataSplit split = split_from("[data]\n[data.train]\ntype = \"cocostuff10k\"\nroot = \"" + root() +
                                      "/cocostuff-10k-v1.1\"\nsplit = \"all\"\n");
-  ASSERT_EQ(split.dataset->size(), 3u);
+  ASSERT_EQ(split.dataset->size(), 4u);
   EXPECT_EQ(split.dataset->info().num_classes(), 182);
-  for (int k = 0; k < 3; ++k) {  // k = 1 is uncompressed, the others compressed
-    const Sample s = split.dataset->load(static_cast<std::size_t>(k));
+  // v5 compressed (0, 2), v5 uncompressed (1), v7.3 / HDF5 (3, written with k = 5).
+  for (int i = 0; i < 4; ++i) {
+    const Sample s = split.dataset->load(static_cast<std::size_t>(i));
+    const int k = i == 3 ? 5 : i;
     ASSERT_EQ(s.label.size(), cv::Size(48, 36));
     for (int y = 0; y < 36; ++y)
       for (int x = 0; x < 48; ++x) {
         const int stored = coco_s(x, y, k);
-        ASSERT_EQ(s.label.at<uchar>(y, x), stored == 0 ? 255 : stored - 1) << k << " " << x << "," << y;
+        ASSERT_EQ(s.label.at<uchar>(y, x), stored == 0 ? 255 : stored - 1) << s.id << " " << x << "," << y;
       }
   }
 }

@@ -9,9 +9,10 @@ usage() {
 Usage: tools/setup-deps.sh [--with-test-tools] [--dry-run] [--help]
 
 Installs the Debian packages segdistill needs, only those that are missing.
-  --with-test-tools  also install python3-torch, python3-pil, python3-scipy and
-                     python3-numpy, which the tests use (through /usr/bin/python3) to
-                     write PyTorch checkpoints, palette PNGs and .mat files
+  --with-test-tools  also install python3-torch, python3-pil, python3-scipy,
+                     python3-numpy and python3-h5py, which the tests use (through
+                     /usr/bin/python3) to write PyTorch checkpoints, palette PNGs and
+                     .mat files (v5 with scipy, v7.3/HDF5 with h5py)
   --dry-run          list what is missing and exit (status 0 if nothing is)
 USAGE
 }
@@ -39,7 +40,7 @@ packages=(
   libmatio-dev libpng-dev
 )
 if [ "$with_test_tools" = 1 ]; then
-  packages+=(python3 python3-torch python3-pil python3-scipy python3-numpy)
+  packages+=(python3 python3-torch python3-pil python3-scipy python3-numpy python3-h5py)
 fi
 
 missing=()

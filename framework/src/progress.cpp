@@ -41,12 +41,15 @@ void ProgressBar::update(std::int64_t done, const std::string& note) {
 
 void ProgressBar::finish(const std::string& note) {
   if (finished_) return;
+  finished_ = true;
+  // Off a terminal, the last update may already have logged the final count.
+  if (!terminal_ && note.empty() && drawn_done_ == done_) return;
   if (!note.empty()) note_ = note;
   draw(true);
-  finished_ = true;
 }
 
 void ProgressBar::draw(bool final_line) {
+  drawn_done_ = done_;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0;
   const double eta = rate > 0 ? static_cast<double>(total_ - done_) / rate : NAN;

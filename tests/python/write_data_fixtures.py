@@ -5,7 +5,8 @@ palette PNGs and JPEGs, scipy.io.savemat for .mat files), for the data tests.
 Label values follow formulas the C++ tests recompute:
   VOC label of image k:   (x + 3*y + k) % 21, with a 255 border of width 2
   SBD label of image k:   (2*x + y + k) % 21 (no void)
-  COCO S of image k:      (x + 7*y + k) % 183  (0 = unlabeled, 1..182 classes)
+  COCO S of image k:      (x + 7*y + k) % 183  (0 = unlabeled, 1..182 classes); image 3
+                          ("v73") is a MATLAB v7.3 (HDF5) file with k = 5
 
   write_data_fixtures.py voc DIR        VOCdevkit/VOC2012 and benchmark_RELEASE/dataset under DIR
   write_data_fixtures.py cocostuff DIR  cocostuff-10k-v1.1 under DIR
@@ -93,6 +94,23 @@ def voc(root):
     write_list(os.path.join(sbd_root, "val.txt"), ["2009_000101", "2009_000102"])
 
 
+def write_mat73(path, name, array):
+    import h5py
+    with h5py.File(path, "w", userblock_size=512) as f:
+        dataset = f.create_dataset(name, data=array.T)
+        # MATLAB's class attribute: a scalar, null-terminated fixed-length string.
+        class_name = array.dtype.name.encode()
+        string_type = h5py.h5t.C_S1.copy()
+        string_type.set_size(len(class_name))
+        string_type.set_strpad(h5py.h5t.STR_NULLTERM)
+        attribute = h5py.h5a.create(dataset.id, b"MATLAB_class", string_type, h5py.h5s.create(h5py.h5s.SCALAR))
+        attribute.write(np.array(class_name, dtype="S%d" % len(class_name)), mtype=string_type)
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5 schema 1.00 ."
+    header = header.ljust(116, b" ") + b"\0" * 8 + b"\x00\x02" + b"IM"
+    with open(path, "r+b") as f:
+        f.write(header.ljust(512, b"\0"))
+
+
 def cocostuff(root):
     base = os.path.join(root, "cocostuff-10k-v1.1")
     for d in ["images", "annotations", "imageLists"]:
@@ -104,8 +122,14 @@ def cocostuff(root):
         s = ((x + 7 * y + k) % 183).astype(np.uint16)
         scipy.io.savemat(os.path.join(base, "annotations", i + ".mat"), {"S": s, "names": np.array(["x"])},
                          do_compression=(k != 1))
+    # A v7.3 (HDF5) annotation too, as MATLAB writes it: a 512-byte header, the matrix
+    # stored transposed (column-major) with its MATLAB class as an attribute.
+    x, y = grid(48, 36)
+    write_mat73(os.path.join(base, "annotations", "v73.mat"), "S", ((x + 7 * y + 5) % 183).astype(np.uint16))
+    image(5, 48, 36).save(os.path.join(base, "images", "v73.jpg"), quality=95)
+    ids.append("v73")
     write_list(os.path.join(base, "imageLists", "train.txt"), ids[:2])
-    write_list(os.path.join(base, "imageLists", "test.txt"), ids[2:])
+    write_list(os.path.join(base, "imageLists", "test.txt"), ids[2:3])
     write_list(os.path.join(base, "imageLists", "all.txt"), ids)
 
 

@@ -78,6 +78,7 @@ Scan scan_split(const DataSplit& split, int threads) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   for (auto& w : workers) w.join();
+  bar.update(static_cast<std::int64_t>(n));
   bar.finish();
   std::sort(scan.bad.begin(), scan.bad.end());
   return scan;

@@ -22,6 +22,7 @@ class SEGDISTILL_API ProgressBar {
   std::string label_;
   std::int64_t total_;
   std::int64_t done_ = 0;
+  std::int64_t drawn_done_ = -1;
   std::string note_;
   bool terminal_;
   bool finished_ = false;
