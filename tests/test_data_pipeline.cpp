@@ -79,7 +79,7 @@ class ToyData : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir;
-    toy::write_toy_dataset({dir_->path().string(), 7, 24, 8, 64});
+    toy::write_toy_dataset({dir_->path().string(), 7, 24, 8, 64, 64});
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string root() { return dir_->path().string(); }
@@ -160,7 +160,7 @@ TEST(Transforms, BlurChangesTheImageNotTheLabel) {
 
 TEST_F(ToyData, IsDeterministicForASeed) {
   TempDir again;
-  toy::write_toy_dataset({again.path().string(), 7, 24, 8, 64});
+  toy::write_toy_dataset({again.path().string(), 7, 24, 8, 64, 64});
   for (const char* file : {"JPEGImages/toy_000003.jpg", "SegmentationClass/toy_000030.png", "ImageSets/Segmentation/val.txt"}) {
     std::ifstream a(fs::path(root()) / file, std::ios::binary), b(again.path() / file, std::ios::binary);
     const std::string x((std::istreambuf_iterator<char>(a)), {}), y((std::istreambuf_iterator<char>(b)), {});
@@ -168,7 +168,7 @@ TEST_F(ToyData, IsDeterministicForASeed) {
     EXPECT_EQ(x, y) << file;
   }
   TempDir other;
-  toy::write_toy_dataset({other.path().string(), 8, 2, 1, 64});
+  toy::write_toy_dataset({other.path().string(), 8, 2, 1, 64, 64});
   EXPECT_FALSE(same(read_label_png(root() + "/SegmentationClass/toy_000000.png"),
                     read_label_png(other.path().string() + "/SegmentationClass/toy_000000.png")));
 }

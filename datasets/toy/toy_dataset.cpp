@@ -129,7 +129,8 @@ void scene(cv::Size size, Draw& draw, cv::Mat& image, cv::Mat& label) {
   const int objects = draw.integer(1, 4);
   for (int i = 0; i < objects; ++i) {
     const auto shape = static_cast<Shape>(draw.integer(1, kShapes));
-    const int radius = draw.integer(size.width / 8, size.width / 4);
+    const int side = std::min(size.width, size.height);
+    const int radius = draw.integer(side / 8, side / 4);
     const cv::Point centre(draw.integer(radius / 2, size.width - radius / 2), draw.integer(radius / 2, size.height - radius / 2));
     const cv::Mat mask = shape_mask(shape, size, centre, radius, draw.uniform(0, M_PI));
     texture(shape, size, draw).copyTo(image, mask);
@@ -165,14 +166,15 @@ const std::vector<std::string>& toy_class_names() {
 
 void write_toy_dataset(const ToyOptions& options, const std::function<void(int, int)>& progress) {
   if (options.train < 1 || options.val < 1) throw Error("make-toy-dataset: --train and --val must be at least 1");
-  if (options.size < 32 || options.size > 2048) throw Error("make-toy-dataset: --size must be between 32 and 2048");
+  if (std::min(options.width, options.height) < 32 || std::max(options.width, options.height) > 4096)
+    throw Error("make-toy-dataset: --size must be between 32 and 4096 pixels per side");
   const fs::path root(options.output);
   for (const char* dir : {"JPEGImages", "SegmentationClass", "ImageSets/Segmentation"}) {
     std::error_code ec;
     fs::create_directories(root / dir, ec);
     if (ec) throw Error((root / dir).string() + ": cannot create the folder: " + ec.message());
   }
-  const cv::Size size(options.size, options.size);
+  const cv::Size size(options.width, options.height);
   const auto palette = voc_palette();
   std::vector<std::string> train, val;
   const int total = options.train + options.val;

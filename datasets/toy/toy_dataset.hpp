@@ -12,7 +12,8 @@ struct ToyOptions {
   std::uint64_t seed = 0;
   int train = 240;          // images in train.txt
   int val = 60;             // images in val.txt
-  int size = 128;           // images are size x size
+  int width = 128;          // image size in pixels
+  int height = 128;
 };
 
 // Class names, index = label value.

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "command.hpp"
+#include "segdistill/error.hpp"
 #include "segdistill/progress.hpp"
 #include "toy_dataset.hpp"
 
@@ -16,13 +17,21 @@ Runner attach_make_toy_dataset(CLI::App& app) {
   app.add_option("--seed", options->seed, "random seed; the same seed gives the same files")->capture_default_str();
   app.add_option("--train", options->train, "training images")->capture_default_str()->check(CLI::Range(1, 1000000));
   app.add_option("--val", options->val, "validation images")->capture_default_str()->check(CLI::Range(1, 1000000));
-  app.add_option("--size", options->size, "image side in pixels")->capture_default_str()->check(CLI::Range(32, 2048));
-  return [options](const GlobalOptions&) {
+  auto size = std::make_shared<std::string>("128");
+  app.add_option("--size", *size, "image size: S (square) or WxH, for example 500x375")->capture_default_str();
+  return [options, size](const GlobalOptions&) {
+    const auto x = size->find('x');
+    try {
+      options->width = std::stoi(size->substr(0, x));
+      options->height = x == std::string::npos ? options->width : std::stoi(size->substr(x + 1));
+    } catch (const std::exception&) {
+      throw Error("--size: expected S or WxH (for example 128 or 500x375), got '" + *size + "'");
+    }
     ProgressBar bar("toy data set", options->train + options->val);
     toy::write_toy_dataset(*options, [&](int done, int) { bar.update(done); });
     bar.finish();
     std::cout << "wrote " << options->train << " training and " << options->val << " validation images ("
-              << options->size << "x" << options->size << ", classes: ";
+              << options->width << "x" << options->height << ", classes: ";
     const auto& names = toy::toy_class_names();
     for (std::size_t i = 0; i < names.size(); ++i) std::cout << (i ? ", " : "") << names[i];
     std::cout << ") to " << options->output << "\n";
