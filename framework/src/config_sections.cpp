@@ -4,6 +4,7 @@
 
 #include "segdistill/closest_match.hpp"
 #include "segdistill/data_sections.hpp"
+#include "segdistill/inference.hpp"
 #include "segdistill/error.hpp"
 #include "segdistill/registries.hpp"
 
@@ -14,11 +15,7 @@ namespace {
 void check_data_splits(const ConfigTable& data) {
   for (const char* split : {"train", "val", "test"}) {
     if (!data.contains(split)) continue;
-    const ConfigTable table = data.table(split);
-    std::vector<std::string> others;
-    for (const auto& key : table.keys())
-      if (key != "pipeline" && key != "on_bad_sample") others.push_back(key);
-    parse_options<SplitKeys>(table, others);
+    read_split_keys(data.table(split));
   }
 }
 }  // namespace
@@ -29,6 +26,7 @@ const std::vector<SectionSpec>& config_sections() {
       {"teacher", "the frozen network a distillation run learns from", schema_of<TeacherSection>(), false, "", {}},
       {"distillers", "distillation terms ([[distillers]], one table each)", {}, true, "distillers", {}},
       {"data", "data sets, splits and their pipelines", schema_of<DataSection>(), false, "", check_data_splits},
+      {"eval", "how validation and `eval` run the model: modes, scales, flip, mIoU rule", schema_of<EvalSection>(), false, "", {}},
       {"plugins", "where plugin libraries are found", schema_of<PluginsSection>(), false, "", {}},
   };
   return sections;

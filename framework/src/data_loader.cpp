@@ -74,8 +74,10 @@ Batch collate(std::vector<Sample> samples, const std::string& key, bool keep) {
 
 }  // namespace
 
-Sample load_transformed(const DataSplit& split, std::size_t index, std::uint64_t seed, std::int64_t epoch) {
+Sample load_transformed(const DataSplit& split, std::size_t index, std::uint64_t seed, std::int64_t epoch,
+                        bool keep_original_label) {
   Sample sample = split.dataset->load(index);
+  if (keep_original_label) sample.original_label = sample.label.clone();
   std::mt19937_64 rng = sample_rng(seed, epoch, index);
   for (const auto& transform : split.pipeline) transform->apply(sample, rng);
   return sample;
@@ -101,7 +103,7 @@ struct DataLoader::State {
     std::vector<Sample> samples;
     for (std::size_t i = b * size; i < std::min(order.size(), (b + 1) * size); ++i) {
       try {
-        samples.push_back(load_transformed(split, order[i], options.seed, epoch));
+        samples.push_back(load_transformed(split, order[i], options.seed, epoch, options.keep_original_labels));
       } catch (const SampleError& e) {
         if (!split.skip_bad_samples)
           throw Error(split.key + ": bad sample '" + split.dataset->id(order[i]) + "': " + e.what() +

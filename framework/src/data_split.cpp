@@ -17,6 +17,44 @@ std::vector<std::string> configured_splits(const Config& config) {
   return out;
 }
 
+SplitKeys read_split_keys(const ConfigTable& split_table) {
+  std::vector<std::string> dataset_keys;
+  for (const auto& k : split_table.keys())
+    if (k != "pipeline" && k != "on_bad_sample") dataset_keys.push_back(k);
+  return parse_options<SplitKeys>(split_table, dataset_keys);
+}
+
+namespace {
+std::vector<std::shared_ptr<Transform>> build_pipeline(const SplitKeys& keys, std::int64_t ignore_index) {
+  std::vector<std::shared_ptr<Transform>> pipeline;
+  const TransformContext context{ignore_index};
+  for (const auto& step : keys.pipeline) pipeline.push_back(transforms().create(step, context));
+  return pipeline;
+}
+}  // namespace
+
+PredictionStyle prediction_style(const Config& config, std::int64_t num_classes) {
+  PredictionStyle style;
+  const bool has_val = config.root().contains("data") && config.root().table("data").contains("val");
+  if (has_val) {
+    const DataSection data = parse_options<DataSection>(config.root().table("data"));
+    style.pipeline = build_pipeline(read_split_keys(data.val), data.ignore_index);
+    try {
+      style.info = build_split(config, "val").dataset->info();
+    } catch (const Error&) {
+      style.info = {};
+    }
+  } else {
+    const Config normalize = Config::parse("t = {type = \"normalize\"}", "published preprocessing");
+    style.pipeline.push_back(transforms().create(normalize.root().table("t"), TransformContext{255}));
+  }
+  if (style.info.class_names.empty()) {
+    for (std::int64_t c = 0; c < num_classes; ++c) style.info.class_names.push_back("class " + std::to_string(c));
+    style.info.palette = voc_palette();
+  }
+  return style;
+}
+
 DataSplit build_split(const Config& config, const std::string& name) {
   const std::string key = "data." + name;
   if (!config.root().contains("data"))
@@ -41,12 +79,8 @@ DataSplit build_split(const Config& config, const std::string& name) {
   DataSplit split;
   split.key = key;
   split.dataset = datasets().create(*table, context);
-  std::vector<std::string> dataset_keys;
-  for (const auto& k : table->keys())
-    if (k != "pipeline" && k != "on_bad_sample") dataset_keys.push_back(k);
-  const SplitKeys keys = parse_options<SplitKeys>(*table, dataset_keys);
-  const TransformContext transform_context{data.ignore_index};
-  for (const auto& step : keys.pipeline) split.pipeline.push_back(transforms().create(step, transform_context));
+  const SplitKeys keys = read_split_keys(*table);
+  split.pipeline = build_pipeline(keys, data.ignore_index);
   split.skip_bad_samples = keys.on_bad_sample == "skip";
   return split;
 }

@@ -46,6 +46,21 @@ CocoStuff10kDataset::CocoStuff10kDataset(const CocoStuff10kOptions& options, con
   info_.ignore_index = context.ignore_index;
 }
 
+cv::Mat CocoStuff10kDataset::load_label(std::size_t index) const {
+  const std::string path = (fs::path(annotations_) / (ids_.at(index) + ".mat")).string();
+  const cv::Mat stored = read_mat_matrix(path, "S");
+  cv::Mat label(stored.size(), CV_8UC1);
+  for (int y = 0; y < stored.rows; ++y) {
+    const std::uint16_t* in = stored.ptr<std::uint16_t>(y);
+    uchar* out = label.ptr<uchar>(y);
+    for (int x = 0; x < stored.cols; ++x) {
+      if (in[x] > 182) throw SampleError(path + ": S value " + std::to_string(in[x]) + " is not a COCO-Stuff label (0..182)");
+      out[x] = lookup_[in[x]];
+    }
+  }
+  return label;
+}
+
 Sample CocoStuff10kDataset::load(std::size_t index) const {
   Sample sample;
   sample.id = ids_.at(index);
@@ -53,18 +68,8 @@ Sample CocoStuff10kDataset::load(std::size_t index) const {
   sample.label_path = (fs::path(annotations_) / (sample.id + ".mat")).string();
   sample.image = read_rgb_image(sample.image_path);
   sample.original_size = sample.image.size();
-  const cv::Mat stored = read_mat_matrix(sample.label_path, "S");
-  sample.label.create(stored.size(), CV_8UC1);
-  for (int y = 0; y < stored.rows; ++y) {
-    const std::uint16_t* in = stored.ptr<std::uint16_t>(y);
-    uchar* out = sample.label.ptr<uchar>(y);
-    for (int x = 0; x < stored.cols; ++x) {
-      if (in[x] > 182)
-        throw SampleError(sample.label_path + ": S value " + std::to_string(in[x]) + " is not a COCO-Stuff label (0..182)");
-      out[x] = lookup_[in[x]];
-    }
-  }
-  check_label(sample.image, sample.label, sample.image_path, sample.label_path, info_.num_classes(), info_.ignore_index);
+  sample.label = load_label(index);
+  check_same_size(sample.image, sample.label, sample.image_path, sample.label_path);
   return sample;
 }
 

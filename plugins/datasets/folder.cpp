@@ -65,6 +65,13 @@ FolderDataset::FolderDataset(const FolderOptions& options, const DatasetContext&
   info_.ignore_index = context.ignore_index;
 }
 
+cv::Mat FolderDataset::load_label(std::size_t index) const {
+  const std::string path = (fs::path(label_dir_) / (ids_.at(index) + ".png")).string();
+  cv::Mat label = read_label_png(path);
+  check_label_values(label, path, info_.num_classes(), info_.ignore_index);
+  return label;
+}
+
 Sample FolderDataset::load(std::size_t index) const {
   Sample sample;
   sample.id = ids_.at(index);
@@ -72,8 +79,8 @@ Sample FolderDataset::load(std::size_t index) const {
   sample.label_path = (fs::path(label_dir_) / (sample.id + ".png")).string();
   sample.image = read_rgb_image(sample.image_path);
   sample.original_size = sample.image.size();
-  sample.label = read_label_png(sample.label_path);
-  check_label(sample.image, sample.label, sample.image_path, sample.label_path, info_.num_classes(), info_.ignore_index);
+  sample.label = load_label(index);
+  check_same_size(sample.image, sample.label, sample.image_path, sample.label_path);
   return sample;
 }
 

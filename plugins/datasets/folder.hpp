@@ -33,6 +33,7 @@ class FolderDataset : public Dataset {
   std::size_t size() const override { return ids_.size(); }
   const std::string& id(std::size_t index) const override { return ids_.at(index); }
   Sample load(std::size_t index) const override;
+  cv::Mat load_label(std::size_t index) const override;
   const DatasetInfo& info() const override { return info_; }
 
  private:

@@ -36,11 +36,13 @@ void require_directory(const std::string& dir, const std::string& key, const std
   if (!fs::is_directory(dir, ec)) throw Error(key + ": " + dir + " is not a folder (expected " + what + ")");
 }
 
-void check_label(const cv::Mat& image, const cv::Mat& label, const std::string& image_path, const std::string& label_path,
-                 std::int64_t num_classes, std::int64_t ignore_index) {
+void check_same_size(const cv::Mat& image, const cv::Mat& label, const std::string& image_path, const std::string& label_path) {
   if (image.size() != label.size())
     throw SampleError(label_path + ": label is " + std::to_string(label.cols) + "x" + std::to_string(label.rows) + " but image " +
                       image_path + " is " + std::to_string(image.cols) + "x" + std::to_string(image.rows));
+}
+
+void check_label_values(const cv::Mat& label, const std::string& label_path, std::int64_t num_classes, std::int64_t ignore_index) {
   std::array<bool, 256> seen{};
   for (int y = 0; y < label.rows; ++y) {
     const uchar* row = label.ptr<uchar>(y);

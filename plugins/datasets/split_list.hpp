@@ -19,10 +19,11 @@ std::string resolve_path(const std::string& base, const std::string& path);
 // Error naming `key` when `dir` is not an existing folder; `what` says what it should be.
 void require_directory(const std::string& dir, const std::string& key, const std::string& what);
 
-// SampleError unless image and label have the same size and every label value is a
-// class (< num_classes) or the ignore index.
-void check_label(const cv::Mat& image, const cv::Mat& label, const std::string& image_path, const std::string& label_path,
-                 std::int64_t num_classes, std::int64_t ignore_index);
+// SampleError unless every label value is a class (< num_classes) or the ignore index.
+void check_label_values(const cv::Mat& label, const std::string& label_path, std::int64_t num_classes, std::int64_t ignore_index);
+
+// SampleError unless image and label have the same size.
+void check_same_size(const cv::Mat& image, const cv::Mat& label, const std::string& image_path, const std::string& label_path);
 
 // Pascal VOC's class names.
 const std::vector<std::string>& voc_class_names();

@@ -59,6 +59,23 @@ VocDataset::VocDataset(const VocOptions& options, const DatasetContext& context)
   }
 }
 
+cv::Mat VocDataset::load_label(std::size_t index) const {
+  const Entry& e = entries_.at(index);
+  cv::Mat label;
+  if (e.sbd_mat) {
+    const cv::Mat wide = read_mat_matrix(e.label, "GTcls.Segmentation");
+    double max_value = 0;
+    cv::minMaxLoc(wide, nullptr, &max_value);
+    if (max_value > 255)
+      throw SampleError(e.label + ": label value " + std::to_string(static_cast<int>(max_value)) + " does not fit a class index");
+    wide.convertTo(label, CV_8U);
+  } else {
+    label = read_label_png(e.label);
+  }
+  check_label_values(label, e.label, info_.num_classes(), info_.ignore_index);
+  return label;
+}
+
 Sample VocDataset::load(std::size_t index) const {
   const Entry& e = entries_.at(index);
   Sample sample;
@@ -67,16 +84,8 @@ Sample VocDataset::load(std::size_t index) const {
   sample.label_path = e.label;
   sample.image = read_rgb_image(e.image);
   sample.original_size = sample.image.size();
-  if (e.sbd_mat) {
-    cv::Mat wide = read_mat_matrix(e.label, "GTcls.Segmentation");
-    double max_value = 0;
-    cv::minMaxLoc(wide, nullptr, &max_value);
-    if (max_value > 255) throw SampleError(e.label + ": label value " + std::to_string(static_cast<int>(max_value)) + " does not fit a class index");
-    wide.convertTo(sample.label, CV_8U);
-  } else {
-    sample.label = read_label_png(e.label);
-  }
-  check_label(sample.image, sample.label, e.image, e.label, info_.num_classes(), info_.ignore_index);
+  sample.label = load_label(index);
+  check_same_size(sample.image, sample.label, e.image, e.label);
   return sample;
 }
 

@@ -35,6 +35,7 @@ class VocDataset : public Dataset {
   std::size_t size() const override { return entries_.size(); }
   const std::string& id(std::size_t index) const override { return entries_.at(index).id; }
   Sample load(std::size_t index) const override;
+  cv::Mat load_label(std::size_t index) const override;
   const DatasetInfo& info() const override { return info_; }
 
  private:

@@ -36,5 +36,7 @@ Runner attach_import_checkpoint(CLI::App& app);
 Runner attach_export_checkpoint(CLI::App& app);
 Runner attach_make_toy_dataset(CLI::App& app);
 Runner attach_data(CLI::App& app);
+Runner attach_eval(CLI::App& app);
+Runner attach_predict(CLI::App& app);
 
 }  // namespace segdistill::cli

@@ -29,6 +29,7 @@ struct LoaderOptions {
   bool drop_last = false;
   std::uint64_t seed = 0;
   bool keep_samples = false;  // also return the transformed samples (data show, predictions)
+  bool keep_original_labels = false;  // keep each sample's label as read, before the pipeline
 };
 
 // Loads batches of a split in worker threads, with bounded prefetch. The order of an
@@ -61,6 +62,7 @@ class SEGDISTILL_API DataLoader {
 };
 
 // Applies a split's pipeline to sample `index`, seeded as the loader seeds it.
-SEGDISTILL_API Sample load_transformed(const DataSplit& split, std::size_t index, std::uint64_t seed, std::int64_t epoch);
+SEGDISTILL_API Sample load_transformed(const DataSplit& split, std::size_t index, std::uint64_t seed, std::int64_t epoch,
+                                       bool keep_original_label = false);
 
 }  // namespace segdistill

@@ -44,6 +44,9 @@ struct SplitKeys {
   }
 };
 
+// Reads the framework's keys of a split table (the data set reads the others).
+SEGDISTILL_API SplitKeys read_split_keys(const ConfigTable& split_table);
+
 // A split ready to load: its data set, pipeline and bad-sample policy.
 struct DataSplit {
   std::string key;  // "data.train"
@@ -55,6 +58,16 @@ struct DataSplit {
 // Builds split `name` ("train", "val", "test") of a config's [data]; plugins must be
 // loaded. Error naming the key when the split is not configured.
 SEGDISTILL_API DataSplit build_split(const Config& config, const std::string& name);
+
+// How to prepare arbitrary images and colour their predictions: the validation
+// pipeline of [data.val] (the published normalisation when there is none) and the
+// validation data set's class names and palette (generic names and VOC's palette when
+// it cannot be built, for example because the data set is not on this machine).
+struct PredictionStyle {
+  std::vector<std::shared_ptr<Transform>> pipeline;
+  DatasetInfo info;
+};
+SEGDISTILL_API PredictionStyle prediction_style(const Config& config, std::int64_t num_classes);
 
 // The split names a config's [data] defines.
 SEGDISTILL_API std::vector<std::string> configured_splits(const Config& config);

@@ -44,6 +44,9 @@ class SEGDISTILL_API Dataset {
   virtual const std::string& id(std::size_t index) const = 0;
   // Reads sample `index` (RGB uint8 image, uint8 label); SampleError on bad data.
   virtual Sample load(std::size_t index) const = 0;
+  // The label alone (no image decoding), for scoring saved predictions. Values are
+  // checked like load() does; sizes are checked against the prediction by the caller.
+  virtual cv::Mat load_label(std::size_t index) const { return load(index).label; }
   virtual const DatasetInfo& info() const = 0;
 };
 

@@ -1,0 +1,90 @@
+// segdistill eval CONFIG (--checkpoint CKPT | --pred-dir DIR) [--split S] [--json OUT]
+//                 [--save-pred DIR] [--save-overlay DIR]
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "command.hpp"
+#include "model_loading.hpp"
+#include "plugin_setup.hpp"
+#include "segdistill/config.hpp"
+#include "segdistill/error.hpp"
+#include "segdistill/evaluation.hpp"
+#include "segdistill/log.hpp"
+
+namespace segdistill::cli {
+
+namespace {
+
+struct EvalArgs {
+  std::string config, checkpoint, pred_dir, split = "val", json, save_pred, save_overlay;
+  std::vector<std::string> overrides;
+  int workers = 2;
+};
+
+void write_json(const std::string& path, const nlohmann::json& report) {
+  std::ofstream out(path);
+  out << report.dump(2) << "\n";
+  if (!out) throw Error(path + ": cannot write the JSON report");
+}
+
+int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
+  const Config config = Config::load(args.config, args.overrides);
+  load_plugins(globals, &config);
+  const EvalSection options = eval_options(config);
+  DataSplit split = build_split(config, args.split);
+  EvaluationResult result = [&] {
+    if (!args.pred_dir.empty()) {
+      const int threads = globals.threads > 0 ? globals.threads : static_cast<int>(std::thread::hardware_concurrency());
+      return evaluate_predictions(args.pred_dir, split, options, threads);
+    }
+    auto model = load_model(config, args.checkpoint);
+    return evaluate_model(*model, std::move(split), options, {args.save_pred, args.save_overlay, args.workers, true});
+  }();
+  std::cout << format_metrics(result.metrics, result.class_names);
+  std::cout << result.samples << " images in " << result.seconds << " s ("
+            << (result.seconds > 0 ? static_cast<double>(result.samples) / result.seconds : 0.0) << " images/s)\n";
+  if (!args.json.empty()) {
+    nlohmann::json report = metrics_to_json(result.metrics, result.class_names);
+    report["split"] = "data." + args.split;
+    report["samples"] = result.samples;
+    report["seconds"] = result.seconds;
+    report["config"] = config.to_toml();
+    report["config_file"] = args.config;
+    if (!args.checkpoint.empty()) report["checkpoint"] = args.checkpoint;
+    if (!args.pred_dir.empty()) report["predictions"] = args.pred_dir;
+    report["eval"] = {{"mode", options.mode},   {"crop", options.crop},           {"stride", options.stride},
+                      {"scales", options.scales}, {"flip", options.flip},           {"mean_over", options.mean_over},
+                      {"resize_to", options.resize_to ? nlohmann::json(*options.resize_to) : nlohmann::json(nullptr)}};
+    report["confusion_matrix"] = result.evaluator.confusion();
+    write_json(args.json, report);
+    logger()->info("wrote {}", args.json);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Runner attach_eval(CLI::App& app) {
+  auto args = std::make_shared<EvalArgs>();
+  app.add_option("CONFIG", args->config, "TOML config ([model], [data], [eval])")->required()->check(CLI::ExistingFile);
+  auto* checkpoint = app.add_option("--checkpoint", args->checkpoint, "segdistill checkpoint of the model")->check(CLI::ExistingFile);
+  auto* preds = app.add_option("--pred-dir", args->pred_dir, "score saved predictions (ID.png, indices or palette) instead");
+  checkpoint->excludes(preds);
+  app.add_option("--split", args->split, "train, val or test")->capture_default_str()->check(CLI::IsMember({"train", "val", "test"}));
+  app.add_option("--json", args->json, "write every metric, per-class values, counts, config and mode as JSON");
+  app.add_option("--save-pred", args->save_pred, "write predictions as palette PNGs (indices preserved)")->excludes(preds);
+  app.add_option("--save-overlay", args->save_overlay, "write predictions coloured over the images")->excludes(preds);
+  app.add_option("--workers", args->workers, "data loading threads")->capture_default_str()->check(CLI::Range(0, 64));
+  app.add_option("--set", args->overrides, "override a config key (repeatable)")->type_name("KEY=VALUE");
+  return [args](const GlobalOptions& globals) {
+    if (args->checkpoint.empty() && args->pred_dir.empty())
+      throw Error("eval: give --checkpoint CKPT (run the model) or --pred-dir DIR (score saved predictions)");
+    return run_eval(globals, *args);
+  };
+}
+
+}  // namespace segdistill::cli
