@@ -5,6 +5,7 @@
 #include "segdistill/closest_match.hpp"
 #include "segdistill/data_sections.hpp"
 #include "segdistill/inference.hpp"
+#include "segdistill/train_section.hpp"
 #include "segdistill/error.hpp"
 #include "segdistill/registries.hpp"
 
@@ -18,13 +19,18 @@ void check_data_splits(const ConfigTable& data) {
     read_split_keys(data.table(split));
   }
 }
+void check_optimizer(const ConfigTable& train) {
+  if (train.contains("optimizer")) parse_options<OptimizerOptions>(train.table("optimizer"));
+}
+
 }  // namespace
 
 const std::vector<SectionSpec>& config_sections() {
   static const std::vector<SectionSpec> sections{
       {"model", "the network trained (the student of a distillation run)", schema_of<ModelSection>(), false, "", {}},
       {"teacher", "the frozen network a distillation run learns from", schema_of<TeacherSection>(), false, "", {}},
-      {"distillers", "distillation terms ([[distillers]], one table each)", {}, true, "distillers", {}},
+      {"distillers", "distillation terms ([[distillers]], one table each)", schema_of<DistillerKeys>(), true, "distillers", {}},
+      {"train", "optimisation, schedule, checkpoints, validation", schema_of<TrainSection>(), false, "", check_optimizer},
       {"data", "data sets, splits and their pipelines", schema_of<DataSection>(), false, "", check_data_splits},
       {"eval", "how validation and `eval` run the model: modes, scales, flip, mIoU rule", schema_of<EvalSection>(), false, "", {}},
       {"plugins", "where plugin libraries are found", schema_of<PluginsSection>(), false, "", {}},
@@ -46,7 +52,10 @@ void validate_config(const Config& config) {
     }
     if (it->array_of_tables) {
       const RegistryBase* registry = find_registry(it->component_kind);
-      for (const auto& table : root.tables(key)) registry->validate(table);
+      for (const auto& table : root.tables(key)) {
+        registry->validate(table);
+        read_distiller_keys(table);
+      }
     } else {
       read_fields(root.table(key), it->schema);
       if (it->extra_check) it->extra_check(root.table(key));

@@ -80,7 +80,7 @@ EvaluationResult evaluate_model(Segmentor& model, DataSplit split, const EvalSec
                                                           .size(std::vector<std::int64_t>{target.rows, target.cols})
                                                           .mode(torch::kBilinear)
                                                           .align_corners(false));
-      const at::Tensor prediction = sample_logits.argmax(1)[0];
+      const at::Tensor prediction = sample_logits.argmax(1)[0].cpu();
       result.evaluator.add(prediction, to_tensor(target), sample.id);
       if (!outputs.predictions_dir.empty() || !outputs.overlays_dir.empty()) {
         const cv::Mat predicted = to_mat(prediction);

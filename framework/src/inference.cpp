@@ -59,9 +59,10 @@ at::Tensor slide(Segmentor& model, const at::Tensor& images, const std::vector<s
 
 }  // namespace
 
-at::Tensor infer_logits(Segmentor& model, const at::Tensor& images, const EvalSection& options) {
+at::Tensor infer_logits(Segmentor& model, const at::Tensor& input, const EvalSection& options) {
   torch::NoGradGuard no_grad;
   model.eval();
+  const at::Tensor images = input.to(model.parameters().front().device());
   std::int64_t divisor = options.size_divisor;
   if (divisor == 0) divisor = model.feature_spec("backbone.out", "eval.size_divisor").stride;
   const std::int64_t h = images.size(2), w = images.size(3);

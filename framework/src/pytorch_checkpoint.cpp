@@ -48,7 +48,7 @@ std::string top_level_keys(const pickle::Value& dict) {
 
 }  // namespace
 
-PyTorchStateDict read_pytorch_state_dict(const std::string& path) {
+PyTorchStateDict read_pytorch_state_dict(const std::string& path, bool keep_dtypes) {
   const std::vector<char> bytes = read_bytes(path);
   PyTorchStateDict result;
   Ref root;
@@ -100,7 +100,7 @@ PyTorchStateDict read_pytorch_state_dict(const std::string& path) {
   for (const auto& [key, value] : state->entries) {
     const std::string name = all_prefixed ? key->text.substr(prefix.size()) : key->text;
     at::Tensor tensor = value->tensor;
-    if (tensor.is_floating_point() && tensor.scalar_type() != at::kFloat) {
+    if (!keep_dtypes && tensor.is_floating_point() && tensor.scalar_type() != at::kFloat) {
       converted.insert(std::string(c10::toString(tensor.scalar_type())));
       tensor = tensor.to(at::kFloat);
     }

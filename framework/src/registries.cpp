@@ -20,7 +20,7 @@ TransformRegistry& transforms() {
   return registry;
 }
 DistillerRegistry& distillers() {
-  static DistillerRegistry registry("distillers", "distiller");
+  static DistillerRegistry registry("distillers", "distiller", {"type", "student_feature", "teacher_feature", "weight", "name"});
   return registry;
 }
 LossRegistry& losses() {

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "segdistill/closest_match.hpp"
+#include "segdistill/config.hpp"
 #include "segdistill/config_sections.hpp"
 #include "segdistill/error.hpp"
 #include "segdistill/registries.hpp"
@@ -10,7 +11,6 @@
 namespace segdistill {
 
 namespace {
-// [model] and [teacher] share the network keys; the teacher's other keys are not ours.
 struct NetworkKeys {
   std::int64_t num_classes;
   ConfigTable backbone;
@@ -23,12 +23,14 @@ struct NetworkKeys {
 };
 }  // namespace
 
-Segmentor::Segmentor(const ConfigTable& model) {
-  const auto keys = parse_options<NetworkKeys>(model, {"checkpoint", "mode"});
-  num_classes_ = keys.num_classes;
-  backbone_ = register_module("backbone", backbones().create(keys.backbone));
+Segmentor::Segmentor(const ConfigTable& model)
+    : Segmentor(model.table("backbone"), model.table("head"), parse_options<NetworkKeys>(model).num_classes) {}
+
+Segmentor::Segmentor(const ConfigTable& backbone, const ConfigTable& head, std::int64_t num_classes) {
+  num_classes_ = num_classes;
+  backbone_ = register_module("backbone", backbones().create(backbone));
   HeadContext context{backbone_->output_specs(), num_classes_};
-  head_ = heads().create(keys.head, context);
+  head_ = heads().create(head, context);
   // The head's parts join at the top level (aspp.*, decoder.*), as in the reference.
   for (const auto& child : head_->named_children()) register_module(child.key(), child.value());
 
@@ -51,6 +53,21 @@ SegmentorOutput Segmentor::forward(const at::Tensor& images) {
   for (auto& [name, tensor] : exposed) out.features.emplace("head." + name, std::move(tensor));
   out.features.emplace("logits", out.logits);
   return out;
+}
+
+std::shared_ptr<Segmentor> build_network(const Config& config, const std::string& section) {
+  const std::string where = config.path().empty() ? "config" : config.path();
+  if (!config.root().contains(section)) throw Error(where + ": no [" + section + "] table to build the network from");
+  if (section == "model") return std::make_shared<Segmentor>(config.root().table("model"));
+  if (section != "teacher") throw Error("unknown network section '" + section + "'; valid: model, teacher");
+  const TeacherSection teacher = parse_options<TeacherSection>(config.root().table("teacher"));
+  std::int64_t classes = teacher.num_classes;
+  if (classes == 0) {
+    if (!config.root().contains("model"))
+      throw Error(where + ": teacher.num_classes is not set and there is no [model] to take it from");
+    classes = parse_options<NetworkKeys>(config.root().table("model")).num_classes;
+  }
+  return std::make_shared<Segmentor>(teacher.backbone, teacher.head, classes);
 }
 
 const FeatureSpec& Segmentor::feature_spec(const std::string& name, const std::string& config_key) const {

@@ -39,9 +39,7 @@ struct BuiltModel {
 BuiltModel build_model(const GlobalOptions& globals, const ModelArgs& args) {
   Config config = Config::load(args.config, args.overrides);
   load_plugins(globals, &config);
-  if (!config.root().contains(args.section))
-    throw Error(args.config + ": no [" + args.section + "] table to build the network from");
-  auto model = std::make_shared<Segmentor>(config.root().table(args.section));
+  auto model = build_network(config, args.section);
   return {std::move(config), std::move(model)};
 }
 

@@ -79,7 +79,7 @@ int run_predict(const GlobalOptions& globals, const PredictArgs& args) {
                                                               .size(std::vector<std::int64_t>{original.rows, original.cols})
                                                               .mode(torch::kBilinear)
                                                               .align_corners(false));
-    const at::Tensor prediction = logits.argmax(1)[0].to(at::kByte).contiguous();
+    const at::Tensor prediction = logits.argmax(1)[0].to(at::kByte).cpu().contiguous();
     const cv::Mat mask = cv::Mat(original.rows, original.cols, CV_8UC1, prediction.data_ptr()).clone();
     write_label_png((fs::path(args.output) / (sample.id + ".png")).string(), mask, style.info.palette);
     write_rgb_image((fs::path(args.output) / (sample.id + "_overlay.png")).string(), overlay(original, mask, style.info));

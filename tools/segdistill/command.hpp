@@ -38,5 +38,6 @@ Runner attach_make_toy_dataset(CLI::App& app);
 Runner attach_data(CLI::App& app);
 Runner attach_eval(CLI::App& app);
 Runner attach_predict(CLI::App& app);
+Runner attach_train(CLI::App& app);
 
 }  // namespace segdistill::cli

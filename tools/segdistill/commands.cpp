@@ -6,6 +6,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {"plugins", "list the loaded plugin libraries and every registry's names", attach_plugins},
       {"config", "show, check and document configurations", attach_config},
+      {"train", "train a network, alone or distilled from a teacher", attach_train},
       {"eval", "mIoU of a checkpoint (or of saved predictions) on a configured split", attach_eval},
       {"predict", "masks and overlays for images with a trained checkpoint", attach_predict},
       {"import-checkpoint", "convert a PyTorch state dict (torch.save file) into a segdistill checkpoint",

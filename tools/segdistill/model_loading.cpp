@@ -6,8 +6,7 @@
 namespace segdistill::cli {
 
 std::shared_ptr<Segmentor> load_model(const Config& config, const std::string& checkpoint_path) {
-  if (!config.root().contains("model")) throw Error(config.path() + ": no [model] table to build the network from");
-  auto model = std::make_shared<Segmentor>(config.root().table("model"));
+  auto model = build_network(config, "model");
   const Checkpoint checkpoint = load_checkpoint(checkpoint_path);
   auto group = checkpoint.groups.find("model");
   if (group == checkpoint.groups.end()) throw Error(checkpoint_path + ": the checkpoint holds no model weights");

@@ -40,7 +40,9 @@ struct TeacherSection {
   ConfigTable head;
   std::optional<std::string> checkpoint;
   std::string mode;
+  std::int64_t num_classes;
   static void declare(Schema<TeacherSection>& s) {
+    s.field("num_classes", &TeacherSection::num_classes, "classes the teacher predicts (0: the student's)").default_value(0).at_least(0);
     s.field("checkpoint", &TeacherSection::checkpoint, "teacher weights (segdistill or imported checkpoint)");
     s.field("mode", &TeacherSection::mode,
             "'eval' (frozen BatchNorm statistics, no dropout) or 'train' (the published run's quirk)")

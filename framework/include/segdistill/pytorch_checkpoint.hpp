@@ -19,8 +19,9 @@ struct PyTorchStateDict {
 // format (before 1.6). The state dict may be the top-level dict or sit under
 // 'state_dict' or 'model' (other entries such as 'epoch' or 'optimizer' are ignored),
 // as an OrderedDict or a plain dict. A 'module.' prefix (DataParallel) is stripped;
-// float16/float64/bfloat16 tensors become float32. Errors name the file and the cause.
-SEGDISTILL_API PyTorchStateDict read_pytorch_state_dict(const std::string& path);
+// float16/float64/bfloat16 tensors become float32 unless `keep_dtypes`. Errors name the
+// file and the cause.
+SEGDISTILL_API PyTorchStateDict read_pytorch_state_dict(const std::string& path, bool keep_dtypes = false);
 
 // Writes `tensors` as a dict that Python's torch.load reads and a reference model's
 // load_state_dict accepts. Atomic like save_checkpoint.

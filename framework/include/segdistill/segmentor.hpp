@@ -24,8 +24,10 @@ struct SegmentorOutput {
 // at the top level.
 class SEGDISTILL_API Segmentor : public torch::nn::Module {
  public:
-  // `model` is the table's config ([model] or [teacher]); plugins must be loaded.
+  // `model` is a [model] table (num_classes, backbone, head); plugins must be loaded.
   explicit Segmentor(const ConfigTable& model);
+  // A network from its backbone and head tables.
+  Segmentor(const ConfigTable& backbone, const ConfigTable& head, std::int64_t num_classes);
 
   SegmentorOutput forward(const at::Tensor& images);
 
@@ -45,5 +47,11 @@ class SEGDISTILL_API Segmentor : public torch::nn::Module {
   std::shared_ptr<Head> head_;
   std::vector<FeatureSpec> feature_specs_;
 };
+
+class Config;
+
+// The network a config describes: "model" ([model]) or "teacher" ([teacher]; its
+// num_classes defaults to the model's). Error naming the config when the table is absent.
+SEGDISTILL_API std::shared_ptr<Segmentor> build_network(const Config& config, const std::string& section);
 
 }  // namespace segdistill

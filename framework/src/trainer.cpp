@@ -1,0 +1,486 @@
+#include "segdistill/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+#include <unordered_set>
+
+#include <torch/torch.h>
+
+#include "segdistill/checkpoint.hpp"
+#include "segdistill/config_sections.hpp"
+#include "segdistill/data_loader.hpp"
+#include "segdistill/distiller.hpp"
+#include "segdistill/evaluation.hpp"
+#include "segdistill/hook.hpp"
+#include "segdistill/log.hpp"
+#include "segdistill/lr_schedule.hpp"
+#include "segdistill/progress.hpp"
+#include "segdistill/pytorch_checkpoint.hpp"
+#include "segdistill/registries.hpp"
+#include "segdistill/segmentor.hpp"
+#include "segdistill/train_section.hpp"
+#include "work_dir.hpp"
+
+namespace fs = std::filesystem;
+
+namespace segdistill {
+
+std::atomic<int>& stop_signal() {
+  static std::atomic<int> signal{0};
+  return signal;
+}
+
+namespace {
+
+torch::Device pick_device(const std::string& name) {
+  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  try {
+    torch::Device device(name);
+    if (device.is_cuda() && !torch::cuda::is_available())
+      throw Error("--device " + name + ": this LibTorch has no CUDA device available (use --device cpu)");
+    return device;
+  } catch (const c10::Error&) {
+    throw Error("--device: invalid device '" + name + "'; valid: auto, cpu, cuda, cuda:N");
+  }
+}
+
+// Parameters that require gradients, each once (MobileNetV2 registers its modules under
+// several names: an optimizer must not step the same tensor twice).
+std::vector<at::Tensor> unique_trainable(const std::vector<at::Tensor>& parameters, std::unordered_set<const void*>& seen) {
+  std::vector<at::Tensor> out;
+  for (const auto& p : parameters)
+    if (p.requires_grad() && seen.insert(p.unsafeGetTensorImpl()).second) out.push_back(p);
+  return out;
+}
+
+at::Tensor bytes_tensor(const std::string& bytes) {
+  at::Tensor t = at::empty({static_cast<std::int64_t>(bytes.size())}, at::kByte);
+  std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
+  return t;
+}
+
+std::string tensor_bytes(const at::Tensor& t) {
+  const at::Tensor c = t.contiguous().cpu();
+  return std::string(static_cast<const char*>(c.data_ptr()), static_cast<std::size_t>(c.numel()));
+}
+
+struct DistillerEntry {
+  std::string loss_name;
+  std::string student_feature, teacher_feature;
+  double weight;
+  std::shared_ptr<Distiller> module;
+};
+
+// Everything a run holds.
+struct Run {
+  Config config;
+  TrainOptions options;
+  TrainSection train;
+  torch::Device device{torch::kCPU};
+  std::unique_ptr<WorkDir> work;
+  std::shared_ptr<Segmentor> student, teacher;
+  bool teacher_train_mode = false;
+  std::shared_ptr<torch::nn::Module> distiller_container = std::make_shared<torch::nn::Module>();
+  std::vector<DistillerEntry> distillers;
+  SharedModules shared;
+  std::unique_ptr<torch::optim::SGD> optimizer;
+  std::vector<double> group_mults;
+  double base_lr = 0;
+  std::shared_ptr<LrSchedule> schedule;
+  std::unique_ptr<DataLoader> loader;
+  at::Tensor class_weights;
+  std::int64_t ignore_index = 255;
+  std::int64_t total = 0;
+  std::string last_checkpoint;
+  TrainContext context;
+
+  explicit Run(const Config& c) : config(c) {}
+};
+
+void load_teacher_weights(Run& run, const std::string& path) {
+  TensorDict tensors;
+  std::string format;
+  try {
+    const Checkpoint checkpoint = load_checkpoint(path);
+    auto group = checkpoint.groups.find("model");
+    if (group == checkpoint.groups.end()) throw Error(path + ": the checkpoint holds no model weights");
+    tensors = group->second;
+    format = "segdistill checkpoint";
+  } catch (const Error& not_ours) {
+    // A PyTorch state dict as users have it (the published teacher).
+    const std::string message = not_ours.what();
+    if (message.find("not a segdistill checkpoint") == std::string::npos) throw;
+    PyTorchStateDict file = read_pytorch_state_dict(path);
+    tensors = std::move(file.tensors);
+    format = "PyTorch " + file.format;
+  }
+  load_state_dict(*run.teacher, tensors, "teacher.checkpoint " + path);
+  logger()->info("teacher weights from {} ({})", path, format);
+}
+
+void build_networks(Run& run) {
+  torch::manual_seed(static_cast<std::uint64_t>(run.train.seed));
+  run.student = build_network(run.config, "model");
+  if (run.config.root().contains("teacher")) {
+    const TeacherSection section = parse_options<TeacherSection>(run.config.root().table("teacher"));
+    run.teacher = build_network(run.config, "teacher");
+    if (section.checkpoint) load_teacher_weights(run, *section.checkpoint);
+    else logger()->warn("teacher.checkpoint is not set: the teacher keeps its random initial weights");
+    for (auto& p : run.teacher->parameters()) p.set_requires_grad(false);
+    run.teacher_train_mode = section.mode == "train";
+  }
+  const auto tables = run.config.root().tables("distillers");
+  if (!tables.empty() && !run.teacher) throw Error(run.config.path() + ": [[distillers]] need a [teacher]");
+  std::map<std::string, int> names;
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    const std::string key = "distillers." + std::to_string(i);
+    const DistillerKeys keys = read_distiller_keys(tables[i]);
+    DistillerContext context;
+    context.config_key = key;
+    context.student = run.student->feature_spec(keys.student_feature, key + ".student_feature (student)");
+    context.teacher = run.teacher->feature_spec(keys.teacher_feature, key + ".teacher_feature (teacher)");
+    context.num_classes = run.student->num_classes();
+    context.shared = &run.shared;
+    auto module = distillers().create(tables[i], context);
+    run.distiller_container->register_module(std::to_string(i), module);
+    std::string name = keys.name ? *keys.name : tables[i].string("type");
+    if (names[name]++ > 0) name += "_" + std::to_string(names[name] - 1);
+    run.distillers.push_back({"loss_" + name, keys.student_feature, keys.teacher_feature, keys.weight, module});
+  }
+  run.student->to(run.device);
+  if (run.teacher) run.teacher->to(run.device);
+  run.distiller_container->to(run.device);
+}
+
+void build_optimizer(Run& run) {
+  const OptimizerOptions o = parse_options<OptimizerOptions>(run.train.optimizer);
+  run.base_lr = o.lr;
+  std::unordered_set<const void*> seen;
+  const auto backbone = unique_trainable(run.student->backbone().parameters(), seen);
+  const auto head = unique_trainable(run.student->parameters(), seen);
+  const auto distill = unique_trainable(run.distiller_container->parameters(), seen);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  const auto add = [&](const std::vector<at::Tensor>& params, double mult) {
+    if (params.empty()) return;
+    auto options = std::make_unique<torch::optim::SGDOptions>(o.lr * mult);
+    options->momentum(o.momentum).nesterov(o.nesterov && o.momentum > 0).weight_decay(o.weight_decay);
+    groups.emplace_back(params, std::move(options));
+    run.group_mults.push_back(mult);
+  };
+  add(backbone, 1.0);
+  add(head, run.train.head_lr_mult);
+  add(distill, run.train.distiller_lr_mult);
+  run.optimizer = std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(o.lr));
+  logger()->info("parameters: backbone {}, head {}, distillers {} tensors", backbone.size(), head.size(), distill.size());
+}
+
+void set_lr(Run& run, std::int64_t iteration) {
+  const double factor = run.schedule ? run.schedule->factor(iteration) : 1.0;
+  run.context.lr = run.base_lr * factor;
+  auto& groups = run.optimizer->param_groups();
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    static_cast<torch::optim::SGDOptions&>(groups[g].options()).lr(run.context.lr * run.group_mults[g]);
+}
+
+Checkpoint make_checkpoint(Run& run) {
+  Checkpoint c;
+  c.iteration = run.context.iteration;
+  c.groups["model"] = state_dict(*run.student);
+  if (!run.distillers.empty()) c.groups["distillers"] = state_dict(*run.distiller_container);
+  std::ostringstream optimizer_bytes;
+  torch::serialize::OutputArchive archive;
+  run.optimizer->save(archive);
+  archive.save_to(optimizer_bytes);
+  c.groups["optimizer"]["state"] = bytes_tensor(optimizer_bytes.str());
+  auto generator = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    c.groups["rng"]["cpu"] = generator.get_state();
+  }
+  c.text["config"] = run.config.to_toml();
+  return c;
+}
+
+void restore(Run& run, const std::string& path) {
+  const Checkpoint c = load_checkpoint(path);
+  auto need = [&](const char* group) -> const TensorDict& {
+    auto it = c.groups.find(group);
+    if (it == c.groups.end()) throw Error(path + ": not a training checkpoint (no '" + std::string(group) + "' group)");
+    return it->second;
+  };
+  load_state_dict(*run.student, need("model"), path);
+  if (!run.distillers.empty()) load_state_dict(*run.distiller_container, need("distillers"), path);
+  std::istringstream optimizer_bytes(tensor_bytes(need("optimizer").at("state")));
+  torch::serialize::InputArchive archive;
+  archive.load_from(optimizer_bytes);
+  run.optimizer->load(archive);
+  auto generator = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(need("rng").at("cpu"));
+  }
+  run.context.iteration = c.iteration;
+  run.last_checkpoint = path;
+}
+
+void save(Run& run) {
+  try {
+    run.last_checkpoint = run.work->save_checkpoint(make_checkpoint(run), run.context.iteration, run.train.keep_last);
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + (run.last_checkpoint.empty() ? "" : "; the last good checkpoint is " + run.last_checkpoint));
+  }
+  logger()->debug("saved {}", run.last_checkpoint);
+}
+
+// ---- the built-in hooks ------------------------------------------------------------
+
+class LrHook : public Hook {
+ public:
+  explicit LrHook(Run& run) : run_(run) {}
+  int priority() const override { return 10; }
+  void before_iteration(TrainContext& c) override { set_lr(run_, c.iteration); }
+
+ private:
+  Run& run_;
+};
+
+class CheckpointHook : public Hook {
+ public:
+  explicit CheckpointHook(Run& run) : run_(run) {}
+  int priority() const override { return 70; }
+  void after_iteration(TrainContext& c) override {
+    if (c.iteration % run_.train.checkpoint_every == 0 || c.iteration == c.total_iterations) save(run_);
+  }
+
+ private:
+  Run& run_;
+};
+
+class EvalHook : public Hook {
+ public:
+  explicit EvalHook(Run& run) : run_(run) {}
+  int priority() const override { return 80; }
+  void after_iteration(TrainContext& c) override {
+    const bool periodic = run_.train.eval_every > 0 && c.iteration % run_.train.eval_every == 0;
+    if (periodic || c.iteration == c.total_iterations) evaluate(c);
+  }
+
+ private:
+  void evaluate(TrainContext& c) {
+    if (configured_splits(run_.config).end() ==
+        std::find(configured_splits(run_.config).begin(), configured_splits(run_.config).end(), "val")) {
+      if (c.iteration == c.total_iterations) logger()->info("no [data.val]: no validation");
+      return;
+    }
+    EvaluationOutputs outputs;
+    outputs.workers = static_cast<int>(run_.train.workers);
+    outputs.progress = false;
+    const EvaluationResult r = evaluate_model(*run_.student, build_split(run_.config, "val"), eval_options(run_.config), outputs);
+    run_.student->train();
+    const std::string table = format_metrics(r.metrics, r.class_names);
+    logger()->info("validation at iteration {}:\n{}", c.iteration, table);
+    std::ofstream(run_.work->path("eval/iter_" + std::to_string(c.iteration) + ".txt")) << table;
+    nlohmann::json report = metrics_to_json(r.metrics, r.class_names);
+    report["iter"] = c.iteration;
+    report["confusion_matrix"] = r.evaluator.confusion();
+    std::ofstream(run_.work->path("eval/iter_" + std::to_string(c.iteration) + ".json")) << report.dump(2) << "\n";
+    run_.work->append_metrics({{"type", "val"}, {"iter", c.iteration}, {"mIoU", r.metrics.miou}, {"mAcc", r.metrics.macc},
+                               {"aAcc", r.metrics.aacc}, {"fwIoU", r.metrics.fwiou}});
+    c.last_miou = r.metrics.miou;
+  }
+  Run& run_;
+};
+
+class LoggingHook : public Hook {
+ public:
+  LoggingHook(Run& run, std::int64_t start)
+      : run_(run), bar_("train", run.total), start_(start), since_(std::chrono::steady_clock::now()) {}
+  int priority() const override { return 90; }
+  void after_iteration(TrainContext& c) override {
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(now - since_).count();
+    images_ += run_.train.batch_size;
+    c.images_per_second = seconds > 0 ? static_cast<double>(images_) / seconds : 0;
+    std::ostringstream note;
+    note.precision(4);
+    for (const auto& [name, value] : c.losses) note << name << " " << value << "  ";
+    note << "lr " << c.lr << "  " << static_cast<int>(c.images_per_second * 10) / 10.0 << " img/s";
+    if (run_.options.progress) bar_.update(c.iteration, note.str());
+    if (c.iteration % run_.train.log_every == 0 || c.iteration == c.total_iterations) {
+      nlohmann::json record{{"type", "train"}, {"iter", c.iteration}, {"epoch", c.epoch}, {"lr", c.lr},
+                            {"images_per_second", c.images_per_second}};
+      for (const auto& [name, value] : c.losses) record[name] = value;
+      run_.work->append_metrics(record);
+      logger()->debug("iter {}/{}: {}", c.iteration, c.total_iterations, note.str());
+    }
+  }
+  void after_run(TrainContext&) override {
+    if (run_.options.progress) bar_.finish();
+    (void)start_;
+  }
+
+ private:
+  Run& run_;
+  ProgressBar bar_;
+  std::int64_t start_;
+  std::chrono::steady_clock::time_point since_;
+  std::int64_t images_ = 0;
+};
+
+// ---- one iteration -------------------------------------------------------------------
+
+std::map<std::string, at::Tensor> losses_of(Run& run, const Batch& batch) {
+  const at::Tensor images = batch.images.to(run.device);
+  const at::Tensor labels = batch.labels.to(run.device);
+  std::map<std::string, at::Tensor> losses;
+  SegmentorOutput student = run.student->forward(images);
+  auto options = torch::nn::functional::CrossEntropyFuncOptions().ignore_index(run.ignore_index);
+  if (run.class_weights.defined()) options.weight(run.class_weights);
+  losses["loss_ce"] = torch::nn::functional::cross_entropy(student.logits, labels, options);
+  if (!run.distillers.empty()) {
+    SegmentorOutput teacher;
+    {
+      torch::NoGradGuard no_grad;
+      teacher = run.teacher->forward(images);
+    }
+    for (auto& d : run.distillers) {
+      at::Tensor term;
+      for (const auto& [name, value] : d.module->forward(student.features, teacher.features))
+        term = term.defined() ? term + value : value;
+      losses[d.loss_name] = term * d.weight;
+    }
+  }
+  return losses;
+}
+
+}  // namespace
+
+TrainSummary train(const Config& config, const TrainOptions& options) {
+  Run run(config);
+  run.options = options;
+  if (!config.root().contains("train")) throw Error(config.path() + ": no [train] section");
+  run.train = parse_options<TrainSection>(config.root().table("train"));
+  if (run.train.iterations == 0 && run.train.epochs == 0)
+    throw Error(config.path() + ": set train.iterations or train.epochs (both are 0)");
+  const std::string work_dir = !options.work_dir.empty() ? options.work_dir : run.train.work_dir;
+  if (work_dir.empty()) throw Error("no work dir: give --work-dir DIR or set train.work_dir");
+  run.device = pick_device(options.device);
+
+  // Everything that can fail on the user's input fails here, before the first iteration.
+  validate_config(config);
+  const DataSection data = parse_options<DataSection>(config.root().table("data"));
+  run.ignore_index = data.ignore_index;
+  build_networks(run);
+  if (!run.train.class_weights.empty()) {
+    if (static_cast<std::int64_t>(run.train.class_weights.size()) != run.student->num_classes())
+      throw Error("train.class_weights: " + std::to_string(run.train.class_weights.size()) + " values for " +
+                  std::to_string(run.student->num_classes()) + " classes");
+    run.class_weights = torch::tensor(run.train.class_weights, torch::kFloat).to(run.device);
+  }
+  build_optimizer(run);
+  run.loader = std::make_unique<DataLoader>(
+      build_split(config, "train"),
+      LoaderOptions{run.train.batch_size, static_cast<int>(run.train.workers), 2, true, true,
+                    static_cast<std::uint64_t>(run.train.seed), false, false});
+  const auto per_epoch = static_cast<std::int64_t>(run.loader->batches_per_epoch());
+  if (per_epoch == 0)
+    throw Error("data.train has " + std::to_string(run.loader->split().dataset->size()) + " samples, fewer than train.batch_size " +
+                std::to_string(run.train.batch_size));
+  run.total = run.train.iterations > 0 ? run.train.iterations : run.train.epochs * per_epoch;
+  if (!run.train.lr_schedule.empty())
+    run.schedule = lr_schedules().create(run.train.lr_schedule, ScheduleContext{run.total});
+  if (run.train.eval_every > 0 && configured_splits(config).end() ==
+                                      std::find(configured_splits(config).begin(), configured_splits(config).end(), "val"))
+    throw Error(config.path() + ": train.eval_every is set but there is no [data.val] split");
+
+  run.work = std::make_unique<WorkDir>(work_dir);
+  add_log_file(run.work->path("log.txt"));
+  config.save(run.work->path("config.toml"));
+  std::optional<std::int64_t> resumed_at;
+  if (options.resume) {
+    const auto latest = run.work->latest_checkpoint();
+    if (!latest) throw Error("--resume: no checkpoint in " + run.work->path("checkpoints") + " (run without --resume to start)");
+    restore(run, *latest);
+    resumed_at = run.context.iteration;
+    logger()->info("resumed from {} at iteration {}", *latest, run.context.iteration);
+  }
+  run.work->open_metrics(resumed_at);
+
+  run.context.config = &run.config;
+  run.context.model = run.student.get();
+  run.context.work_dir = work_dir;
+  run.context.total_iterations = run.total;
+  run.context.batches_per_epoch = per_epoch;
+  std::vector<std::unique_ptr<Hook>> hooks;
+  hooks.push_back(std::make_unique<LrHook>(run));
+  hooks.push_back(std::make_unique<CheckpointHook>(run));
+  hooks.push_back(std::make_unique<EvalHook>(run));
+  hooks.push_back(std::make_unique<LoggingHook>(run, run.context.iteration));
+  std::stable_sort(hooks.begin(), hooks.end(), [](const auto& a, const auto& b) { return a->priority() < b->priority(); });
+
+  logger()->info("training {} iterations ({} per epoch) on {} in {}", run.total, per_epoch, run.device.str(), work_dir);
+  for (auto& h : hooks) h->before_run(run.context);
+  run.student->train();
+  if (run.teacher) run.teacher_train_mode ? run.teacher->train() : run.teacher->eval();
+  run.distiller_container->train();
+  std::int64_t loader_epoch = -1;
+  while (run.context.iteration < run.total) {
+    const std::int64_t it = run.context.iteration;
+    run.context.epoch = it / per_epoch;
+    if (run.context.epoch != loader_epoch) {
+      run.loader->start_epoch(run.context.epoch, static_cast<std::size_t>(it % per_epoch));
+      loader_epoch = run.context.epoch;
+    }
+    auto batch = run.loader->next();
+    if (!batch) throw Error("data.train: the epoch ended early (every sample of a batch was skipped as bad)");
+    for (auto& h : hooks) h->before_iteration(run.context);
+
+    const auto losses = losses_of(run, *batch);
+    at::Tensor total;
+    for (const auto& [name, value] : losses) total = total.defined() ? total + value : value;
+    run.context.losses.clear();
+    run.context.losses["loss"] = total.item<double>();
+    for (const auto& [name, value] : losses) run.context.losses[name] = value.item<double>();
+    if (!std::isfinite(run.context.losses["loss"])) {
+      std::ostringstream terms;
+      for (const auto& [name, value] : run.context.losses) terms << " " << name << "=" << value;
+      throw Error("loss is not finite at iteration " + std::to_string(it + 1) + ":" + terms.str() +
+                  "; training stopped. The last good checkpoint is " +
+                  (run.last_checkpoint.empty() ? std::string("(none yet)") : run.last_checkpoint) +
+                  "; lower the learning rate or check the data, then resume with --resume");
+    }
+    run.optimizer->zero_grad();
+    total.backward();
+    if (run.train.grad_clip > 0) {
+      std::vector<at::Tensor> params;
+      for (auto& g : run.optimizer->param_groups())
+        for (auto& p : g.params()) params.push_back(p);
+      torch::nn::utils::clip_grad_norm_(params, run.train.grad_clip);
+    }
+    run.optimizer->step();
+    run.context.iteration = it + 1;
+    for (auto& h : hooks) h->after_iteration(run.context);
+
+    if (const int signal = stop_signal().load()) {
+      if (run.last_checkpoint.find("iter_" + std::to_string(run.context.iteration) + ".pt") == std::string::npos) save(run);
+      throw StoppedBySignal("stopped by signal " + std::to_string(signal) + " at iteration " +
+                                std::to_string(run.context.iteration) + "; checkpoint " + run.last_checkpoint +
+                                " saved; continue with --resume",
+                            signal);
+    }
+  }
+  for (auto& h : hooks) h->after_run(run.context);
+  TrainSummary summary;
+  summary.work_dir = work_dir;
+  summary.last_checkpoint = run.last_checkpoint;
+  summary.iterations = run.context.iteration;
+  summary.final_miou = run.context.last_miou;
+  summary.skipped_samples = run.loader->skipped_samples();
+  if (summary.skipped_samples) logger()->warn("{} bad samples were skipped", summary.skipped_samples);
+  return summary;
+}
+
+}  // namespace segdistill

@@ -1,0 +1,78 @@
+// Baseline distillers to compare TaT with: pixel-wise KD on softened logits, and FitNet
+// (one-to-one feature matching through a 1x1 adapter, the matching TaT argues against).
+#include <torch/torch.h>
+
+#include "segdistill/distiller.hpp"
+#include "segdistill/error.hpp"
+#include "segdistill/plugin_api.hpp"
+
+namespace segdistill::baselines {
+
+namespace F = torch::nn::functional;
+
+struct KdOptions {
+  double temperature;
+  static void declare(Schema<KdOptions>& s) {
+    s.field("temperature", &KdOptions::temperature, "softening temperature T (the loss is scaled by T^2)").default_value(4.0).range(1e-3, 1e3);
+  }
+};
+
+// KL(softmax(t / T) || softmax(s / T)) per pixel, averaged over pixels, times T^2.
+class KdDistiller : public Distiller {
+ public:
+  KdDistiller(const KdOptions& o, const DistillerContext& c) : options_(o), context_(c) {
+    if (c.student.channels != c.teacher.channels)
+      throw Error(c.config_key + ": kd compares class scores, but " + c.student.name + " has " + std::to_string(c.student.channels) +
+                  " channels and " + c.teacher.name + " " + std::to_string(c.teacher.channels));
+  }
+  std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override {
+    at::Tensor s = student.at(context_.student.name), t = teacher.at(context_.teacher.name);
+    if (s.sizes() != t.sizes())
+      s = F::interpolate(s, F::InterpolateFuncOptions().size(std::vector<int64_t>{t.size(2), t.size(3)}).mode(torch::kBilinear).align_corners(true));
+    const double temperature = options_.temperature;
+    const at::Tensor log_p = torch::log_softmax(s / temperature, 1);
+    const at::Tensor q = torch::softmax(t / temperature, 1);
+    const at::Tensor kl = (q * (torch::log(q.clamp_min(1e-12)) - log_p)).sum(1).mean();
+    return {{"kd", kl * temperature * temperature}};
+  }
+
+ private:
+  KdOptions options_;
+  DistillerContext context_;
+};
+
+struct FitNetOptions {
+  static void declare(Schema<FitNetOptions>&) {}
+};
+
+// MSE between adapter(student feature) and the teacher feature, position by position.
+class FitNetDistiller : public Distiller {
+ public:
+  FitNetDistiller(const FitNetOptions&, const DistillerContext& c) : context_(c) {
+    adapter = register_module("adapter", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.student.channels, c.teacher.channels, 1).bias(false)));
+  }
+  std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override {
+    at::Tensor s = adapter(student.at(context_.student.name));
+    const at::Tensor& t = teacher.at(context_.teacher.name);
+    if (s.size(2) != t.size(2) || s.size(3) != t.size(3))
+      s = F::interpolate(s, F::InterpolateFuncOptions().size(std::vector<int64_t>{t.size(2), t.size(3)}).mode(torch::kBilinear).align_corners(true));
+    return {{"fitnet", torch::mse_loss(s, t)}};
+  }
+
+ private:
+  DistillerContext context_;
+  torch::nn::Conv2d adapter{nullptr};
+};
+
+namespace {
+void register_baselines(PluginRegistrar& r) {
+  r.add<KdOptions>(distillers(), "kd", "pixel-wise KL divergence between softened class scores (temperature)",
+                   [](const KdOptions& o, const DistillerContext& c) { return std::make_shared<KdDistiller>(o, c); });
+  r.add<FitNetOptions>(distillers(), "fitnet", "one-to-one feature MSE through a 1x1 adapter",
+                       [](const FitNetOptions& o, const DistillerContext& c) { return std::make_shared<FitNetDistiller>(o, c); });
+}
+}  // namespace
+
+}  // namespace segdistill::baselines
+
+SEGDISTILL_PLUGIN("baseline_distillers", "1.0.0", segdistill::baselines::register_baselines)

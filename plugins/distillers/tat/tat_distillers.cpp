@@ -1,0 +1,114 @@
+#include "tat_distillers.hpp"
+
+#include "segdistill/error.hpp"
+#include "segdistill/plugin_api.hpp"
+
+namespace segdistill::tat {
+
+namespace {
+
+void check_pair(const DistillerContext& c, const std::string& type) {
+  if (c.student.stride != c.teacher.stride)
+    throw Error(c.config_key + ": " + type + " needs student and teacher features of one resolution, but " + c.student.name +
+                " has stride " + std::to_string(c.student.stride) + " and " + c.teacher.name + " stride " +
+                std::to_string(c.teacher.stride));
+}
+
+// N x C x H x W -> N x (n*m*C) x (kh*kw): patches stacked along channels in row-major
+// patch order; rows and columns beyond n*kh, m*kw dropped.
+at::Tensor stack_patches(const at::Tensor& x, std::int64_t n, std::int64_t m) {
+  const std::int64_t b = x.size(0), c = x.size(1), kh = x.size(2) / n, kw = x.size(3) / m;
+  return x.narrow(2, 0, n * kh)
+      .narrow(3, 0, m * kw)
+      .view({b, c, n, kh, m, kw})
+      .permute({0, 2, 4, 1, 3, 5})
+      .reshape({b, n * m * c, kh * kw});
+}
+
+const at::Tensor& feature(const FeatureMap& features, const std::string& name, const std::string& key) {
+  auto it = features.find(name);
+  if (it == features.end()) throw Error(key + ": feature '" + name + "' missing from the forward pass");
+  return it->second;
+}
+
+}  // namespace
+
+std::shared_ptr<TatEmbedding> shared_embedding(const DistillerContext& context, bool per_sample) {
+  const std::string key = "tat_embedding:" + context.student.name + ":" + context.teacher.name;
+  auto embedding = context.shared->get_or_create<TatEmbedding>(key, [&] {
+    return std::make_shared<TatEmbedding>(context.student.channels, context.teacher.channels, per_sample);
+  });
+  if (embedding->per_sample() != per_sample)
+    throw Error(context.config_key + ".per_sample_embedding: the TaT distillers on " + context.student.name + " / " +
+                context.teacher.name + " share their embeddings and must agree on per_sample_embedding");
+  return embedding;
+}
+
+PatchGroupDistiller::PatchGroupDistiller(const PatchGroupOptions& options, const DistillerContext& context)
+    : options_(options), context_(context) {
+  if (options.patches.size() != 2) throw Error(context.config_key + ".patches: expected [n, m]");
+  check_pair(context, "tat_patch_group");
+  const std::int64_t stacked = options.patches[0] * options.patches[1] * context.teacher.channels;
+  if (stacked % options.heads != 0)
+    throw Error(context.config_key + ".heads: " + std::to_string(options.patches[0]) + " x " + std::to_string(options.patches[1]) +
+                " patches of " + std::to_string(context.teacher.channels) + " channels give " + std::to_string(stacked) +
+                " stacked channels, not divisible by heads = " + std::to_string(options.heads));
+  embedding_ = shared_embedding(context, options.per_sample_embedding);
+  register_module("embed_query", embedding_->embed_query);
+  register_module("embed_key", embedding_->embed_key);
+  register_module("embed_value", embedding_->embed_value);
+}
+
+std::map<std::string, at::Tensor> PatchGroupDistiller::forward(const FeatureMap& student, const FeatureMap& teacher) {
+  const at::Tensor& fs = feature(student, context_.student.name, context_.config_key);
+  const at::Tensor& ft = feature(teacher, context_.teacher.name, context_.config_key);
+  const std::int64_t n = options_.patches[0], m = options_.patches[1];
+  if (ft.size(2) < n || ft.size(3) < m)
+    throw Error(context_.config_key + ".patches: the feature is " + std::to_string(ft.size(2)) + " x " + std::to_string(ft.size(3)) +
+                ", smaller than the " + std::to_string(n) + " x " + std::to_string(m) + " patch grid");
+  const Embedded& e = embedding_->embed(fs, ft);
+  const at::Tensor out = grouped_attention(stack_patches(e.query, n, m), stack_patches(e.key, n, m),
+                                           stack_patches(e.value, n, m), options_.heads);
+  return {{"tat_patch_group", torch::mse_loss(out, grouped_target(stack_patches(ft, n, m), options_.heads))}};
+}
+
+AnchorPointDistiller::AnchorPointDistiller(const AnchorPointOptions& options, const DistillerContext& context)
+    : options_(options), context_(context) {
+  if (options.anchors.size() != 2) throw Error(context.config_key + ".anchors: expected [h, w]");
+  check_pair(context, "tat_anchor_point");
+  embedding_ = shared_embedding(context, options.per_sample_embedding);
+  register_module("embed_query", embedding_->embed_query);
+  register_module("embed_key", embedding_->embed_key);
+  register_module("embed_value", embedding_->embed_value);
+}
+
+std::map<std::string, at::Tensor> AnchorPointDistiller::forward(const FeatureMap& student, const FeatureMap& teacher) {
+  const at::Tensor& fs = feature(student, context_.student.name, context_.config_key);
+  const at::Tensor& ft = feature(teacher, context_.teacher.name, context_.config_key);
+  const std::int64_t ah = options_.anchors[0], aw = options_.anchors[1];
+  if (ft.size(2) < ah || ft.size(3) < aw)
+    throw Error(context_.config_key + ".anchors: the feature is " + std::to_string(ft.size(2)) + " x " + std::to_string(ft.size(3)) +
+                ", smaller than the " + std::to_string(ah) + " x " + std::to_string(aw) + " anchor grid");
+  const std::vector<std::int64_t> kernel{ft.size(2) / ah, ft.size(3) / aw};
+  const auto pool = [&](const at::Tensor& x) { return torch::avg_pool2d(x, kernel, kernel).flatten(2); };
+  const Embedded& e = embedding_->embed(fs, ft);
+  const at::Tensor out = grouped_attention(pool(e.query), pool(e.key), pool(e.value), 1);
+  return {{"tat_anchor_point", torch::mse_loss(out, grouped_target(pool(ft), 1))}};
+}
+
+namespace {
+void register_tat(PluginRegistrar& r) {
+  r.add<PatchGroupOptions>(distillers(), "tat_patch_group", "TaT patch-group distillation (patches, heads)",
+                           [](const PatchGroupOptions& o, const DistillerContext& c) {
+                             return std::make_shared<PatchGroupDistiller>(o, c);
+                           });
+  r.add<AnchorPointOptions>(distillers(), "tat_anchor_point", "TaT anchor-point distillation (anchors)",
+                            [](const AnchorPointOptions& o, const DistillerContext& c) {
+                              return std::make_shared<AnchorPointDistiller>(o, c);
+                            });
+}
+}  // namespace
+
+}  // namespace segdistill::tat
+
+SEGDISTILL_PLUGIN("tat", "1.0.0", segdistill::tat::register_tat)

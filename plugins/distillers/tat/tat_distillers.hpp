@@ -1,0 +1,61 @@
+#pragma once
+// The TaT distillers: patch-group and anchor-point distillation through the teacher's
+// target-aware attention (Lin et al., CVPR 2022), batched over the whole batch.
+#include <vector>
+
+#include "segdistill/distiller.hpp"
+#include "segdistill/schema.hpp"
+#include "tat_embedding.hpp"
+
+namespace segdistill::tat {
+
+struct PatchGroupOptions {
+  std::vector<std::int64_t> patches;
+  std::int64_t heads;
+  bool per_sample_embedding;
+  static void declare(Schema<PatchGroupOptions>& s) {
+    s.field("patches", &PatchGroupOptions::patches, "[n, m]: the feature is cut into n x m patches").default_value(std::vector<std::int64_t>{16, 16}).at_least(1);
+    s.field("heads", &PatchGroupOptions::heads, "attention groups over the stacked patch channels").default_value(64).at_least(1);
+    s.field("per_sample_embedding", &PatchGroupOptions::per_sample_embedding,
+            "BatchNorm of the embeddings over each sample alone (the published run's quirk)")
+        .default_value(false);
+  }
+};
+
+struct AnchorPointOptions {
+  std::vector<std::int64_t> anchors;
+  bool per_sample_embedding;
+  static void declare(Schema<AnchorPointOptions>& s) {
+    s.field("anchors", &AnchorPointOptions::anchors, "[h, w]: pooled anchor grid").default_value(std::vector<std::int64_t>{32, 32}).at_least(1);
+    s.field("per_sample_embedding", &AnchorPointOptions::per_sample_embedding,
+            "BatchNorm of the embeddings over each sample alone (the published run's quirk)")
+        .default_value(false);
+  }
+};
+
+// The embeddings of a feature pair, shared between the TaT distillers attached to it.
+std::shared_ptr<TatEmbedding> shared_embedding(const DistillerContext& context, bool per_sample);
+
+class PatchGroupDistiller : public Distiller {
+ public:
+  PatchGroupDistiller(const PatchGroupOptions& options, const DistillerContext& context);
+  std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override;
+
+ private:
+  PatchGroupOptions options_;
+  DistillerContext context_;
+  std::shared_ptr<TatEmbedding> embedding_;
+};
+
+class AnchorPointDistiller : public Distiller {
+ public:
+  AnchorPointDistiller(const AnchorPointOptions& options, const DistillerContext& context);
+  std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override;
+
+ private:
+  AnchorPointOptions options_;
+  DistillerContext context_;
+  std::shared_ptr<TatEmbedding> embedding_;
+};
+
+}  // namespace segdistill::tat

@@ -1,0 +1,50 @@
+#pragma once
+// TaT's three embeddings (a bias-free 1x1 convolution and a BatchNorm each), shared by
+// the patch-group and anchor-point terms attached to one feature pair.
+#include <torch/torch.h>
+
+namespace segdistill::tat {
+
+// conv2d (1x1, no bias) + norm (BatchNorm2d): parameter names embed_*.conv2d.weight,
+// embed_*.norm.{weight,bias,running_mean,running_var} as the published code has them.
+class ConvNorm : public torch::nn::Module {
+ public:
+  ConvNorm(std::int64_t in, std::int64_t out);
+  // With `per_sample` in training mode, BatchNorm statistics come from each sample's
+  // own positions (the published per-sample loop), computed for the whole batch at once.
+  torch::Tensor forward(const torch::Tensor& x, bool per_sample);
+
+ private:
+  torch::Tensor per_sample_norm(const torch::Tensor& x);
+  torch::nn::Conv2d conv2d{nullptr};
+  torch::nn::BatchNorm2d norm{nullptr};
+};
+
+struct Embedded {
+  torch::Tensor query, key, value;  // N x Ct x H x W
+};
+
+class TatEmbedding : public torch::nn::Module {
+ public:
+  TatEmbedding(std::int64_t student_channels, std::int64_t teacher_channels, bool per_sample);
+  // q = embed_query(f_s), k = embed_key(f_t), v = embed_value(f_s). Computed once per
+  // pair of feature tensors: the second term of a step reuses the first's result, so
+  // BatchNorm statistics move once per step, as in the published code.
+  const Embedded& embed(const torch::Tensor& student, const torch::Tensor& teacher);
+  bool per_sample() const { return per_sample_; }
+  std::shared_ptr<ConvNorm> embed_query, embed_key, embed_value;
+
+ private:
+  bool per_sample_;
+  torch::Tensor last_student_, last_teacher_;  // held, so their identity cannot be reused
+  Embedded last_;
+};
+
+// Softmax attention without 1/sqrt(d) scaling, in `heads` contiguous channel groups:
+// q, k, v are N x S x P (S channels, P positions); returns N x heads x P x (S / heads).
+torch::Tensor grouped_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, std::int64_t heads);
+
+// The target arranged like grouped_attention's output: N x S x P -> N x heads x P x S/heads.
+torch::Tensor grouped_target(const torch::Tensor& target, std::int64_t heads);
+
+}  // namespace segdistill::tat

@@ -1,0 +1,104 @@
+#!/usr/bin/python3
+"""An independent, per-sample implementation of the TaT distillation formula (written
+from shared/reference/README.md), for the distiller tests: random features and
+embedding weights, the patch-group and anchor-point losses, and their gradients.
+
+  tat_reference.py OUT.pt --setting voc_r18|voc_mbv2|odd [--train-per-sample]
+
+Writes a dict of float64 tensors: inputs (fs, ft), embedding weights (embed_*.conv2d.weight,
+embed_*.norm.*), hyper-parameters, losses (loss_pg, loss_ap, total = beta*pg + gamma*ap
+averaged over the batch) and gradients (grad.fs, grad.<parameter>). With
+--train-per-sample the BatchNorms run in training mode, one sample at a time (the
+published quirk), and the final running statistics are saved as after.<buffer>.
+"""
+import argparse
+
+import torch
+import torch.nn.functional as F
+
+SETTINGS = {
+    # name: (N, Cs, Ct, H, W, n, m, heads, anchor_h, anchor_w, beta, gamma)
+    "voc_r18": (2, 8, 16, 33, 33, 16, 16, 64, 32, 32, 1.0, 0.4),
+    "voc_mbv2": (2, 6, 8, 65, 65, 32, 32, 1024, 64, 64, 1.0, 0.5),
+    "odd": (3, 5, 12, 37, 29, 4, 4, 8, 5, 3, 1.0, 1.0),
+}
+
+
+def embed(x, p, name, training):
+    y = F.conv2d(x.unsqueeze(0), p[name + ".conv2d.weight"])
+    y = F.batch_norm(y, p[name + ".norm.running_mean"], p[name + ".norm.running_var"], p[name + ".norm.weight"],
+                     p[name + ".norm.bias"], training=training, momentum=0.1, eps=1e-5)
+    return y[0]
+
+
+def attention_loss(q, k, v, target, heads):
+    """q, k, v, target: S x P. Heads split S into contiguous groups; no 1/sqrt(d)."""
+    s = q.shape[0]
+    d = s // heads
+    total = 0.0
+    for h in range(heads):
+        rows = slice(h * d, (h + 1) * d)
+        a = torch.softmax(q[rows].t() @ k[rows], dim=1)      # P x P
+        out = a @ v[rows].t()                                  # P x d
+        total = total + ((out - target[rows].t()) ** 2).sum()
+    return total / (s * q.shape[1])
+
+
+def stacked(x, n, m):
+    c, h, w = x.shape
+    kh, kw = h // n, w // m
+    patches = [x[:, i * kh:(i + 1) * kh, j * kw:(j + 1) * kw] for i in range(n) for j in range(m)]
+    return torch.cat(patches, 0).reshape(n * m * c, kh * kw)
+
+
+def pooled(x, ah, aw):
+    kernel = (x.shape[1] // ah, x.shape[2] // aw)
+    return F.avg_pool2d(x.unsqueeze(0), kernel, kernel)[0].flatten(1)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--setting", choices=SETTINGS, required=True)
+    parser.add_argument("--train-per-sample", action="store_true")
+    args = parser.parse_args()
+    N, Cs, Ct, H, W, n, m, heads, ah, aw, beta, gamma = SETTINGS[args.setting]
+    g = torch.Generator().manual_seed(7)
+    rand = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64)
+    fs = rand(N, Cs, H, W).requires_grad_()
+    ft = rand(N, Ct, H, W)
+    p = {}
+    for name, cin in (("embed_query", Cs), ("embed_key", Ct), ("embed_value", Cs)):
+        p[name + ".conv2d.weight"] = (rand(Ct, cin, 1, 1) / cin ** 0.5).requires_grad_()
+        p[name + ".norm.weight"] = (1 + 0.1 * rand(Ct)).requires_grad_()
+        p[name + ".norm.bias"] = (0.1 * rand(Ct)).requires_grad_()
+        p[name + ".norm.running_mean"] = 0.1 * rand(Ct)
+        p[name + ".norm.running_var"] = 1 + 0.1 * rand(Ct).abs()
+        p[name + ".norm.num_batches_tracked"] = torch.tensor(5)
+    before = {k: v.detach().clone() for k, v in p.items()}
+    pg_total, ap_total = 0.0, 0.0
+    for i in range(N):
+        q = embed(fs[i], p, "embed_query", args.train_per_sample)
+        k = embed(ft[i], p, "embed_key", args.train_per_sample)
+        v = embed(fs[i], p, "embed_value", args.train_per_sample)
+        pg_total = pg_total + attention_loss(stacked(q, n, m), stacked(k, n, m), stacked(v, n, m), stacked(ft[i], n, m), heads)
+        ap_total = ap_total + attention_loss(pooled(q, ah, aw), pooled(k, ah, aw), pooled(v, ah, aw), pooled(ft[i], ah, aw), 1)
+    pg, ap = pg_total / N, ap_total / N
+    total = beta * pg + gamma * ap
+    total.backward()
+    out = {"fs": fs.detach(), "ft": ft, "loss_pg": pg.detach(), "loss_ap": ap.detach(), "total": total.detach(),
+           "grad.fs": fs.grad,
+           "setting": torch.tensor([N, Cs, Ct, H, W, n, m, heads, ah, aw], dtype=torch.float64),
+           "weights": torch.tensor([beta, gamma], dtype=torch.float64)}
+    for key, value in before.items():
+        out[key] = value
+    for key, value in p.items():
+        if value.requires_grad:
+            out["grad." + key] = value.grad
+        elif args.train_per_sample:
+            out["after." + key] = value
+    torch.save(out, args.out)
+
+
+if __name__ == "__main__":
+    main()

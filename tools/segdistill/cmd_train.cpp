@@ -1,0 +1,63 @@
+// segdistill train CONFIG [--work-dir DIR] [--resume] [--set k=v]... [--device D]
+#include <csignal>
+#include <iostream>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+#include "command.hpp"
+#include "plugin_setup.hpp"
+#include "segdistill/config.hpp"
+#include "segdistill/log.hpp"
+#include "segdistill/trainer.hpp"
+
+namespace segdistill::cli {
+
+namespace {
+
+struct TrainArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  TrainOptions options;
+};
+
+// The first SIGINT/SIGTERM asks the trainer to save and stop after the current
+// iteration; a second one ends the process at once.
+void on_signal(int signal) {
+  if (stop_signal().exchange(signal) != 0) {
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+  }
+}
+
+}  // namespace
+
+Runner attach_train(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  app.add_option("CONFIG", args->config, "TOML config ([model], [data], [train]; [teacher] and [[distillers]] to distil)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--work-dir", args->options.work_dir, "output folder (default: train.work_dir)");
+  app.add_flag("--resume", args->options.resume, "continue from the work dir's latest checkpoint");
+  app.add_option("--device", args->options.device, "auto (CUDA when present), cpu, cuda or cuda:N")->capture_default_str();
+  app.add_option("--set", args->overrides, "override a config key (repeatable)")->type_name("KEY=VALUE");
+  return [args](const GlobalOptions& globals) {
+    const Config config = Config::load(args->config, args->overrides);
+    load_plugins(globals, &config);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    try {
+      const TrainSummary summary = train(config, args->options);
+      std::cout << "trained " << summary.iterations << " iterations; last checkpoint " << summary.last_checkpoint;
+      if (summary.final_miou >= 0) std::cout << "; val mIoU " << summary.final_miou * 100 << "%";
+      if (summary.skipped_samples) std::cout << "; " << summary.skipped_samples << " bad samples skipped";
+      std::cout << "\n";
+      return 0;
+    } catch (const StoppedBySignal& stopped) {
+      logger()->warn("{}", stopped.what());
+      return 128 + stopped.signal();
+    }
+  };
+}
+
+}  // namespace segdistill::cli
