@@ -109,7 +109,7 @@ cv::Mat background(cv::Size size, Draw& draw) {
     const double t = static_cast<double>(y) / size.height;
     cv::line(image, {0, y}, {size.width, y}, top * (1 - t) + bottom * t);
   }
-  const int clutter = draw.integer(10, 25);
+  const int clutter = draw.integer(6, 15);
   for (int i = 0; i < clutter; ++i) {
     const cv::Point p(draw.integer(0, size.width), draw.integer(0, size.height));
     const cv::Scalar c = draw.colour();
@@ -126,11 +126,11 @@ void scene(cv::Size size, Draw& draw, cv::Mat& image, cv::Mat& label) {
   image = background(size, draw);
   label = cv::Mat::zeros(size, CV_8UC1);
   cv::Mat border = cv::Mat::zeros(size, CV_8UC1);
-  const int objects = draw.integer(1, 4);
+  const int objects = draw.integer(1, 3);
   for (int i = 0; i < objects; ++i) {
     const auto shape = static_cast<Shape>(draw.integer(1, kShapes));
     const int side = std::min(size.width, size.height);
-    const int radius = draw.integer(side / 8, side / 4);
+    const int radius = draw.integer(side / 6, side / 3);
     const cv::Point centre(draw.integer(radius / 2, size.width - radius / 2), draw.integer(radius / 2, size.height - radius / 2));
     const cv::Mat mask = shape_mask(shape, size, centre, radius, draw.uniform(0, M_PI));
     texture(shape, size, draw).copyTo(image, mask);

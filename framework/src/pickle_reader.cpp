@@ -137,6 +137,9 @@ void Reader::reduce() {
     stack_.push_back(dict);
   } else if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
     stack_.push_back(rebuild_tensor(a));
+  } else if (name == "torch.jit._pickle.restore_type_tag" && !a.empty()) {
+    // LibTorch's pickler (torch::pickle_save) tags typed containers; the value is the first argument.
+    stack_.push_back(a[0]);
   } else if ((name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") &&
              !a.empty() && a[0]->kind == Value::Kind::Tensor) {
     stack_.push_back(a[0]);

@@ -1,0 +1,242 @@
+// `segdistill train` as a user runs it: outputs, exact resume after kill -9 and SIGINT,
+// failures before and during training, distillation runs.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "segdistill/checkpoint.hpp"
+#include "segdistill/pytorch_checkpoint.hpp"
+#include "test_support.hpp"
+#include "toy_dataset.hpp"
+
+using namespace segdistill;
+using segdistill_test::run_segdistill;
+using segdistill_test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+const char* kStudent = "backbone = {type = \"resnet18\", width = 0.125}\n"
+                       "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n";
+const char* kTeacher = "backbone = {type = \"resnet18\", width = 0.25}\n"
+                       "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n";
+
+class Training : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    toy::write_toy_dataset({(dir_->path() / "toy").string(), 3, 24, 6, 48, 48});
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  // A config training the small student on the toy data; `extra` is appended.
+  std::string config(const std::string& name, const std::string& extra = "") const {
+    const std::string root = (dir_->path() / "toy").string();
+    return dir_->write(name + ".toml", "_base_ = \"" + std::string(SEGDISTILL_SOURCE_DIR) + "/configs/_base_/toy_data.toml\"\n" +
+                                           "[data.train]\nroot = \"" + root + "\"\npipeline = [{type = \"random_flip\"}, " +
+                                           "{type = \"random_scale_crop\", base_size = 48, crop_size = [32], scale_range = [0.75, 1.25]}, " +
+                                           "{type = \"normalize\"}]\n[data.val]\nroot = \"" + root + "\"\n" +
+                                           "[model]\nnum_classes = 6\n" + kStudent +
+                                           "[train]\niterations = 12\nbatch_size = 4\nworkers = 2\nseed = 3\n"
+                                           "optimizer = {lr = 0.01}\nlr_schedule = {type = \"poly\", warmup_iters = 2}\n"
+                                           "log_every = 2\ncheckpoint_every = 4\nkeep_last = 5\n" + extra);
+  }
+  static std::string work(const std::string& name) { return (dir_->path() / "runs" / name).string(); }
+  static TempDir* dir_;
+};
+TempDir* Training::dir_ = nullptr;
+
+TensorDict model_of(const std::string& checkpoint) { return load_checkpoint(checkpoint).groups.at("model"); }
+
+void expect_identical(const TensorDict& a, const TensorDict& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, tensor] : a) ASSERT_TRUE(torch::equal(tensor, b.at(name))) << name;
+}
+
+std::vector<nlohmann::json> metrics(const std::string& work_dir) {
+  std::ifstream in(work_dir + "/metrics.jsonl");
+  std::vector<nlohmann::json> out;
+  std::string line;
+  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+// Starts `segdistill ARGS` in the background; returns its pid.
+pid_t spawn(const std::vector<std::string>& args) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv{const_cast<char*>(SEGDISTILL_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execv(SEGDISTILL_BINARY, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+void wait_for(const fs::path& file, pid_t pid) {
+  for (int i = 0; i < 6000 && !fs::exists(file); ++i) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) FAIL() << "the run ended before " << file;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(fs::exists(file)) << file;
+}
+
+}  // namespace
+
+TEST_F(Training, WritesTheWorkDirOfDesign) {
+  const std::string cfg = config("outputs", "eval_every = 6\n");
+  const auto r = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("outputs")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path w(work("outputs"));
+  for (const char* file : {"config.toml", "log.txt", "metrics.jsonl", "checkpoints/latest", "checkpoints/iter_12.pt",
+                           "eval/iter_6.txt", "eval/iter_6.json", "eval/iter_12.json"})
+    EXPECT_TRUE(fs::exists(w / file)) << file;
+  EXPECT_FALSE(fs::exists(w / "checkpoints/iter_4.pt.tmp"));
+  EXPECT_EQ(fs::read_symlink(w / "checkpoints/latest"), "iter_12.pt");
+  // The resolved config loads back and trains the same network.
+  EXPECT_EQ(run_segdistill({"config", "check", (w / "config.toml").string()}).exit_code, 0);
+  const auto records = metrics(w.string());
+  int train_records = 0, val_records = 0;
+  for (const auto& rec : records) {
+    if (rec["type"] == "train") {
+      ++train_records;
+      EXPECT_TRUE(rec.contains("loss_ce") && rec.contains("lr") && rec.contains("images_per_second"));
+    } else {
+      ++val_records;
+      EXPECT_TRUE(rec.contains("mIoU"));
+    }
+  }
+  EXPECT_EQ(train_records, 6);
+  EXPECT_EQ(val_records, 2);
+  EXPECT_TRUE(contains(r.out, "trained 12 iterations"));
+}
+
+TEST_F(Training, ResumeAfterKillMinus9GivesTheSameWeights) {
+  const std::string cfg = config("resume");
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("straight")}).exit_code, 0);
+  const pid_t pid = spawn({"--threads", "1", "train", cfg, "--work-dir", work("killed")});
+  wait_for(fs::path(work("killed")) / "checkpoints/iter_4.pt", pid);
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  ASSERT_FALSE(fs::exists(fs::path(work("killed")) / "checkpoints/iter_12.pt"));
+  const auto resumed = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("killed"), "--resume"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  expect_identical(model_of(work("straight") + "/checkpoints/iter_12.pt"), model_of(work("killed") + "/checkpoints/iter_12.pt"));
+  // metrics.jsonl holds each record once: the records after the checkpoint were redone.
+  std::set<std::pair<std::string, std::int64_t>> records;
+  for (const auto& rec : metrics(work("killed")))
+    EXPECT_TRUE(records.insert({rec["type"].get<std::string>(), rec["iter"].get<std::int64_t>()}).second) << rec.dump();
+  EXPECT_EQ(records.size(), metrics(work("straight")).size());
+}
+
+TEST_F(Training, SigintSavesACheckpointAndResumes) {
+  const std::string cfg = config("sigint");
+  const std::vector<std::string> longer{"--set", "train.checkpoint_every=100", "--set", "train.iterations=60"};
+  std::vector<std::string> straight{"--threads", "1", "train", cfg, "--work-dir", work("sigint_straight")};
+  straight.insert(straight.end(), longer.begin(), longer.end());
+  ASSERT_EQ(run_segdistill(straight).exit_code, 0);
+  std::vector<std::string> interrupted{"--threads", "1", "train", cfg, "--work-dir", work("sigint")};
+  interrupted.insert(interrupted.end(), longer.begin(), longer.end());
+  const pid_t pid = spawn(interrupted);
+  wait_for(fs::path(work("sigint")) / "metrics.jsonl", pid);  // training has started
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGINT);
+  const auto latest = fs::read_symlink(fs::path(work("sigint")) / "checkpoints/latest");
+  EXPECT_NE(latest, "iter_60.pt");  // stopped early, with a checkpoint of where it was
+  interrupted.push_back("--resume");
+  const auto resumed = run_segdistill(interrupted);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  expect_identical(model_of(work("sigint_straight") + "/checkpoints/iter_60.pt"), model_of(work("sigint") + "/checkpoints/iter_60.pt"));
+}
+
+TEST_F(Training, NonFiniteLossStopsNamingTheLastGoodCheckpoint) {
+  const std::string cfg = config("nan");
+  const auto r = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("nan"), "--set", "train.optimizer.lr=100",
+                                 "--set", "train.checkpoint_every=2", "--set", "train.iterations=60",
+                                 "--set", "train.lr_schedule={type=\"step\", steps=[1000]}"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "loss is not finite at iteration ")) << r.err;
+  EXPECT_TRUE(contains(r.err, "loss_ce=")) << r.err;
+  EXPECT_TRUE(contains(r.err, "The last good checkpoint is " + work("nan") + "/checkpoints/iter_")) << r.err;
+}
+
+TEST_F(Training, AFailedCheckpointWriteKeepsThePreviousOne) {
+  const std::string cfg = config("full");
+  fs::create_directories(fs::path(work("full")) / "checkpoints/iter_8.pt.tmp");  // the write of iter_8 fails
+  const auto r = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("full")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "iter_8.pt: cannot write the checkpoint")) << r.err;
+  EXPECT_TRUE(contains(r.err, "the last good checkpoint is " + work("full") + "/checkpoints/iter_4.pt")) << r.err;
+  EXPECT_EQ(load_checkpoint(work("full") + "/checkpoints/iter_4.pt").iteration, 4);
+  EXPECT_EQ(fs::read_symlink(fs::path(work("full")) / "checkpoints/latest"), "iter_4.pt");
+}
+
+TEST_F(Training, ProblemsFoundBeforeTheFirstIteration) {
+  const std::string teacher_block = std::string("[teacher]\n") + kTeacher;
+  const std::string feature = config("feature", "[[distillers]]\ntype = \"tat_anchor_point\"\nstudent_feature = \"head.decodr\"\n"
+                                                "teacher_feature = \"head.decoder\"\nanchors = [4, 4]\n" + teacher_block);
+  const auto r = run_segdistill({"train", feature, "--work-dir", work("feature")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "distillers.0.student_feature (student): the network has no feature 'head.decodr' (did you mean "
+                              "'head.decoder'?); available features: backbone.layer1")) << r.err;
+  EXPECT_FALSE(fs::exists(work("feature")));
+
+  // A teacher checkpoint of another network.
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("small"), "--work-dir", work("small"), "--set", "train.iterations=1"}).exit_code, 0);
+  const std::string wrong = config("wrong", "[[distillers]]\ntype = \"tat_anchor_point\"\nstudent_feature = \"head.decoder\"\n"
+                                            "teacher_feature = \"head.decoder\"\nanchors = [4, 4]\n" + teacher_block +
+                                            "checkpoint = \"" + work("small") + "/checkpoints/latest\"\n");
+  const auto mismatch = run_segdistill({"train", wrong, "--work-dir", work("wrong")});
+  EXPECT_EQ(mismatch.exit_code, 1);
+  EXPECT_TRUE(contains(mismatch.err, "teacher.checkpoint " + work("small") + "/checkpoints/latest: checkpoint of another model: 'aspp."))
+      << mismatch.err;
+  const auto resume = run_segdistill({"train", config("none"), "--work-dir", work("none"), "--resume"});
+  EXPECT_EQ(resume.exit_code, 1);
+  EXPECT_TRUE(contains(resume.err, "--resume: no checkpoint in " + work("none") + "/checkpoints")) << resume.err;
+}
+
+TEST_F(Training, TatDistillationRunLogsEachTermAndExportsTheStudent) {
+  const std::string teacher_cfg = dir_->write("t.toml", "_base_ = \"" + config("tbase") + "\"\n[model]\n" + kTeacher);
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", teacher_cfg, "--work-dir", work("teacher"), "--set", "train.iterations=4"}).exit_code, 0);
+  const std::string tat = config("tat", std::string("[teacher]\n") + kTeacher + "checkpoint = \"" + work("teacher") +
+                                            "/checkpoints/latest\"\n[[distillers]]\ntype = \"tat_patch_group\"\nstudent_feature = "
+                                            "\"head.decoder\"\nteacher_feature = \"head.decoder\"\nweight = 0.1\npatches = [2, 2]\n"
+                                            "heads = 4\n[[distillers]]\ntype = \"tat_anchor_point\"\nstudent_feature = \"head.decoder\"\n"
+                                            "teacher_feature = \"head.decoder\"\nweight = 0.04\nanchors = [4, 4]\n"
+                                            "[[distillers]]\ntype = \"kd\"\nstudent_feature = \"logits\"\nteacher_feature = \"logits\"\n"
+                                            "weight = 0.5\n");
+  const auto r = run_segdistill({"--threads", "1", "train", tat, "--work-dir", work("tat"), "--set", "train.iterations=4"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto records = metrics(work("tat"));
+  const auto& first = records.front();
+  for (const char* term : {"loss", "loss_ce", "loss_tat_patch_group", "loss_tat_anchor_point", "loss_kd"})
+    EXPECT_TRUE(first.contains(term)) << term << " " << first.dump();
+  const Checkpoint ckpt = load_checkpoint(work("tat") + "/checkpoints/latest");
+  EXPECT_TRUE(ckpt.groups.at("distillers").count("0.embed_query.conv2d.weight"));
+  const auto exported = work("tat") + "/student.pt";
+  ASSERT_EQ(run_segdistill({"export-checkpoint", tat, "--checkpoint", work("tat") + "/checkpoints/latest", "--output", exported}).exit_code, 0);
+  const auto student = read_pytorch_state_dict(exported).tensors;
+  EXPECT_EQ(student.size(), ckpt.groups.at("model").size());
+  for (const auto& [name, tensor] : student) EXPECT_EQ(name.find("embed"), std::string::npos) << name;
+}
