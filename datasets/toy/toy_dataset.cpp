@@ -24,7 +24,6 @@ class Draw {
   explicit Draw(std::uint64_t seed) : rng_(seed) {}
   double uniform(double lo = 0, double hi = 1) { return lo + (hi - lo) * static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
   int integer(int lo, int hi) { return lo + static_cast<int>(uniform() * (hi - lo + 1)); }
-  cv::Scalar colour() { return {uniform(0, 255), uniform(0, 255), uniform(0, 255)}; }
   std::uint64_t bits() { return rng_(); }
 
  private:
@@ -33,10 +32,32 @@ class Draw {
 
 enum Shape { kDisc = 1, kSquare, kTriangle, kRing, kCross, kShapes = kCross };
 
-// A texture over the whole canvas; shapes copy it under their mask. Each class has its
-// own kind of texture, drawn with random colours, so colour alone never tells a class.
+// An RGB colour from hue (degrees), saturation and value in [0, 1].
+cv::Scalar hsv(double hue, double saturation, double value) {
+  hue = std::fmod(hue + 360.0, 360.0);
+  const double c = value * saturation, x = c * (1 - std::fabs(std::fmod(hue / 60.0, 2.0) - 1)), m = value - c;
+  double r = 0, g = 0, b = 0;
+  if (hue < 60) r = c, g = x;
+  else if (hue < 120) r = x, g = c;
+  else if (hue < 180) g = c, b = x;
+  else if (hue < 240) g = x, b = c;
+  else if (hue < 300) r = x, b = c;
+  else r = c, b = x;
+  return {255 * (r + m), 255 * (g + m), 255 * (b + m)};
+}
+
+// Each class has a hue family (jittered), saturated colours and its own kind of texture;
+// the background and its clutter are greyish. A narrow network picks up colour quickly;
+// telling neighbouring hues apart, and objects from saturated clutter, takes shape and
+// texture, which a wide network learns better.
+cv::Scalar class_colour(Shape shape, Draw& draw, double value_scale = 1.0) {
+  static const double hues[] = {0, 0, 120, 220, 55, 300};  // by class index
+  return hsv(hues[shape] + draw.uniform(-35, 35), draw.uniform(0.55, 1.0), draw.uniform(0.55, 1.0) * value_scale);
+}
+
+// A texture over the whole canvas; shapes copy it under their mask.
 cv::Mat texture(Shape shape, cv::Size size, Draw& draw) {
-  const cv::Scalar a = draw.colour(), b = draw.colour();
+  const cv::Scalar a = class_colour(shape, draw), b = class_colour(shape, draw, 0.6);
   cv::Mat out(size, CV_8UC3, a);
   const int period = draw.integer(4, 8);
   switch (shape) {
@@ -104,7 +125,8 @@ cv::Mat shape_mask(Shape shape, cv::Size size, cv::Point centre, int radius, dou
 // A cluttered background: a gradient, random strokes and blobs, noise.
 cv::Mat background(cv::Size size, Draw& draw) {
   cv::Mat image(size, CV_8UC3);
-  const cv::Scalar top = draw.colour(), bottom = draw.colour();
+  const auto grey = [&] { return hsv(draw.uniform(0, 360), draw.uniform(0.0, 0.45), draw.uniform(0.2, 0.9)); };
+  const cv::Scalar top = grey(), bottom = grey();
   for (int y = 0; y < size.height; ++y) {
     const double t = static_cast<double>(y) / size.height;
     cv::line(image, {0, y}, {size.width, y}, top * (1 - t) + bottom * t);
@@ -112,7 +134,8 @@ cv::Mat background(cv::Size size, Draw& draw) {
   const int clutter = draw.integer(6, 15);
   for (int i = 0; i < clutter; ++i) {
     const cv::Point p(draw.integer(0, size.width), draw.integer(0, size.height));
-    const cv::Scalar c = draw.colour();
+    // Mostly grey clutter, some of it saturated: colour alone is not enough.
+    const cv::Scalar c = draw.uniform() < 0.7 ? grey() : hsv(draw.uniform(0, 360), draw.uniform(0.5, 1.0), draw.uniform(0.5, 1.0));
     if (draw.uniform() < 0.5)
       cv::line(image, p, {draw.integer(0, size.width), draw.integer(0, size.height)}, c, draw.integer(1, 3));
     else
