@@ -14,15 +14,27 @@ void check_pair(const DistillerContext& c, const std::string& type) {
                 std::to_string(c.teacher.stride));
 }
 
-// N x C x H x W -> N x (n*m*C) x (kh*kw): patches stacked along channels in row-major
-// patch order; rows and columns beyond n*kh, m*kw dropped.
-at::Tensor stack_patches(const at::Tensor& x, std::int64_t n, std::int64_t m) {
+// The reference stacks the n x m patches (kh x kw, rows and columns beyond n*kh, m*kw
+// dropped) along channels in row-major patch order, giving S = n*m*C channels, and splits
+// them into `heads` contiguous groups of d = S / heads. This returns that arrangement as
+// N x heads x P x d (P = kh*kw positions), contiguous, with one copy: when a head holds
+// whole patches of one patch row (d = g*C with m divisible by g, as in every published
+// setting), the head, position and within-head indices are merged dimensions of a
+// permuted view.
+at::Tensor patches_by_head(const at::Tensor& x, std::int64_t n, std::int64_t m, std::int64_t heads) {
   const std::int64_t b = x.size(0), c = x.size(1), kh = x.size(2) / n, kw = x.size(3) / m;
-  return x.narrow(2, 0, n * kh)
-      .narrow(3, 0, m * kw)
-      .view({b, c, n, kh, m, kw})
-      .permute({0, 2, 4, 1, 3, 5})
-      .reshape({b, n * m * c, kh * kw});
+  const std::int64_t d = n * m * c / heads;
+  const at::Tensor grid = x.narrow(2, 0, n * kh).narrow(3, 0, m * kw).view({b, c, n, kh, m, kw});
+  if (d % c == 0 && m % (d / c) == 0) {
+    const std::int64_t g = d / c;  // patches per head
+    return grid.view({b, c, n, kh, m / g, g, kw}).permute({0, 2, 4, 3, 6, 5, 1}).reshape({b, heads, kh * kw, d});
+  }
+  return grid.permute({0, 2, 4, 1, 3, 5}).reshape({b, heads, d, kh * kw}).transpose(2, 3).contiguous();
+}
+
+// N x C x H x W -> N x 1 x P x C of the kernel x kernel average-pooled grid.
+at::Tensor pooled_positions(const at::Tensor& x, const std::vector<std::int64_t>& kernel) {
+  return torch::avg_pool2d(x, kernel, kernel).flatten(2).transpose(1, 2).unsqueeze(1).contiguous();
 }
 
 const at::Tensor& feature(const FeatureMap& features, const std::string& name, const std::string& key) {
@@ -41,6 +53,7 @@ std::shared_ptr<TatEmbedding> shared_embedding(const DistillerContext& context, 
   if (embedding->per_sample() != per_sample)
     throw Error(context.config_key + ".per_sample_embedding: the TaT distillers on " + context.student.name + " / " +
                 context.teacher.name + " share their embeddings and must agree on per_sample_embedding");
+  embedding->attach();
   return embedding;
 }
 
@@ -66,10 +79,11 @@ std::map<std::string, at::Tensor> PatchGroupDistiller::forward(const FeatureMap&
   if (ft.size(2) < n || ft.size(3) < m)
     throw Error(context_.config_key + ".patches: the feature is " + std::to_string(ft.size(2)) + " x " + std::to_string(ft.size(3)) +
                 ", smaller than the " + std::to_string(n) + " x " + std::to_string(m) + " patch grid");
-  const Embedded& e = embedding_->embed(fs, ft);
-  const at::Tensor out = grouped_attention(stack_patches(e.query, n, m), stack_patches(e.key, n, m),
-                                           stack_patches(e.value, n, m), options_.heads);
-  return {{"tat_patch_group", torch::mse_loss(out, grouped_target(stack_patches(ft, n, m), options_.heads))}};
+  const Embedded e = embedding_->embed(fs, ft);
+  const std::int64_t heads = options_.heads;
+  const at::Tensor out = attention(patches_by_head(e.query, n, m, heads), patches_by_head(e.key, n, m, heads),
+                                   patches_by_head(e.value, n, m, heads));
+  return {{"tat_patch_group", torch::mse_loss(out, patches_by_head(ft, n, m, heads))}};
 }
 
 AnchorPointDistiller::AnchorPointDistiller(const AnchorPointOptions& options, const DistillerContext& context)
@@ -90,10 +104,10 @@ std::map<std::string, at::Tensor> AnchorPointDistiller::forward(const FeatureMap
     throw Error(context_.config_key + ".anchors: the feature is " + std::to_string(ft.size(2)) + " x " + std::to_string(ft.size(3)) +
                 ", smaller than the " + std::to_string(ah) + " x " + std::to_string(aw) + " anchor grid");
   const std::vector<std::int64_t> kernel{ft.size(2) / ah, ft.size(3) / aw};
-  const auto pool = [&](const at::Tensor& x) { return torch::avg_pool2d(x, kernel, kernel).flatten(2); };
-  const Embedded& e = embedding_->embed(fs, ft);
-  const at::Tensor out = grouped_attention(pool(e.query), pool(e.key), pool(e.value), 1);
-  return {{"tat_anchor_point", torch::mse_loss(out, grouped_target(pool(ft), 1))}};
+  const Embedded e = embedding_->embed(fs, ft);
+  const at::Tensor out =
+      attention(pooled_positions(e.query, kernel), pooled_positions(e.key, kernel), pooled_positions(e.value, kernel));
+  return {{"tat_anchor_point", torch::mse_loss(out, pooled_positions(ft, kernel))}};
 }
 
 namespace {

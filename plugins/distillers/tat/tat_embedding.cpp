@@ -39,26 +39,25 @@ TatEmbedding::TatEmbedding(std::int64_t student_channels, std::int64_t teacher_c
   embed_value = register_module("embed_value", std::make_shared<ConvNorm>(student_channels, teacher_channels));
 }
 
-const Embedded& TatEmbedding::embed(const torch::Tensor& student, const torch::Tensor& teacher) {
-  if (last_student_.defined() && last_student_.is_same(student) && last_teacher_.is_same(teacher)) return last_;
-  last_student_ = student;
-  last_teacher_ = teacher;
-  last_ = {embed_query->forward(student, per_sample_), embed_key->forward(teacher, per_sample_),
-           embed_value->forward(student, per_sample_)};
-  return last_;
+Embedded TatEmbedding::embed(const torch::Tensor& student, const torch::Tensor& teacher) {
+  const bool cached = last_student_.defined() && last_student_.is_same(student) && last_teacher_.is_same(teacher);
+  if (!cached) {
+    last_student_ = student;
+    last_teacher_ = teacher;
+    last_ = {embed_query->forward(student, per_sample_), embed_key->forward(teacher, per_sample_),
+             embed_value->forward(student, per_sample_)};
+    taken_ = 0;
+  }
+  Embedded result = last_;
+  if (++taken_ >= users_) {  // every attached distiller has it: the next call computes anew
+    last_student_ = last_teacher_ = torch::Tensor();
+    last_ = {};
+  }
+  return result;
 }
 
-torch::Tensor grouped_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, std::int64_t heads) {
-  const std::int64_t n = q.size(0), s = q.size(1), p = q.size(2), d = s / heads;
-  const torch::Tensor qh = q.view({n, heads, d, p}).transpose(2, 3);  // N x h x P x d
-  const torch::Tensor kh = k.view({n, heads, d, p});                  // N x h x d x P
-  const torch::Tensor vh = v.view({n, heads, d, p}).transpose(2, 3);  // N x h x P x d
-  return torch::softmax(torch::matmul(qh, kh), -1).matmul(vh);
-}
-
-torch::Tensor grouped_target(const torch::Tensor& target, std::int64_t heads) {
-  const std::int64_t n = target.size(0), s = target.size(1), p = target.size(2);
-  return target.view({n, heads, s / heads, p}).transpose(2, 3);
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+  return torch::softmax(torch::matmul(q, k.transpose(-1, -2)), -1).matmul(v);
 }
 
 }  // namespace segdistill::tat

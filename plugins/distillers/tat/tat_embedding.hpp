@@ -28,23 +28,26 @@ class TatEmbedding : public torch::nn::Module {
  public:
   TatEmbedding(std::int64_t student_channels, std::int64_t teacher_channels, bool per_sample);
   // q = embed_query(f_s), k = embed_key(f_t), v = embed_value(f_s). Computed once per
-  // pair of feature tensors: the second term of a step reuses the first's result, so
-  // BatchNorm statistics move once per step, as in the published code.
-  const Embedded& embed(const torch::Tensor& student, const torch::Tensor& teacher);
+  // pair of feature tensors for all the distillers attached: the second term of a step
+  // reuses the first's result, so BatchNorm statistics move once per step, as in the
+  // published code. The result is dropped once every attached distiller has taken it.
+  Embedded embed(const torch::Tensor& student, const torch::Tensor& teacher);
+  // A distiller that will call embed() once per step.
+  void attach() { ++users_; }
   bool per_sample() const { return per_sample_; }
   std::shared_ptr<ConvNorm> embed_query, embed_key, embed_value;
 
  private:
   bool per_sample_;
+  int users_ = 0;
+  int taken_ = 0;
   torch::Tensor last_student_, last_teacher_;  // held, so their identity cannot be reused
   Embedded last_;
 };
 
-// Softmax attention without 1/sqrt(d) scaling, in `heads` contiguous channel groups:
-// q, k, v are N x S x P (S channels, P positions); returns N x heads x P x (S / heads).
-torch::Tensor grouped_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, std::int64_t heads);
-
-// The target arranged like grouped_attention's output: N x S x P -> N x heads x P x S/heads.
-torch::Tensor grouped_target(const torch::Tensor& target, std::int64_t heads);
+// Softmax attention without 1/sqrt(d) scaling over positions, per head: q, k, v are
+// N x heads x P x d (contiguous, so that every matrix product forward and backward runs
+// as a plain GEMM); returns N x heads x P x d.
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
 
 }  // namespace segdistill::tat
