@@ -1,6 +1,8 @@
 // The segdistill command as a user runs it: exit status, stdout and stderr.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "test_support.hpp"
 
 using segdistill_test::run_segdistill;
@@ -136,4 +138,18 @@ TEST(Cli, SchemaDocumentsSectionsAndComponents) {
   const auto unknown = run_segdistill({"config", "schema", "backbone"});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_TRUE(contains(unknown.err, "unknown kind 'backbone'; valid kinds: backbones")) << unknown.err;
+}
+
+TEST(Cli, EveryShippedConfigIsValid) {
+  // The published and toy configs, with the build tree's plugins: every key, type and
+  // component name is checked.
+  int checked = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(std::string(SEGDISTILL_SOURCE_DIR) + "/configs")) {
+    const auto path = entry.path();
+    if (path.extension() != ".toml" || path.parent_path().filename() == "_base_" || path.filename().string()[0] == '_') continue;
+    const auto r = run_segdistill({"config", "check", path.string()});
+    EXPECT_EQ(r.exit_code, 0) << path << "\n" << r.err;
+    ++checked;
+  }
+  EXPECT_GE(checked, 13);
 }

@@ -25,8 +25,8 @@ class ConfigSections : public ::testing::Test {
 
 TEST_F(ConfigSections, UnknownSectionSuggestsTheClosest) {
   EXPECT_EQ(validation_error("[modle]\nnum_classes = 3\n"),
-            "run.toml:1: modle: unknown section 'modle' (did you mean 'model'?); valid sections: model, data, distillers, "
-            "plugins, teacher");
+            "run.toml:1: modle: unknown section 'modle' (did you mean 'model'?); valid sections: model, data, distillers, eval, "
+            "plugins, teacher, train");
 }
 
 TEST_F(ConfigSections, ComponentsAreValidatedThroughTheirRegistry) {

@@ -52,10 +52,9 @@ int print_schema(const std::string& kind, const std::string& name) {
       std::cout << "\n[" << (section.array_of_tables ? "[" : "") << section.key << (section.array_of_tables ? "]" : "")
                 << "]  " << section.help << "\n";
       if (section.array_of_tables)
-        std::cout << "  type (string, required): a name of the " << section.component_kind << " registry; its keys: "
+        std::cout << "  type (string, required): a name of the " << section.component_kind << " registry; its own keys: "
                   << "segdistill config schema " << section.component_kind << " NAME\n";
-      else
-        print_fields(section.schema, "  ");
+      print_fields(section.schema, "  ");
     }
     std::cout << "\nComponent kinds (segdistill config schema KIND [NAME]):";
     for (const RegistryBase* r : all_registries()) std::cout << " " << r->kind();
