@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 #include <thread>
+#include <unordered_set>
 
 #include <CLI/CLI.hpp>
 
@@ -42,6 +43,11 @@ int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
       return evaluate_predictions(args.pred_dir, split, options, threads);
     }
     auto model = load_model(config, args.checkpoint);
+    std::int64_t parameters = 0;
+    std::unordered_set<const void*> seen;  // MobileNetV2 shares modules under several names
+    for (const auto& p : model->parameters())
+      if (seen.insert(p.unsafeGetTensorImpl()).second) parameters += p.numel();
+    std::cout << "model: " << parameters << " parameters\n";
     return evaluate_model(*model, std::move(split), options, {args.save_pred, args.save_overlay, args.workers, true});
   }();
   std::cout << format_metrics(result.metrics, result.class_names);
