@@ -18,6 +18,7 @@
 #include "segdistill/distiller.hpp"
 #include "segdistill/plugin_loader.hpp"
 #include "segdistill/registries.hpp"
+#include "segdistill/threads.hpp"
 
 int main(int argc, char** argv) {
   int threads = 2, repeats = 5, flush = 1;
@@ -26,8 +27,8 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--repeats")) repeats = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--flush-denormal")) flush = std::atoi(argv[i + 1]);
   }
-  at::set_num_threads(threads);
-  at::globalContext().setFlushDenormal(flush != 0);  // as the segdistill command does
+  if (flush) segdistill::configure_cpu_math(threads);  // as the segdistill command does
+  else at::set_num_threads(threads);
   torch::manual_seed(0);
   segdistill::PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_BENCH);
   segdistill::SharedModules shared;

@@ -1,6 +1,4 @@
 // segdistill: the command line. Sub-commands come from the table in commands.cpp.
-#include <ATen/Context.h>
-#include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 
 #include <iostream>
@@ -12,6 +10,7 @@
 #include "segdistill/closest_match.hpp"
 #include "segdistill/error.hpp"
 #include "segdistill/log.hpp"
+#include "segdistill/threads.hpp"
 
 namespace {
 
@@ -25,11 +24,7 @@ void apply_globals(const segdistill::cli::GlobalOptions& globals) {
   segdistill::set_log_level(globals.log_level);
   // LibTorch would otherwise pick its own thread count (one, on some machines).
   const int threads = globals.threads > 0 ? globals.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
-  // Softmax over unscaled dot products (TaT's attention) yields denormal floats, on which
-  // x86 matrix products run an order of magnitude slower; they are flushed to zero, as
-  // torch.set_flush_denormal(True) does.
-  at::globalContext().setFlushDenormal(true);
+  segdistill::configure_cpu_math(threads);
 }
 
 bool any_parsed(const std::vector<std::pair<CLI::App*, segdistill::cli::Runner>>& runners) {
