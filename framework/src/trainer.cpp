@@ -270,8 +270,8 @@ class EvalHook : public Hook {
 
  private:
   void evaluate(TrainContext& c) {
-    if (configured_splits(run_.config).end() ==
-        std::find(configured_splits(run_.config).begin(), configured_splits(run_.config).end(), "val")) {
+    const auto splits = configured_splits(run_.config);
+    if (std::find(splits.begin(), splits.end(), "val") == splits.end()) {
       if (c.iteration == c.total_iterations) logger()->info("no [data.val]: no validation");
       return;
     }
@@ -296,8 +296,7 @@ class EvalHook : public Hook {
 
 class LoggingHook : public Hook {
  public:
-  LoggingHook(Run& run, std::int64_t start)
-      : run_(run), bar_("train", run.total), start_(start), since_(std::chrono::steady_clock::now()) {}
+  explicit LoggingHook(Run& run) : run_(run), bar_("train", run.total), since_(std::chrono::steady_clock::now()) {}
   int priority() const override { return 90; }
   void after_iteration(TrainContext& c) override {
     const auto now = std::chrono::steady_clock::now();
@@ -319,13 +318,11 @@ class LoggingHook : public Hook {
   }
   void after_run(TrainContext&) override {
     if (run_.options.progress) bar_.finish();
-    (void)start_;
   }
 
  private:
   Run& run_;
   ProgressBar bar_;
-  std::int64_t start_;
   std::chrono::steady_clock::time_point since_;
   std::int64_t images_ = 0;
 };
@@ -392,8 +389,8 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   run.total = run.train.iterations > 0 ? run.train.iterations : run.train.epochs * per_epoch;
   if (!run.train.lr_schedule.empty())
     run.schedule = lr_schedules().create(run.train.lr_schedule, ScheduleContext{run.total});
-  if (run.train.eval_every > 0 && configured_splits(config).end() ==
-                                      std::find(configured_splits(config).begin(), configured_splits(config).end(), "val"))
+  const auto splits = configured_splits(config);
+  if (run.train.eval_every > 0 && std::find(splits.begin(), splits.end(), "val") == splits.end())
     throw Error(config.path() + ": train.eval_every is set but there is no [data.val] split");
 
   run.work = std::make_unique<WorkDir>(work_dir);
@@ -418,7 +415,7 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   hooks.push_back(std::make_unique<LrHook>(run));
   hooks.push_back(std::make_unique<CheckpointHook>(run));
   hooks.push_back(std::make_unique<EvalHook>(run));
-  hooks.push_back(std::make_unique<LoggingHook>(run, run.context.iteration));
+  hooks.push_back(std::make_unique<LoggingHook>(run));
   std::stable_sort(hooks.begin(), hooks.end(), [](const auto& a, const auto& b) { return a->priority() < b->priority(); });
 
   logger()->info("training {} iterations ({} per epoch) on {} in {}", run.total, per_epoch, run.device.str(), work_dir);
