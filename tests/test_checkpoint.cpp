@@ -11,18 +11,8 @@
 #include "test_support.hpp"
 
 using namespace segdistill;
+using segdistill_test::error_of;
 using segdistill_test::make_model;
-
-namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-}  // namespace
 
 class Checkpoints : public segdistill_test::WithPlugins {};
 

@@ -9,19 +9,12 @@
 #include "segdistill/image_io.hpp"
 
 using namespace segdistill;
+using segdistill_test::error_of;
 using namespace segdistill_test;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 std::string voc_config(const std::string& root, const std::string& extra = "") {
   return "[data]\nnum_classes = 21\n[data.train]\ntype = \"voc\"\nroot = \"" + root + "/VOCdevkit/VOC2012\"\n" + extra;

@@ -13,6 +13,7 @@
 #include "test_support.hpp"
 
 using namespace segdistill;
+using segdistill_test::error_of;
 using segdistill_test::run_segdistill;
 using segdistill_test::TempDir;
 
@@ -30,14 +31,6 @@ std::string config_for(const TempDir& dir, const std::string& backbone) {
                                            "\", output_stride = 16}\nhead = {type = \"deeplabv3plus\"}\n");
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // Writes a reference checkpoint with `python_args`, imports it and checks the logits.
 void expect_parity(const std::string& backbone, const std::string& python_backbone, const std::string& python_args) {

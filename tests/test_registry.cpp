@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 
 #include "segdistill/config.hpp"
+#include "test_support.hpp"
 #include "segdistill/error.hpp"
 #include "segdistill/registry.hpp"
 
 using namespace segdistill;
+using segdistill_test::error_of;
 
 namespace {
 
@@ -27,14 +29,6 @@ void add_widget(WidgetRegistry& registry, const std::string& name, const std::st
                });
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 

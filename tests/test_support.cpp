@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include "segdistill/error.hpp"
+
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -54,6 +56,15 @@ CommandResult run_segdistill(const std::vector<std::string>& args, const std::st
   result.out = read_file(capture.path() / "out");
   result.err = read_file(capture.path() / "err");
   return result;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const segdistill::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 std::string test_plugin_dir(const std::string& test_case) {

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the tests: temporary folders, files, running the command line.
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct CommandResult {
 
 // Runs the segdistill binary with `args` (each passed as one argument).
 CommandResult run_segdistill(const std::vector<std::string>& args, const std::string& env = "");
+
+// The message of the segdistill::Error that `f` throws, "(no error)" when it throws none.
+std::string error_of(const std::function<void()>& f);
 
 // The folder of one test plugin case (good, wrong_api, ...).
 std::string test_plugin_dir(const std::string& test_case);

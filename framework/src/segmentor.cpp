@@ -10,21 +10,10 @@
 
 namespace segdistill {
 
-namespace {
-struct NetworkKeys {
-  std::int64_t num_classes;
-  ConfigTable backbone;
-  ConfigTable head;
-  static void declare(Schema<NetworkKeys>& s) {
-    s.field("num_classes", &NetworkKeys::num_classes, "classes the network predicts").required().at_least(1);
-    s.field("backbone", &NetworkKeys::backbone, "backbone: {type = NAME, ...}").required().component("backbones");
-    s.field("head", &NetworkKeys::head, "head: {type = NAME, ...}").required().component("heads");
-  }
-};
-}  // namespace
+
 
 Segmentor::Segmentor(const ConfigTable& model)
-    : Segmentor(model.table("backbone"), model.table("head"), parse_options<NetworkKeys>(model).num_classes) {}
+    : Segmentor(model.table("backbone"), model.table("head"), parse_options<ModelSection>(model).num_classes) {}
 
 Segmentor::Segmentor(const ConfigTable& backbone, const ConfigTable& head, std::int64_t num_classes) {
   num_classes_ = num_classes;
@@ -65,7 +54,7 @@ std::shared_ptr<Segmentor> build_network(const Config& config, const std::string
   if (classes == 0) {
     if (!config.root().contains("model"))
       throw Error(where + ": teacher.num_classes is not set and there is no [model] to take it from");
-    classes = parse_options<NetworkKeys>(config.root().table("model")).num_classes;
+    classes = parse_options<ModelSection>(config.root().table("model")).num_classes;
   }
   return std::make_shared<Segmentor>(teacher.backbone, teacher.head, classes);
 }

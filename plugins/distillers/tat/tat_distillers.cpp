@@ -45,7 +45,7 @@ const at::Tensor& feature(const FeatureMap& features, const std::string& name, c
 
 }  // namespace
 
-std::shared_ptr<TatEmbedding> shared_embedding(const DistillerContext& context, bool per_sample) {
+std::shared_ptr<TatEmbedding> attach_embedding(Distiller& distiller, const DistillerContext& context, bool per_sample) {
   const std::string key = "tat_embedding:" + context.student.name + ":" + context.teacher.name;
   auto embedding = context.shared->get_or_create<TatEmbedding>(key, [&] {
     return std::make_shared<TatEmbedding>(context.student.channels, context.teacher.channels, per_sample);
@@ -54,6 +54,10 @@ std::shared_ptr<TatEmbedding> shared_embedding(const DistillerContext& context, 
     throw Error(context.config_key + ".per_sample_embedding: the TaT distillers on " + context.student.name + " / " +
                 context.teacher.name + " share their embeddings and must agree on per_sample_embedding");
   embedding->attach();
+  // Registered under the reference names in every distiller that uses them.
+  distiller.register_module("embed_query", embedding->embed_query);
+  distiller.register_module("embed_key", embedding->embed_key);
+  distiller.register_module("embed_value", embedding->embed_value);
   return embedding;
 }
 
@@ -66,10 +70,7 @@ PatchGroupDistiller::PatchGroupDistiller(const PatchGroupOptions& options, const
     throw Error(context.config_key + ".heads: " + std::to_string(options.patches[0]) + " x " + std::to_string(options.patches[1]) +
                 " patches of " + std::to_string(context.teacher.channels) + " channels give " + std::to_string(stacked) +
                 " stacked channels, not divisible by heads = " + std::to_string(options.heads));
-  embedding_ = shared_embedding(context, options.per_sample_embedding);
-  register_module("embed_query", embedding_->embed_query);
-  register_module("embed_key", embedding_->embed_key);
-  register_module("embed_value", embedding_->embed_value);
+  embedding_ = attach_embedding(*this, context, options.per_sample_embedding);
 }
 
 std::map<std::string, at::Tensor> PatchGroupDistiller::forward(const FeatureMap& student, const FeatureMap& teacher) {
@@ -90,10 +91,7 @@ AnchorPointDistiller::AnchorPointDistiller(const AnchorPointOptions& options, co
     : options_(options), context_(context) {
   if (options.anchors.size() != 2) throw Error(context.config_key + ".anchors: expected [h, w]");
   check_pair(context, "tat_anchor_point");
-  embedding_ = shared_embedding(context, options.per_sample_embedding);
-  register_module("embed_query", embedding_->embed_query);
-  register_module("embed_key", embedding_->embed_key);
-  register_module("embed_value", embedding_->embed_value);
+  embedding_ = attach_embedding(*this, context, options.per_sample_embedding);
 }
 
 std::map<std::string, at::Tensor> AnchorPointDistiller::forward(const FeatureMap& student, const FeatureMap& teacher) {

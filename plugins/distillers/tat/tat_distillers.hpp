@@ -33,8 +33,9 @@ struct AnchorPointOptions {
   }
 };
 
-// The embeddings of a feature pair, shared between the TaT distillers attached to it.
-std::shared_ptr<TatEmbedding> shared_embedding(const DistillerContext& context, bool per_sample);
+// The embeddings of a feature pair, shared between the TaT distillers attached to it,
+// registered as `distiller`'s embed_query / embed_key / embed_value.
+std::shared_ptr<TatEmbedding> attach_embedding(Distiller& distiller, const DistillerContext& context, bool per_sample);
 
 class PatchGroupDistiller : public Distiller {
  public:
