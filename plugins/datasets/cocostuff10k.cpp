@@ -62,15 +62,9 @@ cv::Mat CocoStuff10kDataset::load_label(std::size_t index) const {
 }
 
 Sample CocoStuff10kDataset::load(std::size_t index) const {
-  Sample sample;
-  sample.id = ids_.at(index);
-  sample.image_path = (fs::path(images_) / (sample.id + ".jpg")).string();
-  sample.label_path = (fs::path(annotations_) / (sample.id + ".mat")).string();
-  sample.image = read_rgb_image(sample.image_path);
-  sample.original_size = sample.image.size();
-  sample.label = load_label(index);
-  check_same_size(sample.image, sample.label, sample.image_path, sample.label_path);
-  return sample;
+  const std::string& id = ids_.at(index);
+  return read_sample(id, (fs::path(images_) / (id + ".jpg")).string(), (fs::path(annotations_) / (id + ".mat")).string(),
+                     [&] { return load_label(index); });
 }
 
 }  // namespace segdistill::datasets_plugin

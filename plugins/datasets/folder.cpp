@@ -73,15 +73,9 @@ cv::Mat FolderDataset::load_label(std::size_t index) const {
 }
 
 Sample FolderDataset::load(std::size_t index) const {
-  Sample sample;
-  sample.id = ids_.at(index);
-  sample.image_path = image_paths_.at(index);
-  sample.label_path = (fs::path(label_dir_) / (sample.id + ".png")).string();
-  sample.image = read_rgb_image(sample.image_path);
-  sample.original_size = sample.image.size();
-  sample.label = load_label(index);
-  check_same_size(sample.image, sample.label, sample.image_path, sample.label_path);
-  return sample;
+  const std::string& id = ids_.at(index);
+  return read_sample(id, image_paths_.at(index), (fs::path(label_dir_) / (id + ".png")).string(),
+                     [&] { return load_label(index); });
 }
 
 }  // namespace segdistill::datasets_plugin

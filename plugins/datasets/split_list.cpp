@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "segdistill/image_io.hpp"
+
 namespace fs = std::filesystem;
 
 namespace segdistill::datasets_plugin {
@@ -36,10 +38,18 @@ void require_directory(const std::string& dir, const std::string& key, const std
   if (!fs::is_directory(dir, ec)) throw Error(key + ": " + dir + " is not a folder (expected " + what + ")");
 }
 
-void check_same_size(const cv::Mat& image, const cv::Mat& label, const std::string& image_path, const std::string& label_path) {
-  if (image.size() != label.size())
-    throw SampleError(label_path + ": label is " + std::to_string(label.cols) + "x" + std::to_string(label.rows) + " but image " +
-                      image_path + " is " + std::to_string(image.cols) + "x" + std::to_string(image.rows));
+Sample read_sample(std::string id, std::string image_path, std::string label_path, const std::function<cv::Mat()>& read_label) {
+  Sample s;
+  s.id = std::move(id);
+  s.image_path = std::move(image_path);
+  s.label_path = std::move(label_path);
+  s.image = read_rgb_image(s.image_path);
+  s.original_size = s.image.size();
+  s.label = read_label();
+  if (s.image.size() != s.label.size())
+    throw SampleError(s.label_path + ": label is " + std::to_string(s.label.cols) + "x" + std::to_string(s.label.rows) +
+                      " but image " + s.image_path + " is " + std::to_string(s.image.cols) + "x" + std::to_string(s.image.rows));
+  return s;
 }
 
 void check_label_values(const cv::Mat& label, const std::string& label_path, std::int64_t num_classes, std::int64_t ignore_index) {

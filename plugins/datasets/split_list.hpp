@@ -1,5 +1,6 @@
 #pragma once
 // Split list files (one sample id per line) and checks shared by the data sets.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,9 @@ void require_directory(const std::string& dir, const std::string& key, const std
 // SampleError unless every label value is a class (< num_classes) or the ignore index.
 void check_label_values(const cv::Mat& label, const std::string& label_path, std::int64_t num_classes, std::int64_t ignore_index);
 
-// SampleError unless image and label have the same size.
-void check_same_size(const cv::Mat& image, const cv::Mat& label, const std::string& image_path, const std::string& label_path);
+// A sample: the image read from `image_path` (first, so a missing image is the error
+// reported), the label from `read_label`; SampleError unless both have the same size.
+Sample read_sample(std::string id, std::string image_path, std::string label_path, const std::function<cv::Mat()>& read_label);
 
 // Pascal VOC's class names.
 const std::vector<std::string>& voc_class_names();

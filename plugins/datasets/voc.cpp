@@ -78,15 +78,7 @@ cv::Mat VocDataset::load_label(std::size_t index) const {
 
 Sample VocDataset::load(std::size_t index) const {
   const Entry& e = entries_.at(index);
-  Sample sample;
-  sample.id = e.id;
-  sample.image_path = e.image;
-  sample.label_path = e.label;
-  sample.image = read_rgb_image(e.image);
-  sample.original_size = sample.image.size();
-  sample.label = load_label(index);
-  check_same_size(sample.image, sample.label, e.image, e.label);
-  return sample;
+  return read_sample(e.id, e.image, e.label, [&] { return load_label(index); });
 }
 
 }  // namespace segdistill::datasets_plugin
