@@ -46,8 +46,12 @@ std::string read_file(const fs::path& path) {
 }  // namespace
 
 CommandResult run_segdistill(const std::vector<std::string>& args, const std::string& env) {
+  return run_program(SEGDISTILL_BINARY, args, env);
+}
+
+CommandResult run_program(const std::string& program, const std::vector<std::string>& args, const std::string& env) {
   TempDir capture;
-  std::string command = env + " " + shell_quote(SEGDISTILL_BINARY);
+  std::string command = env + " " + shell_quote(program);
   for (const auto& arg : args) command += " " + shell_quote(arg);
   command += " >" + shell_quote((capture.path() / "out").string()) + " 2>" + shell_quote((capture.path() / "err").string());
   const int status = std::system(command.c_str());

@@ -28,7 +28,10 @@ struct CommandResult {
   std::string err;  // stderr
 };
 
-// Runs the segdistill binary with `args` (each passed as one argument).
+// Runs `program` with `args` (each passed as one argument), `env` prefixed ("A=1 B=2").
+CommandResult run_program(const std::string& program, const std::vector<std::string>& args, const std::string& env = "");
+
+// Runs the segdistill binary with `args`.
 CommandResult run_segdistill(const std::vector<std::string>& args, const std::string& env = "");
 
 // The message of the segdistill::Error that `f` throws, "(no error)" when it throws none.

@@ -1,0 +1,49 @@
+// segdistill_demo_figures curves|grid: the pictures tools/demo.sh writes.
+#include <iostream>
+#include <stdexcept>
+
+#include <CLI/CLI.hpp>
+
+#include "figures.hpp"
+
+namespace {
+
+// "NAME=DIR" -> (NAME, DIR).
+std::vector<segdistill::demo::NamedDir> named_dirs(const std::vector<std::string>& args) {
+  std::vector<segdistill::demo::NamedDir> out;
+  for (const auto& a : args) {
+    const auto eq = a.find('=');
+    if (eq == std::string::npos || eq == 0) throw std::runtime_error("--run '" + a + "': expected NAME=DIR");
+    out.emplace_back(a.substr(0, eq), a.substr(eq + 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Draws the demo's pictures: training curves and a prediction grid (PNG)."};
+  app.require_subcommand(1);
+  std::vector<std::string> runs;
+  std::string output, data_root;
+  int count = 4, cell = 128;
+  CLI::App* curves = app.add_subcommand("curves", "cross-entropy, distillation terms and val mIoU of each run's metrics.jsonl");
+  curves->add_option("--run", runs, "NAME=WORK_DIR (repeatable, in legend order)")->required();
+  curves->add_option("--output", output, "PNG to write")->required();
+  CLI::App* grid = app.add_subcommand("grid", "image | label | each run's prediction, one row per val image");
+  grid->add_option("--data", data_root, "VOC-layout data set root (its val split)")->required();
+  grid->add_option("--run", runs, "NAME=PREDICTION_DIR holding ID.png palette predictions (repeatable)")->required();
+  grid->add_option("--count", count, "rows (the first val images)")->check(CLI::Range(1, 64));
+  grid->add_option("--cell", cell, "tile size in pixels")->check(CLI::Range(16, 1024));
+  grid->add_option("--output", output, "PNG to write")->required();
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (curves->parsed()) segdistill::demo::draw_curves(named_dirs(runs), output);
+    else segdistill::demo::draw_grid(data_root, named_dirs(runs), count, cell, output);
+  } catch (const std::exception& e) {
+    std::cerr << "segdistill_demo_figures: " << e.what() << "\n";
+    return 1;
+  }
+  std::cout << output << "\n";
+  return 0;
+}
