@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "model_test_support.hpp"
+#include "segdistill/batch_norm.hpp"
 #include "segdistill/error.hpp"
 
 using namespace segdistill;
@@ -89,7 +90,9 @@ TEST_F(Models, FrozenBatchNormStaysInEvalAndDoesNotTrain) {
   auto model_ptr = std::make_shared<Segmentor>(config.root().table("model"));
   Segmentor& model = *model_ptr;
   model.train();
-  auto& bn = *model.backbone().named_modules("", false)["bn1"]->as<torch::nn::BatchNorm2d>();
+  auto* bn_module = model.backbone().named_modules("", false)["bn1"]->as<segdistill::BatchNorm2d>();
+  ASSERT_NE(bn_module, nullptr);
+  auto& bn = *bn_module;
   EXPECT_FALSE(bn.is_training());
   EXPECT_FALSE(bn.weight.requires_grad());
   const auto before = bn.running_mean.clone();

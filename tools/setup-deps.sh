@@ -35,7 +35,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libopencv-dev libtomlplusplus-dev
   libboost-dev libboost-filesystem-dev
-  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgloo-dev
   libgtest-dev googletest libbenchmark-dev
   libmatio-dev libpng-dev
 )

@@ -152,6 +152,8 @@ struct DataLoader::State {
 
 DataLoader::DataLoader(DataSplit split, LoaderOptions options) : state_(std::make_unique<State>()) {
   if (options.batch_size < 1) throw Error("batch size must be at least 1, got " + std::to_string(options.batch_size));
+  if (options.shard_count < 1 || options.shard_rank < 0 || options.shard_rank >= options.shard_count)
+    throw Error("data shard " + std::to_string(options.shard_rank) + " of " + std::to_string(options.shard_count) + " does not exist");
   if (options.workers < 0) throw Error("workers must be 0 or more, got " + std::to_string(options.workers));
   if (split.dataset->size() == 0) throw Error(split.key + ": the split has no samples");
   state_->split = std::move(split);
@@ -174,17 +176,37 @@ std::vector<std::size_t> DataLoader::epoch_order(std::int64_t epoch) const {
   return order;
 }
 
+std::vector<std::size_t> DataLoader::shard_order(std::int64_t epoch) const {
+  std::vector<std::size_t> order = epoch_order(epoch);
+  const LoaderOptions& o = state_->options;
+  if (o.shard_count == 1) return order;
+  const auto ranks = static_cast<std::size_t>(o.shard_count), rank = static_cast<std::size_t>(o.shard_rank);
+  std::vector<std::size_t> mine;
+  if (o.drop_last) {
+    const auto size = static_cast<std::size_t>(o.batch_size), global = size * ranks;
+    for (std::size_t start = 0; start + global <= order.size(); start += global)
+      mine.insert(mine.end(), order.begin() + static_cast<std::ptrdiff_t>(start + rank * size),
+                  order.begin() + static_cast<std::ptrdiff_t>(start + (rank + 1) * size));
+  } else {
+    for (std::size_t i = rank; i < order.size(); i += ranks) mine.push_back(order[i]);
+  }
+  return mine;
+}
+
 std::size_t DataLoader::batches_per_epoch() const {
+  const LoaderOptions& o = state_->options;
+  const auto size = static_cast<std::size_t>(o.batch_size), ranks = static_cast<std::size_t>(o.shard_count);
   const std::size_t n = state_->split.dataset->size();
-  const auto size = static_cast<std::size_t>(state_->options.batch_size);
-  return state_->options.drop_last ? n / size : (n + size - 1) / size;
+  if (o.drop_last) return n / (size * ranks);
+  const std::size_t share = (n + ranks - 1 - static_cast<std::size_t>(o.shard_rank)) / ranks;
+  return (share + size - 1) / size;
 }
 
 void DataLoader::start_epoch(std::int64_t epoch, std::size_t first_batch) {
   State& s = *state_;
   s.stop_workers();
   s.epoch = epoch;
-  s.order = epoch_order(epoch);
+  s.order = shard_order(epoch);
   s.num_batches = batches_per_epoch();
   s.consumed = std::min(first_batch, s.num_batches);
   s.next_assign = s.consumed;

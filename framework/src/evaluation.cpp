@@ -12,6 +12,7 @@
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
+#include "segdistill/collectives.hpp"
 #include "segdistill/config.hpp"
 #include "segdistill/data_loader.hpp"
 #include "segdistill/error.hpp"
@@ -52,6 +53,21 @@ at::Tensor to_tensor(const cv::Mat& label) {
 
 }  // namespace
 
+// Exact: the confusion matrix holds integer counts (int64 all-reduce).
+static void sum_across_ranks(EvaluationResult& result, Collectives& collectives) {
+  const std::vector<std::int64_t>& counts = result.evaluator.confusion();
+  at::Tensor summed = torch::empty({static_cast<std::int64_t>(counts.size()) + 1}, torch::kLong);
+  std::copy(counts.begin(), counts.end(), summed.data_ptr<std::int64_t>());
+  summed[static_cast<std::int64_t>(counts.size())] = static_cast<std::int64_t>(result.samples);
+  std::vector<at::Tensor> one{summed};
+  collectives.all_reduce_sum(one);
+  const std::int64_t* data = summed.data_ptr<std::int64_t>();
+  Evaluator total(result.evaluator.num_classes(), result.evaluator.ignore_index());
+  total.add_confusion(std::vector<std::int64_t>(data, data + counts.size()));
+  result.evaluator = total;
+  result.samples = static_cast<std::size_t>(data[counts.size()]);
+}
+
 EvaluationResult evaluate_model(Segmentor& model, DataSplit split, const EvalSection& options, const EvaluationOutputs& outputs) {
   if (options.resize_to) prepend_resize(split, *options.resize_to);
   make_dir(outputs.predictions_dir);
@@ -64,6 +80,10 @@ EvaluationResult evaluate_model(Segmentor& model, DataSplit split, const EvalSec
   loader_options.workers = outputs.workers;
   loader_options.keep_samples = true;
   loader_options.keep_original_labels = at_original;
+  if (outputs.collectives) {
+    loader_options.shard_rank = outputs.collectives->rank();
+    loader_options.shard_count = outputs.collectives->world_size();
+  }
   const std::string key = split.key;
   DataLoader loader(std::move(split), loader_options);
   const auto start = std::chrono::steady_clock::now();
@@ -97,6 +117,7 @@ EvaluationResult evaluate_model(Segmentor& model, DataSplit split, const EvalSec
     if (outputs.progress) bar.update(static_cast<std::int64_t>(result.samples));
   }
   if (outputs.progress) bar.finish();
+  if (outputs.collectives) sum_across_ranks(result, *outputs.collectives);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.metrics = result.evaluator.metrics(parse_mean_over(options.mean_over));
   return result;

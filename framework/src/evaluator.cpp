@@ -91,6 +91,13 @@ void Evaluator::merge(const Evaluator& other) {
   for (std::size_t i = 0; i < confusion_.size(); ++i) confusion_[i] += other.confusion_[i];
 }
 
+void Evaluator::add_confusion(const std::vector<std::int64_t>& counts) {
+  if (counts.size() != confusion_.size())
+    throw Error("evaluator: a confusion matrix of " + std::to_string(counts.size()) + " counts does not fit " +
+                std::to_string(num_classes_) + " classes");
+  for (std::size_t i = 0; i < confusion_.size(); ++i) confusion_[i] += counts[i];
+}
+
 Metrics Evaluator::metrics(MeanOver mean_over) const {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const auto c = static_cast<std::size_t>(num_classes_);

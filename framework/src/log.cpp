@@ -20,6 +20,12 @@ std::shared_ptr<spdlog::logger> logger() {
   return instance;
 }
 
+void set_log_rank(int rank, int world_size) {
+  const std::string tag = "[rank " + std::to_string(rank) + "/" + std::to_string(world_size) + "] ";
+  logger()->set_pattern("%^[%Y-%m-%d %H:%M:%S.%e] [%l]%$ " + tag + "%v");
+  if (rank != 0 && logger()->level() < spdlog::level::warn) logger()->set_level(spdlog::level::warn);
+}
+
 void set_log_level(const std::string& level) {
   static const std::vector<std::pair<std::string, spdlog::level::level_enum>> levels{
       {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug}, {"info", spdlog::level::info},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -9,6 +10,8 @@
 
 #include <torch/torch.h>
 
+#include "data_parallel.hpp"
+#include "segdistill/batch_norm.hpp"
 #include "segdistill/checkpoint.hpp"
 #include "segdistill/config_sections.hpp"
 #include "segdistill/data_loader.hpp"
@@ -96,8 +99,26 @@ struct Run {
   std::int64_t total = 0;
   std::string last_checkpoint;
   TrainContext context;
+  std::unique_ptr<DataParallel> parallel;  // null in a single-process run
+  int rank = 0, world_size = 1;
 
   explicit Run(const Config& c) : config(c) {}
+  bool writes_outputs() const { return rank == 0; }
+};
+
+// A data-parallel run's collectives are current (SyncBatchNorm) for its length only.
+class CollectivesScope {
+ public:
+  CollectivesScope(std::shared_ptr<Collectives> collectives, bool sync_bn) {
+    current_collectives() = std::move(collectives);
+    set_batch_norm_sync(sync_bn);
+  }
+  ~CollectivesScope() {
+    set_batch_norm_sync(false);
+    current_collectives().reset();
+  }
+  CollectivesScope(const CollectivesScope&) = delete;
+  CollectivesScope& operator=(const CollectivesScope&) = delete;
 };
 
 void load_teacher_weights(Run& run, const std::string& path) {
@@ -252,6 +273,7 @@ class CheckpointHook : public Hook {
   explicit CheckpointHook(Run& run) : run_(run) {}
   int priority() const override { return 70; }
   void after_iteration(TrainContext& c) override {
+    if (!run_.writes_outputs()) return;
     if (c.iteration % run_.train.checkpoint_every == 0 || c.iteration == c.total_iterations) save(run_);
   }
 
@@ -278,8 +300,11 @@ class EvalHook : public Hook {
     EvaluationOutputs outputs;
     outputs.workers = static_cast<int>(run_.train.workers);
     outputs.progress = false;
+    if (run_.parallel) outputs.collectives = &run_.parallel->collectives();
     const EvaluationResult r = evaluate_model(*run_.student, build_split(run_.config, "val"), eval_options(run_.config), outputs);
     run_.student->train();
+    c.last_miou = r.metrics.miou;
+    if (!run_.writes_outputs()) return;
     const std::string table = format_metrics(r.metrics, r.class_names);
     logger()->info("validation at iteration {}:\n{}", c.iteration, table);
     std::ofstream(run_.work->path("eval/iter_" + std::to_string(c.iteration) + ".txt")) << table;
@@ -289,7 +314,6 @@ class EvalHook : public Hook {
     std::ofstream(run_.work->path("eval/iter_" + std::to_string(c.iteration) + ".json")) << report.dump(2) << "\n";
     run_.work->append_metrics({{"type", "val"}, {"iter", c.iteration}, {"mIoU", r.metrics.miou}, {"mAcc", r.metrics.macc},
                                {"aAcc", r.metrics.aacc}, {"fwIoU", r.metrics.fwiou}});
-    c.last_miou = r.metrics.miou;
   }
   Run& run_;
 };
@@ -299,6 +323,7 @@ class LoggingHook : public Hook {
   explicit LoggingHook(Run& run) : run_(run), bar_("train", run.total), since_(std::chrono::steady_clock::now()) {}
   int priority() const override { return 90; }
   void after_iteration(TrainContext& c) override {
+    if (!run_.writes_outputs()) return;
     const auto now = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(now - since_).count();
     images_ += run_.train.batch_size;
@@ -317,7 +342,7 @@ class LoggingHook : public Hook {
     }
   }
   void after_run(TrainContext&) override {
-    if (run_.options.progress) bar_.finish();
+    if (run_.options.progress && run_.writes_outputs()) bar_.finish();
   }
 
  private:
@@ -329,14 +354,26 @@ class LoggingHook : public Hook {
 
 // ---- one iteration -------------------------------------------------------------------
 
-std::map<std::string, at::Tensor> losses_of(Run& run, const Batch& batch) {
+// The losses of one rank's part of the batch. Cross-entropy comes as a sum and its
+// normaliser (labelled pixels, or their class weights), so that the mean can be taken
+// over the labelled pixels of the global batch.
+struct StepLosses {
+  at::Tensor ce_sum, ce_normaliser;
+  std::map<std::string, at::Tensor> distill;  // weighted terms, means over this rank's samples
+};
+
+StepLosses losses_of(Run& run, const Batch& batch) {
   const at::Tensor images = batch.images.to(run.device);
   const at::Tensor labels = batch.labels.to(run.device);
-  std::map<std::string, at::Tensor> losses;
+  StepLosses losses;
   SegmentorOutput student = run.student->forward(images);
-  auto options = torch::nn::functional::CrossEntropyFuncOptions().ignore_index(run.ignore_index);
+  auto options = torch::nn::functional::CrossEntropyFuncOptions().ignore_index(run.ignore_index).reduction(torch::kSum);
   if (run.class_weights.defined()) options.weight(run.class_weights);
-  losses["loss_ce"] = torch::nn::functional::cross_entropy(student.logits, labels, options);
+  losses.ce_sum = torch::nn::functional::cross_entropy(student.logits, labels, options);
+  const at::Tensor labelled = labels != run.ignore_index;
+  losses.ce_normaliser = run.class_weights.defined()
+                             ? (run.class_weights.index({labels.masked_fill(~labelled, 0)}) * labelled).sum()
+                             : labelled.sum().to(torch::kFloat);
   if (!run.distillers.empty()) {
     SegmentorOutput teacher;
     {
@@ -347,13 +384,50 @@ std::map<std::string, at::Tensor> losses_of(Run& run, const Batch& batch) {
       at::Tensor term;
       for (const auto& [name, value] : d.module->forward(student.features, teacher.features))
         term = term.defined() ? term + value : value;
-      losses[d.loss_name] = term * d.weight;
+      losses.distill[d.loss_name] = term * d.weight;
     }
   }
   return losses;
 }
 
+// What the ranks agree on each iteration, in one small all-reduce: the global
+// cross-entropy normaliser, the loss values to log and whether any rank was asked to stop.
+struct StepAgreement {
+  double ce_normaliser = 0;
+  std::map<std::string, double> logged;  // loss (total), loss_ce, each distiller term
+  bool stop = false;
+};
+
+StepAgreement agree(Run& run, const StepLosses& losses) {
+  std::vector<double> values{losses.ce_normaliser.item<double>(), losses.ce_sum.item<double>()};
+  for (const auto& [name, term] : losses.distill) values.push_back(term.item<double>());
+  values.push_back(stop_signal().load() != 0 ? 1.0 : 0.0);
+  if (run.parallel) {
+    std::vector<at::Tensor> reduced{torch::tensor(values, torch::kDouble)};
+    run.parallel->collectives().all_reduce_sum(reduced);
+    values.assign(reduced[0].data_ptr<double>(), reduced[0].data_ptr<double>() + reduced[0].numel());
+  }
+  StepAgreement a;
+  a.ce_normaliser = values[0];
+  a.logged["loss_ce"] = values[1] / values[0];  // NaN when nothing is labelled: stops the run as a NaN would
+  double total = a.logged["loss_ce"];
+  std::size_t i = 2;
+  for (const auto& [name, term] : losses.distill) {
+    a.logged[name] = values[i++] / run.world_size;
+    total += a.logged[name];
+  }
+  a.logged["loss"] = total;
+  a.stop = values[i] > 0;
+  return a;
+}
+
 }  // namespace
+
+void check_batch_split(std::int64_t batch_size, int world_size) {
+  if (batch_size % world_size != 0)
+    throw Error("train.batch_size = " + std::to_string(batch_size) + " is not divisible by the " + std::to_string(world_size) +
+                " ranks: the global batch is split evenly over them (use a multiple of " + std::to_string(world_size) + ")");
+}
 
 TrainSummary train(const Config& config, const TrainOptions& options) {
   Run run(config);
@@ -365,6 +439,13 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   const std::string work_dir = !options.work_dir.empty() ? options.work_dir : run.train.work_dir;
   if (work_dir.empty()) throw Error("no work dir: give --work-dir DIR or set train.work_dir");
   run.device = pick_device(options.device);
+  if (options.world) {
+    run.rank = options.world->rank;
+    run.world_size = options.world->world_size;
+    // One GPU per process of a machine.
+    if (run.device.is_cuda() && !run.device.has_index()) run.device = torch::Device(torch::kCUDA, options.world->local_rank);
+    check_batch_split(run.train.batch_size, run.world_size);
+  }
 
   // Everything that can fail on the user's input fails here, before the first iteration.
   validate_config(config);
@@ -378,10 +459,15 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
     run.class_weights = torch::tensor(run.train.class_weights, torch::kFloat).to(run.device);
   }
   build_optimizer(run);
-  run.loader = std::make_unique<DataLoader>(
-      build_split(config, "train"),
-      LoaderOptions{run.train.batch_size, static_cast<int>(run.train.workers), 2, true, true,
-                    static_cast<std::uint64_t>(run.train.seed), false, false});
+  LoaderOptions loader_options;
+  loader_options.batch_size = run.train.batch_size / run.world_size;
+  loader_options.workers = static_cast<int>(run.train.workers);
+  loader_options.shuffle = true;
+  loader_options.drop_last = true;
+  loader_options.seed = static_cast<std::uint64_t>(run.train.seed);
+  loader_options.shard_rank = run.rank;
+  loader_options.shard_count = run.world_size;
+  run.loader = std::make_unique<DataLoader>(build_split(config, "train"), loader_options);
   const auto per_epoch = static_cast<std::int64_t>(run.loader->batches_per_epoch());
   if (per_epoch == 0)
     throw Error("data.train has " + std::to_string(run.loader->split().dataset->size()) + " samples, fewer than train.batch_size " +
@@ -393,9 +479,28 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   if (run.train.eval_every > 0 && std::find(splits.begin(), splits.end(), "val") == splits.end())
     throw Error(config.path() + ": train.eval_every is set but there is no [data.val] split");
 
+  std::unique_ptr<CollectivesScope> collectives_scope;
+  if (options.world) {
+    CollectivesOptions collectives_options;
+    collectives_options.backend = run.train.dist_backend;
+    collectives_options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(run.train.dist_timeout * 1000));
+    collectives_options.cuda = run.device.is_cuda();
+    auto collectives = Collectives::connect(*options.world, collectives_options);
+    std::vector<at::Tensor> parameters;
+    for (const auto& group : run.optimizer->param_groups())
+      for (const auto& p : group.params()) parameters.push_back(p);
+    run.parallel = std::make_unique<DataParallel>(collectives, parameters,
+                                                  static_cast<std::size_t>(run.train.dist_bucket_mb * 1024 * 1024));
+    collectives_scope = std::make_unique<CollectivesScope>(collectives, run.train.sync_bn);
+    logger()->info("rank {} of {} ({}), {} images per rank and iteration{}", run.rank, run.world_size, collectives->backend(),
+                   loader_options.batch_size, run.train.sync_bn ? ", synchronised BatchNorm" : "");
+  }
+
   run.work = std::make_unique<WorkDir>(work_dir);
-  add_log_file(run.work->path("log.txt"));
-  config.save(run.work->path("config.toml"));
+  if (run.writes_outputs()) {
+    add_log_file(run.work->path("log.txt"));
+    config.save(run.work->path("config.toml"));
+  }
   std::optional<std::int64_t> resumed_at;
   if (options.resume) {
     const auto latest = run.work->latest_checkpoint();
@@ -404,7 +509,9 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
     resumed_at = run.context.iteration;
     logger()->info("resumed from {} at iteration {}", *latest, run.context.iteration);
   }
-  run.work->open_metrics(resumed_at);
+  if (run.writes_outputs()) run.work->open_metrics(resumed_at);
+  // The same starting point on every rank, also after a resume at another world size.
+  if (run.parallel) run.parallel->broadcast_state({run.student.get(), run.distiller_container.get()});
 
   run.context.config = &run.config;
   run.context.model = run.student.get();
@@ -435,12 +542,9 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
     if (!batch) throw Error("data.train: the epoch ended early (every sample of a batch was skipped as bad)");
     for (auto& h : hooks) h->before_iteration(run.context);
 
-    const auto losses = losses_of(run, *batch);
-    at::Tensor total;
-    for (const auto& [name, value] : losses) total = total.defined() ? total + value : value;
-    run.context.losses.clear();
-    run.context.losses["loss"] = total.item<double>();
-    for (const auto& [name, value] : losses) run.context.losses[name] = value.item<double>();
+    const StepLosses losses = losses_of(run, *batch);
+    const StepAgreement agreed = agree(run, losses);
+    run.context.losses = agreed.logged;
     if (!std::isfinite(run.context.losses["loss"])) {
       std::ostringstream terms;
       for (const auto& [name, value] : run.context.losses) terms << " " << name << "=" << value;
@@ -449,8 +553,13 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
                   (run.last_checkpoint.empty() ? std::string("(none yet)") : run.last_checkpoint) +
                   "; lower the learning rate or check the data, then resume with --resume");
     }
+    // Scaled so that the average of the ranks' gradients is the gradient of the mean
+    // cross-entropy over the global batch's labelled pixels plus the distiller terms.
+    at::Tensor total = losses.ce_sum * (static_cast<double>(run.world_size) / agreed.ce_normaliser);
+    for (const auto& [name, term] : losses.distill) total = total + term;
     run.optimizer->zero_grad();
     total.backward();
+    if (run.parallel) run.parallel->average_gradients();
     if (run.train.grad_clip > 0) {
       std::vector<at::Tensor> params;
       for (auto& g : run.optimizer->param_groups())
@@ -461,11 +570,16 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
     run.context.iteration = it + 1;
     for (auto& h : hooks) h->after_iteration(run.context);
 
-    if (const int signal = stop_signal().load()) {
-      if (run.last_checkpoint.find("iter_" + std::to_string(run.context.iteration) + ".pt") == std::string::npos) save(run);
+    // Every rank stops after the same iteration: in a data-parallel run the request is
+    // part of the agreement above.
+    if (run.parallel ? agreed.stop : stop_signal().load() != 0) {
+      const int signal = stop_signal().load() != 0 ? stop_signal().load() : SIGTERM;
+      if (run.writes_outputs() && run.last_checkpoint.find("iter_" + std::to_string(run.context.iteration) + ".pt") == std::string::npos)
+        save(run);
       throw StoppedBySignal("stopped by signal " + std::to_string(signal) + " at iteration " +
-                                std::to_string(run.context.iteration) + "; checkpoint " + run.last_checkpoint +
-                                " saved; continue with --resume",
+                                std::to_string(run.context.iteration) +
+                                (run.writes_outputs() ? "; checkpoint " + run.last_checkpoint + " saved" : std::string()) +
+                                "; continue with --resume",
                             signal);
     }
   }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "frozen_batch_norm.hpp"
+#include "segdistill/batch_norm.hpp"
 
 namespace segdistill::backbones_plugin {
 
@@ -42,12 +43,12 @@ class StemConv : public nn::Module {
  public:
   explicit StemConv(std::int64_t channels)
       : conv_(register_module("0", nn::Conv2d(nn::Conv2dOptions(3, channels, 3).stride(2).padding(1).bias(false)))),
-        bn_(register_module("1", nn::BatchNorm2d(channels))) {}
+        bn_(register_module("1", segdistill::BatchNorm2d(channels))) {}
   torch::Tensor forward(const torch::Tensor& x) { return torch::relu6(bn_(conv_(x))); }
 
  private:
   nn::Conv2d conv_;
-  nn::BatchNorm2d bn_;
+  segdistill::BatchNorm2d bn_;
 };
 
 }  // namespace
@@ -59,14 +60,14 @@ InvertedResidual::InvertedResidual(std::int64_t in_channels, std::int64_t out_ch
   nn::Sequential layers;
   if (expand_ratio != 1) {
     layers->push_back(make_conv(in_channels, hidden, 1));
-    layers->push_back(nn::BatchNorm2d(hidden));
+    layers->push_back(segdistill::BatchNorm2d(hidden));
     layers->push_back(nn::ReLU6());
   }
   layers->push_back(make_conv(hidden, hidden, 3, stride, dilation, hidden));
-  layers->push_back(nn::BatchNorm2d(hidden));
+  layers->push_back(segdistill::BatchNorm2d(hidden));
   layers->push_back(nn::ReLU6());
   layers->push_back(make_conv(hidden, out_channels, 1));
-  layers->push_back(nn::BatchNorm2d(out_channels));
+  layers->push_back(segdistill::BatchNorm2d(out_channels));
   conv = register_module("conv", layers);
 }
 

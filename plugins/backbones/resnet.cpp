@@ -22,7 +22,7 @@ ResNet::ResNet(const ResNetLayout& layout, const ResNetOptions& options) : layou
   const std::int64_t expansion = layout.block == BlockKind::Basic ? BasicBlock::kExpansion : Bottleneck::kExpansion;
   in_channels_ = scaled_channels(64, options.width);
   conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(3, in_channels_, 7).stride(2).padding(3).bias(false)));
-  bn1 = register_module("bn1", nn::BatchNorm2d(in_channels_));
+  bn1 = register_module("bn1", segdistill::BatchNorm2d(in_channels_));
   maxpool = register_module("maxpool", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
 
   const StagePlan plan = stage_plan(options.output_stride);

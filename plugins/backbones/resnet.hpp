@@ -8,6 +8,7 @@
 
 #include "backbone_options.hpp"
 #include "resnet_blocks.hpp"
+#include "segdistill/batch_norm.hpp"
 #include "segdistill/backbone.hpp"
 
 namespace segdistill::backbones_plugin {
@@ -35,7 +36,7 @@ class ResNet : public Backbone {
   std::int64_t in_channels_ = 0;
   std::vector<FeatureSpec> specs_;
   torch::nn::Conv2d conv1{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr};
+  segdistill::BatchNorm2d bn1{nullptr};
   torch::nn::MaxPool2d maxpool{nullptr};
   std::array<torch::nn::Sequential, 4> layers_{nullptr, nullptr, nullptr, nullptr};
 };

@@ -16,14 +16,14 @@ nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int
 
 nn::Sequential make_downsample(std::int64_t in_channels, std::int64_t out_channels, std::int64_t stride) {
   if (stride == 1 && in_channels == out_channels) return nullptr;
-  return nn::Sequential(conv(in_channels, out_channels, 1, stride), nn::BatchNorm2d(out_channels));
+  return nn::Sequential(conv(in_channels, out_channels, 1, stride), segdistill::BatchNorm2d(out_channels));
 }
 
 BasicBlock::BasicBlock(std::int64_t in_channels, std::int64_t channels, std::int64_t stride, std::int64_t dilation) {
   conv1 = register_module("conv1", conv(in_channels, channels, 3, stride, dilation));
-  bn1 = register_module("bn1", nn::BatchNorm2d(channels));
+  bn1 = register_module("bn1", segdistill::BatchNorm2d(channels));
   conv2 = register_module("conv2", conv(channels, channels, 3, 1, dilation));
-  bn2 = register_module("bn2", nn::BatchNorm2d(channels));
+  bn2 = register_module("bn2", segdistill::BatchNorm2d(channels));
   if (auto d = make_downsample(in_channels, channels * kExpansion, stride)) downsample = register_module("downsample", d);
 }
 
@@ -36,11 +36,11 @@ torch::Tensor BasicBlock::forward(const torch::Tensor& x) {
 
 Bottleneck::Bottleneck(std::int64_t in_channels, std::int64_t channels, std::int64_t stride, std::int64_t dilation) {
   conv1 = register_module("conv1", conv(in_channels, channels, 1));
-  bn1 = register_module("bn1", nn::BatchNorm2d(channels));
+  bn1 = register_module("bn1", segdistill::BatchNorm2d(channels));
   conv2 = register_module("conv2", conv(channels, channels, 3, stride, dilation));
-  bn2 = register_module("bn2", nn::BatchNorm2d(channels));
+  bn2 = register_module("bn2", segdistill::BatchNorm2d(channels));
   conv3 = register_module("conv3", conv(channels, channels * kExpansion, 1));
-  bn3 = register_module("bn3", nn::BatchNorm2d(channels * kExpansion));
+  bn3 = register_module("bn3", segdistill::BatchNorm2d(channels * kExpansion));
   if (auto d = make_downsample(in_channels, channels * kExpansion, stride)) downsample = register_module("downsample", d);
 }
 

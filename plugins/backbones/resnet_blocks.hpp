@@ -3,6 +3,7 @@
 // input first and returns the residual sum without a final ReLU (the stage outputs are
 // pre-activation), which equals the usual post-ReLU ResNet numerically.
 #include <torch/torch.h>
+#include "segdistill/batch_norm.hpp"
 
 namespace segdistill::backbones_plugin {
 
@@ -20,7 +21,7 @@ class BasicBlock : public ResidualBlock {
 
  private:
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  segdistill::BatchNorm2d bn1{nullptr}, bn2{nullptr};
   torch::nn::Sequential downsample{nullptr};
 };
 
@@ -33,7 +34,7 @@ class Bottleneck : public ResidualBlock {
 
  private:
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  segdistill::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::Sequential downsample{nullptr};
 };
 

@@ -23,7 +23,7 @@ torch::Tensor resize_to(const torch::Tensor& x, const torch::Tensor& like) {
 
 AsppBranch::AsppBranch(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t dilation) {
   atrous_conv = register_module("atrous_conv", make_conv(in, out, kernel, dilation));
-  bn = register_module("bn", nn::BatchNorm2d(out));
+  bn = register_module("bn", segdistill::BatchNorm2d(out));
 }
 
 torch::Tensor AsppBranch::forward(const torch::Tensor& x) { return torch::relu(bn(atrous_conv(x))); }
@@ -34,9 +34,9 @@ Aspp::Aspp(std::int64_t in, std::int64_t channels, const std::vector<std::int64_
   // global_avg_pool.{1,2}: the image-pooling branch's conv and BN (0 is the pooling, 3 the ReLU).
   auto pool = register_module("global_avg_pool", std::make_shared<nn::Module>());
   pool_conv = pool->register_module("1", make_conv(in, channels, 1));
-  pool_bn = pool->register_module("2", nn::BatchNorm2d(channels));
+  pool_bn = pool->register_module("2", segdistill::BatchNorm2d(channels));
   conv1 = register_module("conv1", make_conv(channels * static_cast<std::int64_t>(dilations.size() + 1), channels, 1));
-  bn1 = register_module("bn1", nn::BatchNorm2d(channels));
+  bn1 = register_module("bn1", segdistill::BatchNorm2d(channels));
   dropout = register_module("dropout", nn::Dropout(dropout_rate));
 }
 
@@ -52,13 +52,13 @@ torch::Tensor Aspp::forward(const torch::Tensor& x) {
 Decoder::Decoder(std::int64_t low_level_in, std::int64_t low_level_channels, std::int64_t aspp_channels,
                  std::int64_t channels, std::int64_t num_classes, const std::vector<double>& dropout) {
   conv1 = register_module("conv1", make_conv(low_level_in, low_level_channels, 1));
-  bn1 = register_module("bn1", nn::BatchNorm2d(low_level_channels));
+  bn1 = register_module("bn1", segdistill::BatchNorm2d(low_level_channels));
   auto last = register_module("last_conv", std::make_shared<nn::Module>());
   conv_a = last->register_module("0", make_conv(aspp_channels + low_level_channels, channels, 3));
-  bn_a = last->register_module("1", nn::BatchNorm2d(channels));
+  bn_a = last->register_module("1", segdistill::BatchNorm2d(channels));
   dropout_a = last->register_module("3", nn::Dropout(dropout.at(0)));
   conv_b = last->register_module("4", make_conv(channels, channels, 3));
-  bn_b = last->register_module("5", nn::BatchNorm2d(channels));
+  bn_b = last->register_module("5", segdistill::BatchNorm2d(channels));
   dropout_b = last->register_module("7", nn::Dropout(dropout.at(1)));
   classifier = last->register_module("8", make_conv(channels, num_classes, 1, 1, /*bias=*/true));
 }

@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include "segdistill/batch_norm.hpp"
 #include "segdistill/head.hpp"
 #include "segdistill/schema.hpp"
 
@@ -44,7 +45,7 @@ class AsppBranch : public torch::nn::Module {
 
  private:
   torch::nn::Conv2d atrous_conv{nullptr};
-  torch::nn::BatchNorm2d bn{nullptr};
+  segdistill::BatchNorm2d bn{nullptr};
 };
 
 class Aspp : public torch::nn::Module {
@@ -55,9 +56,9 @@ class Aspp : public torch::nn::Module {
  private:
   std::vector<std::shared_ptr<AsppBranch>> branches_;
   torch::nn::Conv2d pool_conv{nullptr};
-  torch::nn::BatchNorm2d pool_bn{nullptr};
+  segdistill::BatchNorm2d pool_bn{nullptr};
   torch::nn::Conv2d conv1{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr};
+  segdistill::BatchNorm2d bn1{nullptr};
   torch::nn::Dropout dropout{nullptr};
 };
 
@@ -71,10 +72,10 @@ class Decoder : public torch::nn::Module {
 
  private:
   torch::nn::Conv2d conv1{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr};
+  segdistill::BatchNorm2d bn1{nullptr};
   // last_conv.{0..8}: conv, BN, ReLU, dropout, conv, BN, ReLU, dropout, classifier.
   torch::nn::Conv2d conv_a{nullptr}, conv_b{nullptr}, classifier{nullptr};
-  torch::nn::BatchNorm2d bn_a{nullptr}, bn_b{nullptr};
+  segdistill::BatchNorm2d bn_a{nullptr}, bn_b{nullptr};
   torch::nn::Dropout dropout_a{nullptr}, dropout_b{nullptr};
 };
 

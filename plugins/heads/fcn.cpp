@@ -10,7 +10,7 @@ FcnHead::FcnHead(const FcnOptions& options, const HeadContext& context) {
   const FeatureSpec& out = require_feature(context.backbone_outputs, "out", "fcn");
   auto fcn = register_module("fcn", std::make_shared<nn::Module>());
   conv = fcn->register_module("conv", nn::Conv2d(nn::Conv2dOptions(out.channels, options.channels, 3).padding(1).bias(false)));
-  bn = fcn->register_module("bn", nn::BatchNorm2d(options.channels));
+  bn = fcn->register_module("bn", segdistill::BatchNorm2d(options.channels));
   dropout = fcn->register_module("dropout", nn::Dropout(options.dropout));
   classifier = fcn->register_module("classifier", nn::Conv2d(nn::Conv2dOptions(options.channels, context.num_classes, 1)));
   exposed_ = {{"fcn", options.channels, out.stride}};

@@ -3,6 +3,7 @@
 // backbone's output alone. The simple alternative to DeepLabV3+.
 #include <torch/torch.h>
 
+#include "segdistill/batch_norm.hpp"
 #include "segdistill/head.hpp"
 #include "segdistill/schema.hpp"
 
@@ -26,7 +27,7 @@ class FcnHead : public Head {
  private:
   std::vector<FeatureSpec> exposed_;
   torch::nn::Conv2d conv{nullptr}, classifier{nullptr};
-  torch::nn::BatchNorm2d bn{nullptr};
+  segdistill::BatchNorm2d bn{nullptr};
   torch::nn::Dropout dropout{nullptr};
 };
 

@@ -48,7 +48,8 @@ train = [r for r in rows if r["type"] == "train"]
 assert [r["iter"] for r in train] == [1, 2, 3, 4], train
 terms = [r["loss_attention_transfer"] for r in train]
 assert all(math.isfinite(t) and t > 0 for t in terms), terms
-assert all(abs(r["loss"] - r["loss_ce"] - 50.0 * r["loss_attention_transfer"]) < 1e-4 * r["loss"] for r in train), train
+# Terms are logged weighted (weight 50 in student_at.toml); the total is their sum.
+assert all(abs(r["loss"] - r["loss_ce"] - r["loss_attention_transfer"]) < 1e-5 * r["loss"] for r in train), train
 assert any(r["type"] == "val" for r in rows), "no evaluation logged"
 print("attention_transfer terms:", ", ".join(f"{t:.4f}" for t in terms))
 PY

@@ -6,9 +6,12 @@
 #include <CLI/CLI.hpp>
 
 #include "command.hpp"
+#include "launcher.hpp"
 #include "plugin_setup.hpp"
 #include "segdistill/config.hpp"
+#include "segdistill/config_sections.hpp"
 #include "segdistill/log.hpp"
+#include "segdistill/train_section.hpp"
 #include "segdistill/trainer.hpp"
 
 namespace segdistill::cli {
@@ -19,6 +22,7 @@ struct TrainArgs {
   std::string config;
   std::vector<std::string> overrides;
   TrainOptions options;
+  int nproc = 1;
 };
 
 // The first SIGINT/SIGTERM asks the trainer to save and stop after the current
@@ -41,13 +45,26 @@ Runner attach_train(CLI::App& app) {
   app.add_flag("--resume", args->options.resume, "continue from the work dir's latest checkpoint");
   app.add_option("--device", args->options.device, "auto (CUDA when present), cpu, cuda or cuda:N")->capture_default_str();
   app.add_option("--set", args->overrides, "override a config key (repeatable)")->type_name("KEY=VALUE");
+  app.add_option("--nproc", args->nproc,
+                 "data-parallel worker processes on this machine (each gets the cores / N threads; under torchrun, "
+                 "leave it out: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT come from the environment)")
+      ->check(CLI::Range(1, 1024));
   return [args](const GlobalOptions& globals) {
     const Config config = Config::load(args->config, args->overrides);
     load_plugins(globals, &config);
+    args->options.world = world_from_environment();
+    if (args->nproc > 1 && !args->options.world) {
+      // One message for a bad config, not one per worker.
+      validate_config(config);
+      if (config.root().contains("train"))
+        check_batch_split(parse_options<TrainSection>(config.root().table("train")).batch_size, args->nproc);
+      return launch_local_workers(args->nproc);
+    }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     try {
       const TrainSummary summary = train(config, args->options);
+      if (args->options.world && args->options.world->rank != 0) return 0;
       std::cout << "trained " << summary.iterations << " iterations; last checkpoint " << summary.last_checkpoint;
       if (summary.final_miou >= 0) std::cout << "; val mIoU " << summary.final_miou * 100 << "%";
       if (summary.skipped_samples) std::cout << "; " << summary.skipped_samples << " bad samples skipped";

@@ -1,29 +1,47 @@
 // segdistill: the command line. Sub-commands come from the table in commands.cpp.
 #include <c10/util/Exception.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
 
 #include "command.hpp"
+#include "launcher.hpp"
 #include "segdistill/closest_match.hpp"
+#include "segdistill/collectives.hpp"
 #include "segdistill/error.hpp"
 #include "segdistill/log.hpp"
 #include "segdistill/threads.hpp"
 
 namespace {
 
+// "rank R: " in a data-parallel job, so that every rank's errors say whose they are.
+std::string rank_prefix() {
+  const char* rank = std::getenv("RANK");
+  return std::getenv("WORLD_SIZE") && rank ? "rank " + std::string(rank) + ": " : "";
+}
+
 // Error messages go to stderr as one paragraph, without stack traces.
 int fail(const std::string& message) {
-  std::cerr << "segdistill: error: " << message << "\n";
+  const std::string prefix = rank_prefix();
+  std::cerr << "segdistill: error: " << (message.rfind(prefix, 0) == 0 ? "" : prefix) << message << "\n";
   return 1;
 }
 
 void apply_globals(const segdistill::cli::GlobalOptions& globals) {
   segdistill::set_log_level(globals.log_level);
-  // LibTorch would otherwise pick its own thread count (one, on some machines).
-  const int threads = globals.threads > 0 ? globals.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const auto world = segdistill::world_from_environment();
+  if (world) segdistill::set_log_rank(world->rank, world->world_size);
+  // LibTorch would otherwise pick its own thread count (one, on some machines); the
+  // processes of one machine share its cores.
+  int threads = globals.threads;
+  if (threads <= 0) {
+    const char* local = std::getenv("LOCAL_WORLD_SIZE");
+    const int processes = world ? std::max(1, local ? std::atoi(local) : 1) : 1;
+    threads = std::max(1, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) / processes);
+  }
   segdistill::configure_cpu_math(threads);
 }
 
@@ -52,6 +70,7 @@ int unknown_command(const CLI::App& app) {
 
 int main(int argc, char** argv) {
   using namespace segdistill::cli;
+  original_arguments().assign(argv, argv + argc);
   CLI::App app{"segdistill: train compact semantic-segmentation networks by knowledge distillation"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the sub-command too

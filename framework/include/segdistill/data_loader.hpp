@@ -30,6 +30,13 @@ struct LoaderOptions {
   std::uint64_t seed = 0;
   bool keep_samples = false;  // also return the transformed samples (data show, predictions)
   bool keep_original_labels = false;  // keep each sample's label as read, before the pipeline
+  // Data-parallel share of this process (rank shard_rank of shard_count). With drop_last
+  // (training) each global batch is batch_size x shard_count consecutive samples of the
+  // epoch order and rank r loads the r-th batch_size of them, so the ranks together see
+  // a single process's global batches; otherwise (evaluation) rank r loads samples
+  // r, r + shard_count, ...
+  int shard_rank = 0;
+  int shard_count = 1;
 };
 
 // Loads batches of a split in worker threads, with bounded prefetch. The order of an
@@ -53,8 +60,10 @@ class SEGDISTILL_API DataLoader {
   std::size_t skipped_samples() const;
   const DataSplit& split() const;
 
-  // The sample order of an epoch (a permutation when shuffling).
+  // The sample order of an epoch (a permutation when shuffling), before sharding.
   std::vector<std::size_t> epoch_order(std::int64_t epoch) const;
+  // This process's share of it.
+  std::vector<std::size_t> shard_order(std::int64_t epoch) const;
 
  private:
   struct State;

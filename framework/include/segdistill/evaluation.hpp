@@ -14,6 +14,7 @@
 
 namespace segdistill {
 
+class Collectives;
 class Segmentor;
 
 struct EvaluationOutputs {
@@ -21,6 +22,10 @@ struct EvaluationOutputs {
   std::string overlays_dir;     // predictions over the images, "" for none
   int workers = 2;              // data loading threads
   bool progress = true;
+  // In a data-parallel job: this rank evaluates its share of the split (every
+  // world_size-th sample) and the counts of all ranks are summed, so every rank gets
+  // the metrics of the whole split. Null: the whole split here.
+  Collectives* collectives = nullptr;
 };
 
 struct EvaluationResult {

@@ -50,6 +50,9 @@ class SEGDISTILL_API Evaluator {
   void add(const cv::Mat& prediction, const cv::Mat& label, const std::string& source = "");
   // Adds another evaluator's counts (from another thread or process).
   void merge(const Evaluator& other);
+  // Adds a row-major num_classes x num_classes confusion matrix (label row, prediction
+  // column), as confusion() returns it: counts summed by other processes.
+  void add_confusion(const std::vector<std::int64_t>& counts);
 
   std::int64_t num_classes() const { return num_classes_; }
   std::int64_t ignore_index() const { return ignore_index_; }

@@ -12,6 +12,9 @@ namespace segdistill {
 SEGDISTILL_API std::shared_ptr<spdlog::logger> logger();
 // Sets the level from a name: trace, debug, info, warn, error, off. Error otherwise.
 SEGDISTILL_API void set_log_level(const std::string& level);
+// In a data-parallel job: console lines carry "[rank R/W]" and ranks other than 0 show
+// warnings and errors only (rank 0 speaks for the job).
+SEGDISTILL_API void set_log_rank(int rank, int world_size);
 // Also write the log to `path` (appending), e.g. a run's log.txt.
 SEGDISTILL_API void add_log_file(const std::string& path);
 

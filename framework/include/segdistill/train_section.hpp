@@ -40,6 +40,10 @@ struct TrainSection {
   std::int64_t eval_every;
   std::int64_t keep_last;
   std::string work_dir;
+  bool sync_bn;
+  std::string dist_backend;
+  double dist_timeout;
+  double dist_bucket_mb;
   static void declare(Schema<TrainSection>& s) {
     s.field("iterations", &TrainSection::iterations, "training iterations (or set epochs)").default_value(0).at_least(0);
     s.field("epochs", &TrainSection::epochs, "training epochs, when iterations is 0").default_value(0).at_least(0);
@@ -62,6 +66,17 @@ struct TrainSection {
     s.field("eval_every", &TrainSection::eval_every, "iterations between validations (0: only at the end)").default_value(0).at_least(0);
     s.field("keep_last", &TrainSection::keep_last, "checkpoints kept (older ones deleted)").default_value(3).at_least(1);
     s.field("work_dir", &TrainSection::work_dir, "output folder (--work-dir overrides)").default_value(std::string(""));
+    s.field("sync_bn", &TrainSection::sync_bn, "data-parallel runs: BatchNorm statistics over the global batch of all ranks")
+        .default_value(false);
+    s.field("dist_backend", &TrainSection::dist_backend, "data-parallel collectives: gloo, nccl, or auto (nccl on CUDA, else gloo)")
+        .default_value(std::string("auto"))
+        .one_of({std::string("auto"), std::string("gloo"), std::string("nccl")});
+    s.field("dist_timeout", &TrainSection::dist_timeout, "seconds a rank waits for the others (rendezvous, every collective)")
+        .default_value(300.0)
+        .range(1, 86400);
+    s.field("dist_bucket_mb", &TrainSection::dist_bucket_mb, "size of the gradient buckets all-reduced together (MB)")
+        .default_value(25.0)
+        .range(0.01, 4096);
   }
 };
 

@@ -3,9 +3,11 @@
 // dir: config.toml, log.txt, metrics.jsonl, checkpoints/iter_N.pt + latest, eval/.
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "segdistill/api.hpp"
+#include "segdistill/collectives.hpp"
 #include "segdistill/config.hpp"
 #include "segdistill/error.hpp"
 
@@ -16,6 +18,9 @@ struct TrainOptions {
   bool resume = false;         // continue from the work dir's latest checkpoint
   std::string device = "auto"; // "auto" (CUDA when present), "cpu", "cuda", "cuda:N"
   bool progress = true;
+  // One rank of a data-parallel job (world_from_environment()); unset: one process.
+  // Rank 0 alone writes the console log, metrics.jsonl, evaluations and checkpoints.
+  std::optional<WorldInfo> world;
 };
 
 // Set from a signal handler: the trainer saves a checkpoint after the current iteration
@@ -39,6 +44,9 @@ struct TrainSummary {
   double final_miou = -1;  // -1 when there was no validation
   std::size_t skipped_samples = 0;
 };
+
+// Error unless the global train.batch_size splits evenly over `world_size` ranks.
+SEGDISTILL_API void check_batch_split(std::int64_t batch_size, int world_size);
 
 // Runs training. Errors the user can cause (config, data, features a distiller asks
 // for, a teacher checkpoint that does not fit, NaN loss, a full disk) are Errors that

@@ -4,7 +4,7 @@ namespace segdistill::tat {
 
 ConvNorm::ConvNorm(std::int64_t in, std::int64_t out) {
   conv2d = register_module("conv2d", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).bias(false)));
-  norm = register_module("norm", torch::nn::BatchNorm2d(out));
+  norm = register_module("norm", segdistill::BatchNorm2d(out));
 }
 
 torch::Tensor ConvNorm::forward(const torch::Tensor& x, bool per_sample) {

@@ -3,6 +3,8 @@
 // the patch-group and anchor-point terms attached to one feature pair.
 #include <torch/torch.h>
 
+#include "segdistill/batch_norm.hpp"
+
 namespace segdistill::tat {
 
 // conv2d (1x1, no bias) + norm (BatchNorm2d): parameter names embed_*.conv2d.weight,
@@ -17,7 +19,7 @@ class ConvNorm : public torch::nn::Module {
  private:
   torch::Tensor per_sample_norm(const torch::Tensor& x);
   torch::nn::Conv2d conv2d{nullptr};
-  torch::nn::BatchNorm2d norm{nullptr};
+  segdistill::BatchNorm2d norm{nullptr};
 };
 
 struct Embedded {

@@ -1,0 +1,160 @@
+#include "segdistill/collectives.hpp"
+
+#include <cstdlib>
+
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#if defined(SEGDISTILL_WITH_GLOO) && defined(USE_C10D_GLOO)
+#define SEGDISTILL_GLOO 1
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include "segdistill/error.hpp"
+#include "segdistill/log.hpp"
+
+namespace segdistill {
+
+namespace {
+
+std::optional<long> integer_variable(const char* name, long min, long max) {
+  const char* text = std::getenv(name);
+  if (!text || !*text) return std::nullopt;
+  char* end = nullptr;
+  const long value = std::strtol(text, &end, 10);
+  if (*end != '\0' || value < min || value > max)
+    throw Error(std::string("environment variable ") + name + "='" + text + "': expected an integer from " + std::to_string(min) +
+                " to " + std::to_string(max));
+  return value;
+}
+
+#ifdef SEGDISTILL_GLOO
+bool is_loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1"; }
+#endif
+
+class ProcessGroupCollectives : public Collectives {
+ public:
+  ProcessGroupCollectives(c10::intrusive_ptr<c10d::ProcessGroup> group, std::string backend, std::chrono::milliseconds timeout)
+      : group_(std::move(group)), timeout_(timeout) {
+    backend_ = std::move(backend);
+  }
+  int rank() const override { return group_->getRank(); }
+  int world_size() const override { return group_->getSize(); }
+
+  void all_reduce_sum(std::vector<at::Tensor>& tensors) override {
+    std::vector<c10::intrusive_ptr<c10d::Work>> pending;
+    run("all_reduce", [&] {
+      for (auto& t : tensors) {
+        std::vector<at::Tensor> one{t};
+        pending.push_back(group_->allreduce(one));
+      }
+      for (auto& work : pending) work->wait(timeout_);
+    });
+  }
+  void broadcast(std::vector<at::Tensor>& tensors, int root) override {
+    run("broadcast", [&] {
+      std::vector<c10::intrusive_ptr<c10d::Work>> pending;
+      c10d::BroadcastOptions options;
+      options.rootRank = root;
+      for (auto& t : tensors) {
+        std::vector<at::Tensor> one{t};
+        pending.push_back(group_->broadcast(one, options));
+      }
+      for (auto& work : pending) work->wait(timeout_);
+    });
+  }
+  void barrier() override {
+    run("barrier", [&] { group_->barrier()->wait(timeout_); });
+  }
+
+ private:
+  // c10d reports a vanished peer or a timeout as a c10::Error or a gloo exception.
+  template <class F>
+  void run(const char* operation, F f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      std::string why = e.what();
+      if (const auto cut = why.find("\nException raised from"); cut != std::string::npos) why.resize(cut);
+      throw Error("rank " + std::to_string(rank()) + ": " + operation + " across " + std::to_string(world_size()) +
+                  " ranks failed: " + why + " (another rank stopped or is unreachable; timeout " +
+                  std::to_string(timeout_.count() / 1000) + " s)");
+    }
+  }
+
+  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace
+
+std::optional<WorldInfo> world_from_environment() {
+  const auto world_size = integer_variable("WORLD_SIZE", 1, 65536);
+  if (!world_size) return std::nullopt;
+  WorldInfo world;
+  world.world_size = static_cast<int>(*world_size);
+  const auto rank = integer_variable("RANK", 0, *world_size - 1);
+  if (!rank) throw Error("WORLD_SIZE is set but RANK is not (torchrun sets both)");
+  world.rank = static_cast<int>(*rank);
+  world.local_rank = static_cast<int>(integer_variable("LOCAL_RANK", 0, 65535).value_or(world.rank));
+  if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) world.master_addr = addr;
+  world.master_port = static_cast<int>(integer_variable("MASTER_PORT", 1, 65535).value_or(29500));
+  return world;
+}
+
+std::shared_ptr<Collectives> Collectives::connect(const WorldInfo& world, const CollectivesOptions& options) {
+  std::string backend = options.backend == "auto" ? (options.cuda ? "nccl" : "gloo") : options.backend;
+  if (backend != "gloo" && backend != "nccl")
+    throw Error("train.dist_backend: unknown backend '" + backend + "'; valid: auto, gloo, nccl");
+  c10::intrusive_ptr<c10d::Store> store;
+  try {
+    c10d::TCPStoreOptions store_options;
+    store_options.port = static_cast<std::uint16_t>(world.master_port);
+    store_options.isServer = world.rank == 0;
+    store_options.numWorkers = static_cast<std::size_t>(world.world_size);
+    store_options.waitWorkers = true;
+    store_options.timeout = options.timeout;
+    store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, store_options);
+  } catch (const std::exception& e) {
+    std::string why = e.what();
+    if (const auto cut = why.find("\nException raised from"); cut != std::string::npos) why.resize(cut);
+    throw Error("rank " + std::to_string(world.rank) + ": rendezvous at " + world.master_addr + ":" + std::to_string(world.master_port) +
+                " failed: " + why + " (are all " + std::to_string(world.world_size) + " ranks started, with the same MASTER_ADDR/MASTER_PORT?)");
+  }
+  store = c10::make_intrusive<c10d::PrefixStore>("segdistill", store);
+  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  if (backend == "gloo") {
+#ifdef SEGDISTILL_GLOO
+    auto gloo_options = c10d::ProcessGroupGloo::Options::create(options.timeout);
+    gloo_options->devices.push_back(is_loopback(world.master_addr) ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                                                   : c10d::ProcessGroupGloo::createDefaultDevice());
+    gloo_options->threads = 2;
+    try {
+      group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, world.rank, world.world_size, gloo_options);
+    } catch (const std::exception& e) {
+      throw Error("rank " + std::to_string(world.rank) + ": forming the gloo process group failed: " + e.what());
+    }
+#else
+    throw Error("train.dist_backend = \"gloo\": segdistill was built without Gloo (install libgloo-dev and rebuild)");
+#endif
+  } else {
+#ifdef USE_C10D_NCCL
+    auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
+    nccl_options->timeout = options.timeout;
+    group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, world.rank, world.world_size, nccl_options);
+#else
+    throw Error("train.dist_backend = \"nccl\": this LibTorch was built without NCCL (use \"gloo\", or a CUDA build of LibTorch)");
+#endif
+  }
+  logger()->debug("rank {} of {} joined ({})", world.rank, world.world_size, backend);
+  return std::make_shared<ProcessGroupCollectives>(std::move(group), backend, options.timeout);
+}
+
+std::shared_ptr<Collectives>& current_collectives() {
+  static std::shared_ptr<Collectives> collectives;
+  return collectives;
+}
+
+}  // namespace segdistill
