@@ -134,6 +134,35 @@ TEST_F(Distributed, TwoProcessesMatchOneProcessAndEvaluateTheWholeSplit) {
   EXPECT_LE(pixels, 8 * 48 * 48);
 }
 
+TEST_F(Distributed, TatDistillersAreReplicatedAndTheirParametersAveraged) {
+  const char* teacher = "backbone = {type = \"resnet18\", width = 0.25}\n"
+                        "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n";
+  const std::string teacher_cfg = dir_->write("teacher.toml", "_base_ = \"" + config("teacher_base") + "\"\n[model]\n" + teacher);
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", teacher_cfg, "--work-dir", work("teacher"), "--set", "train.iterations=4"}).exit_code, 0);
+  const std::string cfg = config("tat", std::string("[teacher]\n") + teacher + "checkpoint = \"" + work("teacher") +
+                                            "/checkpoints/latest\"\n"
+                                            "[[distillers]]\ntype = \"tat_patch_group\"\nstudent_feature = \"head.decoder\"\n"
+                                            "teacher_feature = \"head.decoder\"\nweight = 0.2\npatches = [2, 2]\nheads = 4\n"
+                                            "[[distillers]]\ntype = \"tat_anchor_point\"\nstudent_feature = \"head.decoder\"\n"
+                                            "teacher_feature = \"head.decoder\"\nweight = 0.05\nanchors = [4, 4]\n");
+  const std::vector<std::string> no_eval{"--set", "train.eval_every=0"};
+  std::vector<std::string> single{"--threads", "1", "train", cfg, "--work-dir", work("tat_single")};
+  std::vector<std::string> parallel{"train", cfg, "--work-dir", work("tat_parallel"), "--nproc", "2"};
+  single.insert(single.end(), no_eval.begin(), no_eval.end());
+  parallel.insert(parallel.end(), no_eval.begin(), no_eval.end());
+  ASSERT_EQ(run_segdistill(single).exit_code, 0);
+  const auto r = run_segdistill(parallel);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The student and the TaT embeddings (parameters and BatchNorm statistics) alike.
+  for (const char* group : {"model", "distillers"}) {
+    const TensorDict a = load_checkpoint(work("tat_single") + "/checkpoints/iter_6.pt").groups.at(group);
+    const TensorDict b = load_checkpoint(work("tat_parallel") + "/checkpoints/iter_6.pt").groups.at(group);
+    ASSERT_EQ(a.size(), b.size()) << group;
+    for (const auto& [name, tensor] : a)
+      EXPECT_LT((tensor.to(torch::kDouble) - b.at(name).to(torch::kDouble)).abs().max().item<double>(), 1e-5) << group << " " << name;
+  }
+}
+
 TEST_F(Distributed, AKilledRankStopsTheJobWhichResumesAtAnotherWorldSize) {
   const std::string cfg = config("kill", "");
   const std::string err = (dir_->path() / "kill.err").string();

@@ -241,6 +241,21 @@ TEST_F(Training, TatDistillationRunLogsEachTermAndExportsTheStudent) {
   for (const auto& [name, tensor] : student) EXPECT_EQ(name.find("embed"), std::string::npos) << name;
 }
 
+TEST_F(Training, AZeroWeightDistillerLeavesTheStudentsTrainingUnchanged) {
+  // Building the teacher draws random numbers; the student's dropout must not see other
+  // masks because of it, or a distillation run would differ from its baseline by chance.
+  const std::string teacher_cfg = dir_->write("t0.toml", "_base_ = \"" + config("t0base") + "\"\n[model]\n" + kTeacher);
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", teacher_cfg, "--work-dir", work("teacher0"), "--set", "train.iterations=2"}).exit_code, 0);
+  const std::string plain = config("plain");
+  const std::string zero = config("zero", std::string("[teacher]\n") + kTeacher + "checkpoint = \"" + work("teacher0") +
+                                              "/checkpoints/latest\"\n[[distillers]]\ntype = \"kd\"\nstudent_feature = \"logits\"\n"
+                                              "teacher_feature = \"logits\"\nweight = 0.0\n");
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", plain, "--work-dir", work("plain")}).exit_code, 0);
+  const auto r = run_segdistill({"--threads", "1", "train", zero, "--work-dir", work("zero")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_identical(model_of(work("plain") + "/checkpoints/iter_12.pt"), model_of(work("zero") + "/checkpoints/iter_12.pt"));
+}
+
 TEST_F(Training, ToyStudentLearnsFarBeyondChance) {
   // A longer run on a larger toy set: validation every 100 iterations in metrics.jsonl.
   TempDir data;
@@ -250,6 +265,10 @@ TEST_F(Training, ToyStudentLearnsFarBeyondChance) {
                                                        "[data.train]\nroot = \"" + root + "\"\npipeline = [{type = \"random_flip\"}, " +
                                                        "{type = \"random_scale_crop\", base_size = 64, crop_size = [48], scale_range = [0.75, 1.5]}, " +
                                                        "{type = \"normalize\"}]\n[data.val]\nroot = \"" + root + "\"\n" +
+                                                       // A student of width 0.125: the demo's even smaller one
+                                                       // needs a teacher to learn reliably.
+                                                       "[model.backbone]\nwidth = 0.125\n[model.head]\naspp_channels = 32\n"
+                                                       "low_level_channels = 8\ndecoder_channels = 32\n"
                                                        "[train]\niterations = 300\neval_every = 100\n");
   const auto r = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("learn")});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -174,6 +174,10 @@ void build_networks(Run& run) {
   run.student->to(run.device);
   if (run.teacher) run.teacher->to(run.device);
   run.distiller_container->to(run.device);
+  // Training randomness (dropout) gets a stream of its own: building a teacher and
+  // distillers draws random numbers too, and a distillation run must not train its
+  // student with other dropout masks than the same run without a teacher.
+  torch::manual_seed(static_cast<std::uint64_t>(run.train.seed) ^ 0x9e3779b97f4a7c15ULL);
 }
 
 void build_optimizer(Run& run) {

@@ -65,7 +65,7 @@ void draw_curves(const std::vector<NamedDir>& runs, const std::string& output) {
   }
   cv::Mat image(560, 1500, CV_8UC3, cv::Scalar(255, 255, 255));
   draw_panel(image, {0, 0, 500, 560}, "training cross-entropy", "iteration", ce);
-  draw_panel(image, {500, 0, 500, 560}, "distillation terms (unweighted)", "iteration", terms);
+  draw_panel(image, {500, 0, 500, 560}, "distillation terms (weighted)", "iteration", terms);
   draw_panel(image, {1000, 0, 500, 560}, "validation mIoU (%)", "iteration", miou);
   if (!cv::imwrite(output, image)) throw std::runtime_error(output + ": cannot write the PNG");
 }
