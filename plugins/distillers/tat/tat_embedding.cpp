@@ -1,5 +1,7 @@
 #include "tat_embedding.hpp"
 
+#include "batched_matmul.hpp"
+
 namespace segdistill::tat {
 
 ConvNorm::ConvNorm(std::int64_t in, std::int64_t out) {
@@ -57,7 +59,7 @@ Embedded TatEmbedding::embed(const torch::Tensor& student, const torch::Tensor& 
 }
 
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
-  return torch::softmax(torch::matmul(q, k.transpose(-1, -2)), -1).matmul(v);
+  return batched_matmul(torch::softmax(batched_matmul(q, k.transpose(-1, -2)), -1), v);
 }
 
 }  // namespace segdistill::tat
