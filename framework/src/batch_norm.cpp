@@ -30,7 +30,8 @@ class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunc
                             const at::Tensor& bias, at::Tensor running_mean, at::Tensor running_var, double momentum, double eps) {
     Collectives& collectives = *current_collectives();
     const std::int64_t channels = x.size(1);
-    at::Tensor sums = torch::cat({channel_sums(x), torch::full({1}, static_cast<double>(x.numel() / channels), torch::kDouble)});
+    const auto count_options = torch::TensorOptions().dtype(torch::kDouble).device(x.device());
+    at::Tensor sums = torch::cat({channel_sums(x), torch::full({1}, static_cast<double>(x.numel() / channels), count_options)});
     std::vector<at::Tensor> one{sums};
     collectives.all_reduce_sum(one);
     const at::Tensor count = sums.narrow(0, channels, 1);

@@ -36,33 +36,38 @@ bool is_loopback(const std::string& host) { return host == "localhost" || host.r
 
 class ProcessGroupCollectives : public Collectives {
  public:
-  ProcessGroupCollectives(c10::intrusive_ptr<c10d::ProcessGroup> group, std::string backend, std::chrono::milliseconds timeout)
-      : group_(std::move(group)), timeout_(timeout) {
+  ProcessGroupCollectives(c10::intrusive_ptr<c10d::ProcessGroup> group, std::string backend, std::chrono::milliseconds timeout,
+                          c10::Device device)
+      : group_(std::move(group)), timeout_(timeout), device_(device) {
     backend_ = std::move(backend);
   }
   int rank() const override { return group_->getRank(); }
   int world_size() const override { return group_->getSize(); }
 
   void all_reduce_sum(std::vector<at::Tensor>& tensors) override {
-    std::vector<c10::intrusive_ptr<c10d::Work>> pending;
     run("all_reduce", [&] {
-      for (auto& t : tensors) {
+      std::vector<at::Tensor> staged = stage(tensors);
+      std::vector<c10::intrusive_ptr<c10d::Work>> pending;
+      for (auto& t : staged) {
         std::vector<at::Tensor> one{t};
         pending.push_back(group_->allreduce(one));
       }
       for (auto& work : pending) work->wait(timeout_);
+      unstage(staged, tensors);
     });
   }
   void broadcast(std::vector<at::Tensor>& tensors, int root) override {
     run("broadcast", [&] {
+      std::vector<at::Tensor> staged = stage(tensors);
       std::vector<c10::intrusive_ptr<c10d::Work>> pending;
       c10d::BroadcastOptions options;
       options.rootRank = root;
-      for (auto& t : tensors) {
+      for (auto& t : staged) {
         std::vector<at::Tensor> one{t};
         pending.push_back(group_->broadcast(one, options));
       }
       for (auto& work : pending) work->wait(timeout_);
+      unstage(staged, tensors);
     });
   }
   void barrier() override {
@@ -84,8 +89,21 @@ class ProcessGroupCollectives : public Collectives {
     }
   }
 
+  // NCCL reduces CUDA tensors only; callers may pass small CPU tensors (loss values, a
+  // confusion matrix), which travel through the device.
+  std::vector<at::Tensor> stage(const std::vector<at::Tensor>& tensors) const {
+    std::vector<at::Tensor> staged;
+    for (const auto& t : tensors) staged.push_back(device_.is_cuda() && !t.is_cuda() ? t.to(device_) : t);
+    return staged;
+  }
+  static void unstage(const std::vector<at::Tensor>& staged, std::vector<at::Tensor>& tensors) {
+    for (std::size_t i = 0; i < tensors.size(); ++i)
+      if (!staged[i].is_same(tensors[i])) tensors[i].copy_(staged[i]);
+  }
+
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
   std::chrono::milliseconds timeout_;
+  c10::Device device_;
 };
 
 }  // namespace
@@ -149,7 +167,9 @@ std::shared_ptr<Collectives> Collectives::connect(const WorldInfo& world, const 
 #endif
   }
   logger()->debug("rank {} of {} joined ({})", world.rank, world.world_size, backend);
-  return std::make_shared<ProcessGroupCollectives>(std::move(group), backend, options.timeout);
+  const c10::Device device = backend == "nccl" ? c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(world.local_rank))
+                                               : c10::Device(c10::kCPU);
+  return std::make_shared<ProcessGroupCollectives>(std::move(group), backend, options.timeout, device);
 }
 
 std::shared_ptr<Collectives>& current_collectives() {
