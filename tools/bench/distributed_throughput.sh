@@ -31,7 +31,7 @@ measure() {  # NAME CONFIG ITERATIONS EXTRA_SETTINGS...
   one=$(rate "$work/$name-1x2")
   two=$(rate "$work/$name-2x1")
   printf '%-28s 1 process x 2 threads: %7.2f img/s   2 processes x 1 thread: %7.2f img/s   (x%.2f)\n' \
-    "$name" "$one" "$two" "$(echo "$two / $one" | bc -l)"
+    "$name" "$one" "$two" "$(awk -v a="$two" -v b="$one" 'BEGIN { print a / b }')"
 }
 
 cd "$root"
