@@ -5,13 +5,10 @@
 
 #include "test_support.hpp"
 
+using segdistill_test::contains;
 using segdistill_test::run_segdistill;
 using segdistill_test::TempDir;
 using segdistill_test::test_plugin_dir;
-
-namespace {
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-}  // namespace
 
 TEST(Cli, HelpListsWorkingCommandsAndGlobalOptions) {
   const auto r = run_segdistill({"--help"});

@@ -5,13 +5,12 @@
 
 #include "test_support.hpp"
 
+using segdistill_test::contains;
 using segdistill_test::run_segdistill;
 using segdistill_test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 std::string toy_config(const TempDir& dir) {
   return dir.write("toy.toml", "_base_ = \"" + std::string(SEGDISTILL_SOURCE_DIR) +

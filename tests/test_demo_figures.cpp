@@ -8,13 +8,12 @@
 #include "test_support.hpp"
 #include "toy_dataset.hpp"
 
+using segdistill_test::contains;
 using segdistill_test::run_program;
 using segdistill_test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 TEST(DemoFigures, GridTilesAreTheImagesLabelsAndPredictions) {
   TempDir dir;

@@ -21,13 +21,14 @@
 #include "toy_dataset.hpp"
 
 using namespace segdistill;
+using segdistill_test::contains;
+using segdistill_test::read_file;
+using segdistill_test::spawn_segdistill;
 using segdistill_test::run_segdistill;
 using segdistill_test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 class Distributed : public ::testing::Test {
  protected:
@@ -58,28 +59,6 @@ class Distributed : public ::testing::Test {
 TempDir* Distributed::dir_ = nullptr;
 
 TensorDict model_of(const std::string& checkpoint) { return load_checkpoint(checkpoint).groups.at("model"); }
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// `segdistill ARGS` in the background, stderr to `err`; returns its pid.
-pid_t spawn(const std::vector<std::string>& args, const std::string& err) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv{const_cast<char*>(SEGDISTILL_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    freopen("/dev/null", "w", stdout);
-    freopen(err.c_str(), "w", stderr);
-    execv(SEGDISTILL_BINARY, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
 
 std::vector<pid_t> children_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
@@ -119,12 +98,12 @@ TEST_F(Distributed, TwoProcessesMatchOneProcessAndEvaluateTheWholeSplit) {
 
   // Validation during the 2-process run was sharded; its summed confusion matrix is the
   // one a single process computes for the same weights.
-  const auto distributed_report = nlohmann::json::parse(read_text(work("parallel") + "/eval/iter_6.json"));
+  const auto distributed_report = nlohmann::json::parse(read_file(work("parallel") + "/eval/iter_6.json"));
   const std::string report = (dir_->path() / "single_eval.json").string();
   const auto eval = run_segdistill({"--threads", "1", "eval", cfg, "--checkpoint", work("parallel") + "/checkpoints/iter_6.pt",
                                     "--json", report});
   ASSERT_EQ(eval.exit_code, 0) << eval.err;
-  const auto single_report = nlohmann::json::parse(read_text(report));
+  const auto single_report = nlohmann::json::parse(read_file(report));
   EXPECT_EQ(distributed_report["confusion_matrix"], single_report["confusion_matrix"]);
   std::int64_t pixels = 0;
   for (const auto& count : distributed_report["confusion_matrix"]) pixels += count.get<std::int64_t>();
@@ -166,7 +145,7 @@ TEST_F(Distributed, TatDistillersAreReplicatedAndTheirParametersAveraged) {
 TEST_F(Distributed, AKilledRankStopsTheJobWhichResumesAtAnotherWorldSize) {
   const std::string cfg = config("kill", "");
   const std::string err = (dir_->path() / "kill.err").string();
-  const pid_t launcher = spawn({"train", cfg, "--work-dir", work("kill"), "--nproc", "2", "--set", "train.iterations=2000",
+  const pid_t launcher = spawn_segdistill({"train", cfg, "--work-dir", work("kill"), "--nproc", "2", "--set", "train.iterations=2000",
                                 "--set", "train.checkpoint_every=2", "--set", "train.eval_every=0"},
                                err);
   const fs::path checkpoint = fs::path(work("kill")) / "checkpoints/iter_4.pt";
@@ -182,7 +161,7 @@ TEST_F(Distributed, AKilledRankStopsTheJobWhichResumesAtAnotherWorldSize) {
   EXPECT_LT(seconds, 20.0);  // well within dist_timeout: no hang
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_NE(WEXITSTATUS(status), 0);
-  const std::string messages = read_text(err);
+  const std::string messages = read_file(err);
   EXPECT_TRUE(contains(messages, "rank 1 was killed by signal 9")) << messages;
   EXPECT_TRUE(contains(messages, "rank 0: all_reduce across 2 ranks failed")) << messages;
   EXPECT_FALSE(fs::exists(fs::path(work("kill")) / "checkpoints/iter_2000.pt"));

@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -37,13 +38,30 @@ std::string shell_quote(const std::string& s) {
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
 }
+}  // namespace
+
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
 }
-}  // namespace
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+pid_t spawn_segdistill(const std::vector<std::string>& args, const std::string& stderr_path) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv{const_cast<char*>(SEGDISTILL_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    freopen("/dev/null", "w", stdout);
+    freopen(stderr_path.c_str(), "w", stderr);
+    execv(SEGDISTILL_BINARY, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
 
 CommandResult run_segdistill(const std::vector<std::string>& args, const std::string& env) {
   return run_program(SEGDISTILL_BINARY, args, env);

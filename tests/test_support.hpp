@@ -1,5 +1,7 @@
 #pragma once
 // Helpers shared by the tests: temporary folders, files, running the command line.
+#include <sys/types.h>
+
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -33,6 +35,15 @@ CommandResult run_program(const std::string& program, const std::vector<std::str
 
 // Runs the segdistill binary with `args`.
 CommandResult run_segdistill(const std::vector<std::string>& args, const std::string& env = "");
+
+// Starts `segdistill ARGS` in the background, stdout discarded, stderr to `stderr_path`;
+// returns its pid.
+pid_t spawn_segdistill(const std::vector<std::string>& args, const std::string& stderr_path = "/dev/null");
+
+bool contains(const std::string& text, const std::string& part);
+
+// The whole file ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& path);
 
 // The message of the segdistill::Error that `f` throws, "(no error)" when it throws none.
 std::string error_of(const std::function<void()>& f);

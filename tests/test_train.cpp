@@ -20,13 +20,13 @@
 #include "toy_dataset.hpp"
 
 using namespace segdistill;
+using segdistill_test::contains;
+using segdistill_test::spawn_segdistill;
 using segdistill_test::run_segdistill;
 using segdistill_test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 const char* kStudent = "backbone = {type = \"resnet18\", width = 0.125}\n"
                        "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n";
@@ -73,21 +73,6 @@ std::vector<nlohmann::json> metrics(const std::string& work_dir) {
   return out;
 }
 
-// Starts `segdistill ARGS` in the background; returns its pid.
-pid_t spawn(const std::vector<std::string>& args) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv{const_cast<char*>(SEGDISTILL_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    execv(SEGDISTILL_BINARY, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 void wait_for(const fs::path& file, pid_t pid) {
   for (int i = 0; i < 6000 && !fs::exists(file); ++i) {
     int status = 0;
@@ -130,7 +115,7 @@ TEST_F(Training, WritesTheWorkDirOfDesign) {
 TEST_F(Training, ResumeAfterKillMinus9GivesTheSameWeights) {
   const std::string cfg = config("resume");
   ASSERT_EQ(run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("straight")}).exit_code, 0);
-  const pid_t pid = spawn({"--threads", "1", "train", cfg, "--work-dir", work("killed")});
+  const pid_t pid = spawn_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("killed")});
   wait_for(fs::path(work("killed")) / "checkpoints/iter_4.pt", pid);
   kill(pid, SIGKILL);
   int status = 0;
@@ -155,7 +140,7 @@ TEST_F(Training, SigintSavesACheckpointAndResumes) {
   ASSERT_EQ(run_segdistill(straight).exit_code, 0);
   std::vector<std::string> interrupted{"--threads", "1", "train", cfg, "--work-dir", work("sigint")};
   interrupted.insert(interrupted.end(), longer.begin(), longer.end());
-  const pid_t pid = spawn(interrupted);
+  const pid_t pid = spawn_segdistill(interrupted);
   wait_for(fs::path(work("sigint")) / "metrics.jsonl", pid);  // training has started
   kill(pid, SIGINT);
   int status = 0;

@@ -30,6 +30,13 @@ std::optional<long> integer_variable(const char* name, long min, long max) {
   return value;
 }
 
+// c10d's messages end with a C++ backtrace; users get the first part.
+std::string without_backtrace(const std::exception& e) {
+  std::string why = e.what();
+  if (const auto cut = why.find("\nException raised from"); cut != std::string::npos) why.resize(cut);
+  return why;
+}
+
 #ifdef SEGDISTILL_GLOO
 bool is_loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1"; }
 #endif
@@ -81,10 +88,8 @@ class ProcessGroupCollectives : public Collectives {
     try {
       f();
     } catch (const std::exception& e) {
-      std::string why = e.what();
-      if (const auto cut = why.find("\nException raised from"); cut != std::string::npos) why.resize(cut);
       throw Error("rank " + std::to_string(rank()) + ": " + operation + " across " + std::to_string(world_size()) +
-                  " ranks failed: " + why + " (another rank stopped or is unreachable; timeout " +
+                  " ranks failed: " + without_backtrace(e) + " (another rank stopped or is unreachable; timeout " +
                   std::to_string(timeout_.count() / 1000) + " s)");
     }
   }
@@ -136,10 +141,8 @@ std::shared_ptr<Collectives> Collectives::connect(const WorldInfo& world, const 
     store_options.timeout = options.timeout;
     store = c10::make_intrusive<c10d::TCPStore>(world.master_addr, store_options);
   } catch (const std::exception& e) {
-    std::string why = e.what();
-    if (const auto cut = why.find("\nException raised from"); cut != std::string::npos) why.resize(cut);
     throw Error("rank " + std::to_string(world.rank) + ": rendezvous at " + world.master_addr + ":" + std::to_string(world.master_port) +
-                " failed: " + why + " (are all " + std::to_string(world.world_size) + " ranks started, with the same MASTER_ADDR/MASTER_PORT?)");
+                " failed: " + without_backtrace(e) + " (are all " + std::to_string(world.world_size) + " ranks started, with the same MASTER_ADDR/MASTER_PORT?)");
   }
   store = c10::make_intrusive<c10d::PrefixStore>("segdistill", store);
   c10::intrusive_ptr<c10d::ProcessGroup> group;
@@ -152,7 +155,7 @@ std::shared_ptr<Collectives> Collectives::connect(const WorldInfo& world, const 
     try {
       group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, world.rank, world.world_size, gloo_options);
     } catch (const std::exception& e) {
-      throw Error("rank " + std::to_string(world.rank) + ": forming the gloo process group failed: " + e.what());
+      throw Error("rank " + std::to_string(world.rank) + ": forming the gloo process group failed: " + without_backtrace(e));
     }
 #else
     throw Error("train.dist_backend = \"gloo\": segdistill was built without Gloo (install libgloo-dev and rebuild)");
