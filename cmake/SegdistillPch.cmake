@@ -2,6 +2,9 @@
 # parse on this class of machine, so every target that includes it reuses this one.
 add_library(segdistill_torch_pch OBJECT "${CMAKE_CURRENT_LIST_DIR}/torch_pch.cpp")
 target_link_libraries(segdistill_torch_pch PRIVATE ${TORCH_LIBRARIES})
+if(SEGDISTILL_WITH_OPENMP)  # the flags of every target that reuses the header
+  target_link_libraries(segdistill_torch_pch PRIVATE OpenMP::OpenMP_CXX)
+endif()
 set_target_properties(segdistill_torch_pch PROPERTIES POSITION_INDEPENDENT_CODE ON)
 target_precompile_headers(segdistill_torch_pch PRIVATE <torch/torch.h>)
 

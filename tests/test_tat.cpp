@@ -22,11 +22,12 @@ struct Reference {
   std::int64_t at(std::size_t i) const { return static_cast<std::int64_t>(t.at("setting")[static_cast<std::int64_t>(i)].item<double>()); }
 };
 
-Reference reference(const std::string& setting, bool train_per_sample = false) {
+// mode: "" (BatchNorm in eval mode), "--train-per-sample" or "--train-batched".
+Reference reference(const std::string& setting, const std::string& mode = "") {
   TempDir dir;
   const std::string out = (dir.path() / "ref.pt").string();
-  const std::string command = "/usr/bin/python3 " + std::string(SEGDISTILL_SOURCE_DIR) + "/tests/python/tat_reference.py '" + out +
-                              "' --setting " + setting + (train_per_sample ? " --train-per-sample" : "");
+  const std::string command =
+      "/usr/bin/python3 " + std::string(SEGDISTILL_SOURCE_DIR) + "/tests/python/tat_reference.py '" + out + "' --setting " + setting + " " + mode;
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
   Reference r;
   r.t = read_pytorch_state_dict(out, /*keep_dtypes=*/true).tensors;  // the reference is float64
@@ -67,11 +68,20 @@ double relative(const at::Tensor& a, const at::Tensor& b) {
   return ((a - b).abs().max() / b.abs().max().clamp_min(1e-10)).item<double>();
 }
 
-void expect_matches(const std::string& setting) {
-  const Reference r = reference(setting);
+void expect_running_statistics_match(const Pair& pair, const Reference& r) {
+  const TensorDict after = state_dict(*pair.patch_group);
+  for (const char* name : {"embed_query.norm.running_mean", "embed_key.norm.running_var", "embed_value.norm.running_mean"})
+    EXPECT_LT(relative(after.at(name), r.t.at(std::string("after.") + name)), 1e-9) << name;
+}
+
+// Loss and gradients against the reference; with `training`, the BatchNorms normalise
+// with the whole batch's statistics and the running statistics must move as the
+// reference's did.
+void expect_matches(const std::string& setting, bool training = false) {
+  const Reference r = reference(setting, training ? "--train-batched" : "");
   auto pair = make_pair(r, false);
-  pair->patch_group->eval();
-  pair->anchor_point->eval();
+  pair->patch_group->train(training);
+  pair->anchor_point->train(training);
   const at::Tensor fs = r.t.at("fs").clone().requires_grad_();
   const at::Tensor ft = r.t.at("ft");
   const FeatureMap student{{"s", fs}}, teacher{{"t", ft}};
@@ -90,6 +100,7 @@ void expect_matches(const std::string& setting) {
     ++compared;
   }
   EXPECT_EQ(compared, 9u);  // conv2d.weight, norm.weight, norm.bias of the three embeddings
+  if (training) expect_running_statistics_match(*pair, r);
 }
 
 }  // namespace
@@ -99,9 +110,22 @@ class Tat : public segdistill_test::WithPlugins {};
 TEST_F(Tat, PublishedVocResNet18SettingMatchesThePerSampleFormula) { expect_matches("voc_r18"); }
 TEST_F(Tat, PublishedVocMobileNetV2SettingMatchesThePerSampleFormula) { expect_matches("voc_mbv2"); }
 TEST_F(Tat, OddSizesMatchThePerSampleFormula) { expect_matches("odd"); }
+// The anchor cells tile the patches: the anchor-point term pools the rows the
+// patch-group term reads (the published VOC shapes, 129 x 129, tile the same way).
+TEST_F(Tat, AnchorCellsTilingPatchesMatchThePerSampleFormula) { expect_matches("tiled"); }
+// Heads of 9 stacked channels cut through patches of 6 channels: the patch-group term
+// cannot read heads as views of the row layout and takes the general path.
+TEST_F(Tat, HeadsThatSplitPatchesMatchThePerSampleFormula) { expect_matches("split_heads"); }
+// Training mode, statistics over the batch: the default when per_sample_embedding is
+// false. Covers BatchNorm on the row layout (tiled: both terms read the rows; odd: the
+// anchor grid does not tile the patches, so that term converts back; split_heads: the
+// rows follow the anchor grid and the patch-group term converts back).
+TEST_F(Tat, TrainingModeTiledAnchorsMatchBatchStatistics) { expect_matches("tiled", true); }
+TEST_F(Tat, TrainingModeOddSizesMatchBatchStatistics) { expect_matches("odd", true); }
+TEST_F(Tat, TrainingModeSplitHeadsMatchBatchStatistics) { expect_matches("split_heads", true); }
 
 TEST_F(Tat, PerSampleEmbeddingInTrainingModeIsThePublishedQuirk) {
-  const Reference r = reference("odd", /*train_per_sample=*/true);
+  const Reference r = reference("odd", "--train-per-sample");
   auto pair = make_pair(r, true);
   pair->patch_group->train();
   pair->anchor_point->train();
@@ -114,9 +138,7 @@ TEST_F(Tat, PerSampleEmbeddingInTrainingModeIsThePublishedQuirk) {
   EXPECT_LT(relative(ap, r.t.at("loss_ap")), 1e-5);
   EXPECT_LT(relative(fs.grad(), r.t.at("grad.fs")), 1e-5);
   // One embedding for both terms: the statistics moved once per sample, not twice.
-  const TensorDict after = state_dict(*pair->patch_group);
-  for (const char* name : {"embed_query.norm.running_mean", "embed_key.norm.running_var", "embed_value.norm.running_mean"})
-    EXPECT_LT(relative(after.at(name), r.t.at(std::string("after.") + name)), 1e-9) << name;
+  expect_running_statistics_match(*pair, r);
 }
 
 TEST_F(Tat, BothTermsShareOneSetOfEmbeddings) {

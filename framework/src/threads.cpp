@@ -7,6 +7,8 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
+#include "large_block_cache.hpp"
+
 namespace segdistill {
 
 void configure_cpu_math(int threads) {
@@ -16,6 +18,7 @@ void configure_cpu_math(int threads) {
   if (auto set_blas_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
     set_blas_threads(1);
   at::set_num_threads(std::max(1, threads));
+  install_large_block_cache();
 }
 
 }  // namespace segdistill

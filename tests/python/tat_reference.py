@@ -3,13 +3,15 @@
 from shared/reference/README.md), for the distiller tests: random features and
 embedding weights, the patch-group and anchor-point losses, and their gradients.
 
-  tat_reference.py OUT.pt --setting voc_r18|voc_mbv2|odd [--train-per-sample]
+  tat_reference.py OUT.pt --setting voc_r18|voc_mbv2|odd|tiled|split_heads [--train-per-sample | --train-batched]
 
 Writes a dict of float64 tensors: inputs (fs, ft), embedding weights (embed_*.conv2d.weight,
 embed_*.norm.*), hyper-parameters, losses (loss_pg, loss_ap, total = beta*pg + gamma*ap
 averaged over the batch) and gradients (grad.fs, grad.<parameter>). With
 --train-per-sample the BatchNorms run in training mode, one sample at a time (the
-published quirk), and the final running statistics are saved as after.<buffer>.
+published quirk), and the final running statistics are saved as after.<buffer>; with
+--train-batched they run in training mode over the whole batch at once (segdistill's
+default), the attention still one sample at a time.
 """
 import argparse
 
@@ -21,14 +23,18 @@ SETTINGS = {
     "voc_r18": (2, 8, 16, 33, 33, 16, 16, 64, 32, 32, 1.0, 0.4),
     "voc_mbv2": (2, 6, 8, 65, 65, 32, 32, 1024, 64, 64, 1.0, 0.5),
     "odd": (3, 5, 12, 37, 29, 4, 4, 8, 5, 3, 1.0, 1.0),
+    # 16 x 16 anchor cells tile the 8 x 8 patches (2 x 2 cells per patch)
+    "tiled": (2, 8, 16, 32, 32, 8, 8, 16, 16, 16, 1.0, 0.4),
+    # heads of 9 stacked channels: they cut through patches of 6
+    "split_heads": (2, 5, 6, 14, 15, 2, 3, 4, 7, 5, 1.0, 0.5),
 }
 
 
 def embed(x, p, name, training):
-    y = F.conv2d(x.unsqueeze(0), p[name + ".conv2d.weight"])
-    y = F.batch_norm(y, p[name + ".norm.running_mean"], p[name + ".norm.running_var"], p[name + ".norm.weight"],
-                     p[name + ".norm.bias"], training=training, momentum=0.1, eps=1e-5)
-    return y[0]
+    """x: B x C x H x W (one sample or the whole batch)."""
+    y = F.conv2d(x, p[name + ".conv2d.weight"])
+    return F.batch_norm(y, p[name + ".norm.running_mean"], p[name + ".norm.running_var"], p[name + ".norm.weight"],
+                        p[name + ".norm.bias"], training=training, momentum=0.1, eps=1e-5)
 
 
 def attention_loss(q, k, v, target, heads):
@@ -60,8 +66,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
     parser.add_argument("--setting", choices=SETTINGS, required=True)
-    parser.add_argument("--train-per-sample", action="store_true")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--train-per-sample", action="store_true")
+    mode.add_argument("--train-batched", action="store_true")
     args = parser.parse_args()
+    training = args.train_per_sample or args.train_batched
     N, Cs, Ct, H, W, n, m, heads, ah, aw, beta, gamma = SETTINGS[args.setting]
     g = torch.Generator().manual_seed(7)
     rand = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64)
@@ -77,10 +86,14 @@ def main():
         p[name + ".norm.num_batches_tracked"] = torch.tensor(5)
     before = {k: v.detach().clone() for k, v in p.items()}
     pg_total, ap_total = 0.0, 0.0
+    if args.train_batched:
+        batch = [embed(x, p, name, True) for x, name in ((fs, "embed_query"), (ft, "embed_key"), (fs, "embed_value"))]
     for i in range(N):
-        q = embed(fs[i], p, "embed_query", args.train_per_sample)
-        k = embed(ft[i], p, "embed_key", args.train_per_sample)
-        v = embed(fs[i], p, "embed_value", args.train_per_sample)
+        if args.train_batched:
+            q, k, v = (e[i] for e in batch)
+        else:
+            q, k, v = (embed(x[i:i + 1], p, name, args.train_per_sample)[0]
+                       for x, name in ((fs, "embed_query"), (ft, "embed_key"), (fs, "embed_value")))
         pg_total = pg_total + attention_loss(stacked(q, n, m), stacked(k, n, m), stacked(v, n, m), stacked(ft[i], n, m), heads)
         ap_total = ap_total + attention_loss(pooled(q, ah, aw), pooled(k, ah, aw), pooled(v, ah, aw), pooled(ft[i], ah, aw), 1)
     pg, ap = pg_total / N, ap_total / N
@@ -95,7 +108,7 @@ def main():
     for key, value in p.items():
         if value.requires_grad:
             out["grad." + key] = value.grad
-        elif args.train_per_sample:
+        elif training:
             out["after." + key] = value
     torch.save(out, args.out)
 

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   int threads = 2, repeats = 5, flush = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--repeats")) repeats = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--repeats")) repeats = std::max(1, std::atoi(argv[i + 1]));
     if (!std::strcmp(argv[i], "--flush-denormal")) flush = std::atoi(argv[i + 1]);
   }
   if (flush) segdistill::configure_cpu_math(threads);  // as the segdistill command does
@@ -44,22 +44,25 @@ int main(int argc, char** argv) {
   const auto ft = torch::randn({4, 256, 129, 129});
   std::vector<double> times;
   double loss = 0;
-  if (const char* trace = std::getenv("TAT_TRACE")) {
-    // One profiled run (chrome trace), to see where the time goes.
-    torch::autograd::profiler::RecordProfile guard(trace);
-    const segdistill::FeatureMap s{{"s", fs}}, t{{"t", ft}};
-    (pg->forward(s, t).at("tat_patch_group") + ap->forward(s, t).at("tat_anchor_point") * 0.4).backward();
+  const auto step = [&] {
     fs.mutable_grad() = at::Tensor();
-  }
-  for (int r = 0; r <= repeats; ++r) {
-    fs.mutable_grad() = at::Tensor();
-    const auto start = std::chrono::steady_clock::now();
     const segdistill::FeatureMap s{{"s", fs}}, t{{"t", ft}};
     const auto total = pg->forward(s, t).at("tat_patch_group") * 1.0 + ap->forward(s, t).at("tat_anchor_point") * 0.4;
     total.backward();
+    return total.item<double>();
+  };
+  if (const char* trace = std::getenv("TAT_TRACE")) {
+    // One profiled run (chrome trace) after warming up, to see where the time goes.
+    step();
+    step();
+    torch::autograd::profiler::RecordProfile guard(trace);
+    step();
+  }
+  for (int r = 0; r <= repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    loss = step();
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (r > 0) times.push_back(ms);  // the first run warms up
-    loss = total.item<double>();
   }
   std::sort(times.begin(), times.end());
   rusage usage{};

@@ -1,6 +1,6 @@
 #include "batched_matmul.hpp"
 
-#include <ATen/Parallel.h>
+#include "parallel.hpp"
 
 namespace segdistill::tat {
 
@@ -10,7 +10,7 @@ torch::Tensor parallel_products(const torch::Tensor& a, const torch::Tensor& b) 
   const std::int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
   const torch::Tensor a3 = a.reshape({-1, m, k}), b3 = b.reshape({-1, k, n});
   torch::Tensor out = torch::empty({a3.size(0), m, n}, a.options());
-  at::parallel_for(0, a3.size(0), 1, [&](std::int64_t begin, std::int64_t end) {
+  parallel_without_grad(0, a3.size(0), 1, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
       torch::Tensor slot = out[i];
       at::mm_out(slot, a3[i], b3[i]);

@@ -1,5 +1,7 @@
 #include "tat_distillers.hpp"
 
+#include "anchor_pooling.hpp"
+#include "patch_group_loss.hpp"
 #include "segdistill/error.hpp"
 #include "segdistill/plugin_api.hpp"
 
@@ -20,7 +22,8 @@ void check_pair(const DistillerContext& c, const std::string& type) {
 // N x heads x P x d (P = kh*kw positions), contiguous, with one copy: when a head holds
 // whole patches of one patch row (d = g*C with m divisible by g, as in every published
 // setting), the head, position and within-head indices are merged dimensions of a
-// permuted view.
+// permuted view. Such settings take the row-layout path instead (patch_group_loss); this
+// one serves the others.
 at::Tensor patches_by_head(const at::Tensor& x, std::int64_t n, std::int64_t m, std::int64_t heads) {
   const std::int64_t b = x.size(0), c = x.size(1), kh = x.size(2) / n, kw = x.size(3) / m;
   const std::int64_t d = n * m * c / heads;
@@ -37,10 +40,34 @@ at::Tensor pooled_positions(const at::Tensor& x, const std::vector<std::int64_t>
   return torch::avg_pool2d(x, kernel, kernel).flatten(2).transpose(1, 2).unsqueeze(1).contiguous();
 }
 
+// Patches per head when every head holds whole patches of one patch row (d = g * C,
+// m divisible by g); 0 otherwise.
+std::int64_t whole_patches_per_head(const PatchGroupOptions& o, std::int64_t channels) {
+  const std::int64_t d = o.patches[0] * o.patches[1] * channels / o.heads;
+  if (d % channels != 0 || o.patches[1] % (d / channels) != 0) return 0;
+  return d / channels;
+}
+
 const at::Tensor& feature(const FeatureMap& features, const std::string& name, const std::string& key) {
   auto it = features.find(name);
   if (it == features.end()) throw Error(key + ": feature '" + name + "' missing from the forward pass");
   return it->second;
+}
+
+std::string size_text(const at::Tensor& t) {
+  std::string text;
+  for (const std::int64_t s : t.sizes()) text += (text.empty() ? "" : " x ") + std::to_string(s);
+  return text;
+}
+
+// The student and teacher features of a step, checked to be one batch at one resolution.
+std::pair<at::Tensor, at::Tensor> feature_pair(const FeatureMap& student, const FeatureMap& teacher, const DistillerContext& c) {
+  const at::Tensor& fs = feature(student, c.student.name, c.config_key);
+  const at::Tensor& ft = feature(teacher, c.teacher.name, c.config_key);
+  if (fs.dim() != 4 || ft.dim() != 4 || fs.size(0) != ft.size(0) || fs.size(2) != ft.size(2) || fs.size(3) != ft.size(3))
+    throw Error(c.config_key + ": the student feature " + c.student.name + " is " + size_text(fs) + " and the teacher feature " +
+                c.teacher.name + " is " + size_text(ft) + "; TaT needs N x C x H x W features of one batch and one H x W");
+  return {fs, ft};
 }
 
 }  // namespace
@@ -71,20 +98,24 @@ PatchGroupDistiller::PatchGroupDistiller(const PatchGroupOptions& options, const
                 " patches of " + std::to_string(context.teacher.channels) + " channels give " + std::to_string(stacked) +
                 " stacked channels, not divisible by heads = " + std::to_string(options.heads));
   embedding_ = attach_embedding(*this, context, options.per_sample_embedding);
+  group_ = whole_patches_per_head(options, context.teacher.channels);
+  if (group_ > 0) embedding_->request_patch_rows(options.patches[0], options.patches[1], group_);
 }
 
 std::map<std::string, at::Tensor> PatchGroupDistiller::forward(const FeatureMap& student, const FeatureMap& teacher) {
-  const at::Tensor& fs = feature(student, context_.student.name, context_.config_key);
-  const at::Tensor& ft = feature(teacher, context_.teacher.name, context_.config_key);
+  const auto [fs, ft] = feature_pair(student, teacher, context_);
   const std::int64_t n = options_.patches[0], m = options_.patches[1];
   if (ft.size(2) < n || ft.size(3) < m)
     throw Error(context_.config_key + ".patches: the feature is " + std::to_string(ft.size(2)) + " x " + std::to_string(ft.size(3)) +
                 ", smaller than the " + std::to_string(n) + " x " + std::to_string(m) + " patch grid");
-  const Embedded e = embedding_->embed(fs, ft);
+  const Embedded embedded = embedding_->embed(fs, ft);
+  if (embedded.layout && group_ > 0 && *embedded.layout == RowLayout{ft.size(2), ft.size(3), n, m, group_})
+    return {{"tat_patch_group", patch_group_loss(embedded.query, embedded.key, embedded.value, embedded.target, *embedded.layout)}};
+  const Embedded e = embedded.nchw();
   const std::int64_t heads = options_.heads;
   const at::Tensor out = attention(patches_by_head(e.query, n, m, heads), patches_by_head(e.key, n, m, heads),
                                    patches_by_head(e.value, n, m, heads));
-  return {{"tat_patch_group", torch::mse_loss(out, patches_by_head(ft, n, m, heads))}};
+  return {{"tat_patch_group", torch::mse_loss(out, patches_by_head(e.target, n, m, heads))}};
 }
 
 AnchorPointDistiller::AnchorPointDistiller(const AnchorPointOptions& options, const DistillerContext& context)
@@ -92,20 +123,28 @@ AnchorPointDistiller::AnchorPointDistiller(const AnchorPointOptions& options, co
   if (options.anchors.size() != 2) throw Error(context.config_key + ".anchors: expected [h, w]");
   check_pair(context, "tat_anchor_point");
   embedding_ = attach_embedding(*this, context, options.per_sample_embedding);
+  embedding_->request_anchor_rows(options.anchors[0], options.anchors[1]);
 }
 
 std::map<std::string, at::Tensor> AnchorPointDistiller::forward(const FeatureMap& student, const FeatureMap& teacher) {
-  const at::Tensor& fs = feature(student, context_.student.name, context_.config_key);
-  const at::Tensor& ft = feature(teacher, context_.teacher.name, context_.config_key);
+  const auto [fs, ft] = feature_pair(student, teacher, context_);
   const std::int64_t ah = options_.anchors[0], aw = options_.anchors[1];
   if (ft.size(2) < ah || ft.size(3) < aw)
     throw Error(context_.config_key + ".anchors: the feature is " + std::to_string(ft.size(2)) + " x " + std::to_string(ft.size(3)) +
                 ", smaller than the " + std::to_string(ah) + " x " + std::to_string(aw) + " anchor grid");
+  const Embedded embedded = embedding_->embed(fs, ft);
+  if (embedded.layout) {
+    if (const auto cells = anchor_cells(*embedded.layout, ah, aw)) {
+      const auto pool = [&](const at::Tensor& rows) { return pool_anchors(rows, *embedded.layout, *cells); };
+      const at::Tensor out = attention(pool(embedded.query), pool(embedded.key), pool(embedded.value));
+      return {{"tat_anchor_point", torch::mse_loss(out, pool(embedded.target))}};
+    }
+  }
   const std::vector<std::int64_t> kernel{ft.size(2) / ah, ft.size(3) / aw};
-  const Embedded e = embedding_->embed(fs, ft);
+  const Embedded e = embedded.nchw();
   const at::Tensor out =
       attention(pooled_positions(e.query, kernel), pooled_positions(e.key, kernel), pooled_positions(e.value, kernel));
-  return {{"tat_anchor_point", torch::mse_loss(out, pooled_positions(ft, kernel))}};
+  return {{"tat_anchor_point", torch::mse_loss(out, pooled_positions(e.target, kernel))}};
 }
 
 namespace {

@@ -46,6 +46,7 @@ class PatchGroupDistiller : public Distiller {
   PatchGroupOptions options_;
   DistillerContext context_;
   std::shared_ptr<TatEmbedding> embedding_;
+  std::int64_t group_ = 0;  // whole patches per head, 0 when heads split patches
 };
 
 class AnchorPointDistiller : public Distiller {

@@ -1,6 +1,7 @@
 #include "tat_embedding.hpp"
 
 #include "batched_matmul.hpp"
+#include "row_linear.hpp"
 
 namespace segdistill::tat {
 
@@ -11,19 +12,34 @@ ConvNorm::ConvNorm(std::int64_t in, std::int64_t out) {
 
 torch::Tensor ConvNorm::forward(const torch::Tensor& x, bool per_sample) {
   const torch::Tensor y = conv2d(x);
-  return per_sample && is_training() ? per_sample_norm(y) : norm(y);
+  return per_sample && is_training() ? per_sample_norm(y, 1) : norm(y);
 }
 
-torch::Tensor ConvNorm::per_sample_norm(const torch::Tensor& x) {
+torch::Tensor ConvNorm::forward_rows(const torch::Tensor& rows, bool per_sample) {
+  const torch::Tensor y = row_linear(rows, conv2d->weight.flatten(1));
+  if (per_sample && is_training()) return per_sample_norm(y, 2);
+  // BatchNorm2d on a 1 x C x rows x 1 view, which is channels-last contiguous: LibTorch
+  // normalises it in place of layout and returns it channels last, so the view back to
+  // rows is free.
+  const std::int64_t channels = y.size(2);
+  const torch::Tensor image = y.view({-1, channels}).t().unsqueeze(0).unsqueeze(3);
+  return norm(image).squeeze(3).squeeze(0).t().reshape(y.sizes());
+}
+
+torch::Tensor ConvNorm::per_sample_norm(const torch::Tensor& x, std::int64_t channel_dim) {
   const auto& o = norm->options;
-  const torch::Tensor mean = x.mean({2, 3}, /*keepdim=*/true);
-  const torch::Tensor var = x.var({2, 3}, /*unbiased=*/false, /*keepdim=*/true);
+  std::vector<std::int64_t> positions_dims, channel_shape(static_cast<std::size_t>(x.dim()), 1);
+  for (std::int64_t dim = 1; dim < x.dim(); ++dim)
+    if (dim != channel_dim) positions_dims.push_back(dim);
+  channel_shape[static_cast<std::size_t>(channel_dim)] = -1;
+  const torch::Tensor mean = x.mean(positions_dims, /*keepdim=*/true);
+  const torch::Tensor var = x.var(positions_dims, /*unbiased=*/false, /*keepdim=*/true);
   torch::Tensor y = (x - mean) / torch::sqrt(var + o.eps());
-  y = y * norm->weight.view({1, -1, 1, 1}) + norm->bias.view({1, -1, 1, 1});
+  y = y * norm->weight.view(channel_shape) + norm->bias.view(channel_shape);
   // The running statistics move once per sample, in batch order, as N calls would move them.
   torch::NoGradGuard no_grad;
   const double m = o.momentum().value();
-  const std::int64_t positions = x.size(2) * x.size(3);
+  const std::int64_t positions = x.numel() / (x.size(0) * x.size(channel_dim));
   const torch::Tensor means = mean.flatten(1);
   const torch::Tensor unbiased = var.flatten(1) * (static_cast<double>(positions) / std::max<std::int64_t>(1, positions - 1));
   for (std::int64_t n = 0; n < x.size(0); ++n) {
@@ -41,13 +57,41 @@ TatEmbedding::TatEmbedding(std::int64_t student_channels, std::int64_t teacher_c
   embed_value = register_module("embed_value", std::make_shared<ConvNorm>(student_channels, teacher_channels));
 }
 
+void TatEmbedding::request_patch_rows(std::int64_t n, std::int64_t m, std::int64_t group) {
+  if (!patch_request_) patch_request_ = {n, m, group};
+}
+
+void TatEmbedding::request_anchor_rows(std::int64_t anchors_h, std::int64_t anchors_w) {
+  if (!anchor_request_) anchor_request_ = {anchors_h, anchors_w};
+}
+
+std::optional<RowLayout> TatEmbedding::layout_for(const torch::Tensor& feature) const {
+  const std::int64_t h = feature.size(2), w = feature.size(3);
+  if (patch_request_ && h >= (*patch_request_)[0] && w >= (*patch_request_)[1])
+    return RowLayout{h, w, (*patch_request_)[0], (*patch_request_)[1], (*patch_request_)[2]};
+  if (anchor_request_ && h >= (*anchor_request_)[0] && w >= (*anchor_request_)[1])
+    return RowLayout{h, w, (*anchor_request_)[0], (*anchor_request_)[1], 1};
+  return std::nullopt;
+}
+
+Embedded Embedded::nchw() const {
+  if (!layout) return *this;
+  return {std::nullopt, from_rows(query, *layout), from_rows(key, *layout), from_rows(value, *layout), from_rows(target, *layout)};
+}
+
 Embedded TatEmbedding::embed(const torch::Tensor& student, const torch::Tensor& teacher) {
   const bool cached = last_student_.defined() && last_student_.is_same(student) && last_teacher_.is_same(teacher);
   if (!cached) {
     last_student_ = student;
     last_teacher_ = teacher;
-    last_ = {embed_query->forward(student, per_sample_), embed_key->forward(teacher, per_sample_),
-             embed_value->forward(student, per_sample_)};
+    if (const auto layout = layout_for(teacher)) {
+      const torch::Tensor s = to_rows(student, *layout), t = to_rows(teacher, *layout);
+      last_ = {layout, embed_query->forward_rows(s, per_sample_), embed_key->forward_rows(t, per_sample_),
+               embed_value->forward_rows(s, per_sample_), t};
+    } else {
+      last_ = {std::nullopt, embed_query->forward(student, per_sample_), embed_key->forward(teacher, per_sample_),
+               embed_value->forward(student, per_sample_), teacher};
+    }
     taken_ = 0;
   }
   Embedded result = last_;

@@ -1,0 +1,121 @@
+#include "anchor_pooling.hpp"
+
+#include <ATen/Dispatch.h>
+#include "parallel.hpp"
+
+namespace segdistill::tat {
+
+namespace {
+
+// The grid rows are blocks of kh x kw x g x C values, one per (sample, patch row, group
+// of patch columns); an anchor cell is kernel_h x kernel_w positions of one block, and
+// the cells of a block come out as (kh / kernel_h) x (kw / kernel_w) x g x C. Plain loops
+// over contiguous runs of g x C values: one pass over the rows, where LibTorch's mean
+// over two strided dimensions of this 9-D view makes several.
+struct Cells {
+  std::int64_t blocks_per_sample, kh, kw, kernel_h, kernel_w, run;  // run = g * C
+  std::int64_t cells_h() const { return kh / kernel_h; }
+  std::int64_t cells_w() const { return kw / kernel_w; }
+  std::int64_t block_size() const { return kh * kw * run; }
+  std::int64_t cells_size() const { return cells_h() * cells_w() * run; }
+};
+
+Cells cells_of(const RowLayout& l, std::int64_t kernel_h, std::int64_t kernel_w, std::int64_t channels) {
+  return {l.n * (l.m / l.group), l.patch_h(), l.patch_w(), kernel_h, kernel_w, l.group * channels};
+}
+
+// Calls visit(position run, cell run) for every grid position of block `block` of a
+// sample whose rows start at `rows` and whose cells start at `cells`.
+template <class Scalar, class Visit>
+void for_each_position(const Cells& c, Scalar* rows, Scalar* cells, const Visit& visit) {
+  for (std::int64_t i = 0; i < c.kh; ++i)
+    for (std::int64_t j = 0; j < c.kw; ++j)
+      visit(rows + (i * c.kw + j) * c.run, cells + ((i / c.kernel_h) * c.cells_w() + j / c.kernel_w) * c.run);
+}
+
+at::Tensor pool(const at::Tensor& rows, const RowLayout& l, std::int64_t kernel_h, std::int64_t kernel_w) {
+  const Cells c = cells_of(l, kernel_h, kernel_w, rows.size(2));
+  const std::int64_t batch = rows.size(0), sample = rows.size(1) * rows.size(2);
+  at::Tensor out = at::zeros({batch, 1, c.blocks_per_sample * c.cells_h() * c.cells_w() * l.group, rows.size(2)}, rows.options());
+  AT_DISPATCH_FLOATING_TYPES(rows.scalar_type(), "pool_anchors", [&] {
+    const scalar_t scale = scalar_t(1) / static_cast<scalar_t>(kernel_h * kernel_w);
+    scalar_t* in = rows.data_ptr<scalar_t>();
+    scalar_t* pooled = out.data_ptr<scalar_t>();
+    parallel_without_grad(0, batch * c.blocks_per_sample, 1, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t block = begin; block < end; ++block) {
+        const std::int64_t b = block / c.blocks_per_sample, k = block % c.blocks_per_sample;
+        scalar_t* cells = pooled + block * c.cells_size();
+        for_each_position(c, in + b * sample + k * c.block_size(), cells, [&](const scalar_t* from, scalar_t* to) {
+          for (std::int64_t x = 0; x < c.run; ++x) to[x] += from[x];
+        });
+        for (std::int64_t x = 0; x < c.cells_size(); ++x) cells[x] *= scale;
+      }
+    });
+  });
+  return out;
+}
+
+// The gradient of pool(): each cell's gradient / cell size at each of its positions,
+// zero in the rows the grid drops.
+at::Tensor spread(const at::Tensor& grad, const RowLayout& l, std::int64_t kernel_h, std::int64_t kernel_w, std::int64_t positions) {
+  const at::Tensor g = grad.contiguous();
+  const Cells c = cells_of(l, kernel_h, kernel_w, g.size(3));
+  const std::int64_t batch = g.size(0), sample = positions * g.size(3), grid = l.grid_positions();
+  at::Tensor d = at::empty({batch, positions, g.size(3)}, g.options());
+  d.narrow(1, grid, positions - grid).zero_();
+  AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), "spread_anchors", [&] {
+    const scalar_t scale = scalar_t(1) / static_cast<scalar_t>(kernel_h * kernel_w);
+    scalar_t* out = d.data_ptr<scalar_t>();
+    scalar_t* cell_grads = g.data_ptr<scalar_t>();
+    parallel_without_grad(0, batch * c.blocks_per_sample, 1, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t block = begin; block < end; ++block) {
+        const std::int64_t b = block / c.blocks_per_sample, k = block % c.blocks_per_sample;
+        for_each_position(c, out + b * sample + k * c.block_size(), cell_grads + block * c.cells_size(),
+                          [&](scalar_t* to, const scalar_t* from) {
+                            for (std::int64_t x = 0; x < c.run; ++x) to[x] = from[x] * scale;
+                          });
+      }
+    });
+  });
+  return d;
+}
+
+class PoolAnchors : public torch::autograd::Function<PoolAnchors> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& rows, std::vector<std::int64_t> layout,
+                            std::int64_t kernel_h, std::int64_t kernel_w) {
+    ctx->saved_data["layout"] = layout;
+    ctx->saved_data["kernel_h"] = kernel_h;
+    ctx->saved_data["kernel_w"] = kernel_w;
+    ctx->saved_data["positions"] = rows.size(1);
+    return pool(rows, RowLayout::from_vector(layout), kernel_h, kernel_w);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    const RowLayout l = RowLayout::from_vector(ctx->saved_data["layout"].toIntVector());
+    return {spread(grads[0], l, ctx->saved_data["kernel_h"].toInt(), ctx->saved_data["kernel_w"].toInt(),
+                   ctx->saved_data["positions"].toInt()),
+            at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+std::optional<AnchorCells> anchor_cells(const RowLayout& l, std::int64_t anchors_h, std::int64_t anchors_w) {
+  const AnchorCells cells{l.height / anchors_h, l.width / anchors_w};
+  if (cells.kernel_h == 0 || cells.kernel_w == 0) return std::nullopt;
+  // avg_pool2d keeps every whole cell: H / kernel_h rows of anchors, which can be more
+  // than anchors_h (33 / (33 / 32) = 33).
+  const std::int64_t rows = l.height / cells.kernel_h, columns = l.width / cells.kernel_w;
+  const bool tiles = l.patch_h() % cells.kernel_h == 0 && l.patch_w() % cells.kernel_w == 0 && l.n * l.patch_h() == rows * cells.kernel_h &&
+                     l.m * l.patch_w() == columns * cells.kernel_w;
+  if (!tiles) return std::nullopt;
+  return cells;
+}
+
+at::Tensor pool_anchors(const at::Tensor& rows, const RowLayout& l, const AnchorCells& cells) {
+  return PoolAnchors::apply(rows.contiguous(), l.to_vector(), cells.kernel_h,
+                            cells.kernel_w);
+}
+
+}  // namespace segdistill::tat
