@@ -33,7 +33,16 @@ void for_each_position(const Cells& c, Scalar* rows, Scalar* cells, const Visit&
       visit(rows + (i * c.kw + j) * c.run, cells + ((i / c.kernel_h) * c.cells_w() + j / c.kernel_w) * c.run);
 }
 
+// The grid rows as N x n x m/g x (kh / kernel_h) x kernel_h x (kw / kernel_w) x kernel_w
+// x g x C: the device-independent form of the same pooling, for tensors not on the CPU.
+at::Tensor cell_view(const at::Tensor& rows, const RowLayout& l, std::int64_t kernel_h, std::int64_t kernel_w) {
+  return grid_view(rows, l).view({rows.size(0), l.n, l.m / l.group, l.patch_h() / kernel_h, kernel_h, l.patch_w() / kernel_w, kernel_w,
+                                  l.group, rows.size(2)});
+}
+
 at::Tensor pool(const at::Tensor& rows, const RowLayout& l, std::int64_t kernel_h, std::int64_t kernel_w) {
+  if (!rows.device().is_cpu())
+    return cell_view(rows, l, kernel_h, kernel_w).mean({4, 6}).reshape({rows.size(0), 1, -1, rows.size(2)});
   const Cells c = cells_of(l, kernel_h, kernel_w, rows.size(2));
   const std::int64_t batch = rows.size(0), sample = rows.size(1) * rows.size(2);
   at::Tensor out = at::zeros({batch, 1, c.blocks_per_sample * c.cells_h() * c.cells_w() * l.group, rows.size(2)}, rows.options());
@@ -63,6 +72,12 @@ at::Tensor spread(const at::Tensor& grad, const RowLayout& l, std::int64_t kerne
   const std::int64_t batch = g.size(0), sample = positions * g.size(3), grid = l.grid_positions();
   at::Tensor d = at::empty({batch, positions, g.size(3)}, g.options());
   d.narrow(1, grid, positions - grid).zero_();
+  if (!g.device().is_cpu()) {
+    at::Tensor cells = cell_view(d, l, kernel_h, kernel_w);
+    const std::vector<std::int64_t> shape{batch, l.n, l.m / l.group, c.cells_h(), 1, c.cells_w(), 1, l.group, g.size(3)};
+    cells.copy_((g / static_cast<double>(kernel_h * kernel_w)).view(shape).expand_as(cells));
+    return d;
+  }
   AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), "spread_anchors", [&] {
     const scalar_t scale = scalar_t(1) / static_cast<scalar_t>(kernel_h * kernel_w);
     scalar_t* out = d.data_ptr<scalar_t>();

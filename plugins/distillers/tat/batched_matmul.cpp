@@ -39,6 +39,8 @@ class BatchedMatmul : public torch::autograd::Function<BatchedMatmul> {
 
 }  // namespace
 
-torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b) { return BatchedMatmul::apply(a, b); }
+torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b) {
+  return a.device().is_cpu() ? BatchedMatmul::apply(a, b) : at::matmul(a, b);  // GPUs batch products well themselves
+}
 
 }  // namespace segdistill::tat

@@ -36,6 +36,13 @@ class PatchGroupLoss : public torch::autograd::Function<PatchGroupLoss> {
     const at::Tensor qh = heads_of(q, grid, heads, d), kh = heads_of(k, grid, heads, d), vh = heads_of(v, grid, heads, d);
     const at::Tensor th = heads_of(target, grid, heads, d);
     const std::int64_t batch = q.size(0), positions = qh.size(2);
+    ctx->saved_data["grid"] = grid;
+    if (!q.device().is_cpu()) {  // the GPU's batched products need no loop over heads
+      const at::Tensor attention = at::softmax(at::matmul(qh, kh.transpose(-1, -2)), -1);
+      const at::Tensor diff = at::matmul(attention, vh) - th;
+      ctx->save_for_backward({q, k, v, attention, diff});
+      return diff.square().sum() / static_cast<double>(diff.numel());
+    }
     at::Tensor scores = at::empty({batch, heads, positions, positions}, q.options());
     for_each_head(batch, heads, [&](std::int64_t b, std::int64_t h) {
       at::Tensor s = scores[b][h];
@@ -52,7 +59,6 @@ class PatchGroupLoss : public torch::autograd::Function<PatchGroupLoss> {
       squares[static_cast<std::size_t>(b * heads + h)] = flat.dot(flat).item<double>();
     });
     ctx->save_for_backward({q, k, v, attention, diff});
-    ctx->saved_data["grid"] = grid;
     const double total = std::accumulate(squares.begin(), squares.end(), 0.0);
     return at::scalar_tensor(total / static_cast<double>(diff.numel()), q.options());
   }
@@ -67,16 +73,25 @@ class PatchGroupLoss : public torch::autograd::Function<PatchGroupLoss> {
     const at::Tensor qh = heads_of(q, grid, heads, d), kh = heads_of(k, grid, heads, d), vh = heads_of(v, grid, heads, d);
     at::Tensor dq = gradient_rows(q, grid), dk = gradient_rows(k, grid), dv = gradient_rows(v, grid), dt;
     const at::Tensor dqh = heads_of(dq, grid, heads, d), dkh = heads_of(dk, grid, heads, d), dvh = heads_of(dv, grid, heads, d);
-    for_each_head(batch, heads, [&](std::int64_t b, std::int64_t h) {
-      const at::Tensor e = diff[b][h], a = attention[b][h];
-      at::Tensor dv_head = dvh[b][h], dq_head = dqh[b][h], dk_head = dkh[b][h];
-      at::mm_out(dv_head, a.t(), e).mul_(scale);
-      at::Tensor da = at::mm(e, vh[b][h].t()).mul_(scale);
-      // softmax backward: ds = a * (da - rowsum(da * a))
-      at::Tensor ds = da.sub_((da * a).sum(-1, /*keepdim=*/true)).mul_(a);
-      at::mm_out(dq_head, ds, kh[b][h]);
-      at::mm_out(dk_head, ds.t(), qh[b][h]);
-    });
+    if (!diff.device().is_cpu()) {
+      const at::Tensor e = diff * scale;
+      dvh.copy_(at::matmul(attention.transpose(-1, -2), e));
+      const at::Tensor da = at::matmul(e, vh.transpose(-1, -2));
+      const at::Tensor ds = (da - (da * attention).sum(-1, /*keepdim=*/true)) * attention;
+      dqh.copy_(at::matmul(ds, kh));
+      dkh.copy_(at::matmul(ds.transpose(-1, -2), qh));
+    } else {
+      for_each_head(batch, heads, [&](std::int64_t b, std::int64_t h) {
+        const at::Tensor e = diff[b][h], a = attention[b][h];
+        at::Tensor dv_head = dvh[b][h], dq_head = dqh[b][h], dk_head = dkh[b][h];
+        at::mm_out(dv_head, a.t(), e).mul_(scale);
+        at::Tensor da = at::mm(e, vh[b][h].t()).mul_(scale);
+        // softmax backward: ds = a * (da - rowsum(da * a))
+        at::Tensor ds = da.sub_((da * a).sum(-1, /*keepdim=*/true)).mul_(a);
+        at::mm_out(dq_head, ds, kh[b][h]);
+        at::mm_out(dk_head, ds.t(), qh[b][h]);
+      });
+    }
     if (ctx->needs_input_grad(3)) {
       dt = gradient_rows(q, grid);
       heads_of(dt, grid, heads, d).copy_(diff * -scale);

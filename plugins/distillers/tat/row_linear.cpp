@@ -13,6 +13,10 @@ at::Tensor flat(const at::Tensor& rows) { return rows.contiguous().view({-1, row
 
 // out = a @ b, blocked over the rows of a.
 void rows_product(const at::Tensor& a, const at::Tensor& b, at::Tensor& out) {
+  if (!a.device().is_cpu()) {  // one product: a GPU's BLAS spreads it itself
+    at::mm_out(out, a, b);
+    return;
+  }
   parallel_without_grad(0, a.size(0), kRowGrain, [&](std::int64_t begin, std::int64_t end) {
     at::Tensor block = out.narrow(0, begin, end - begin);
     at::mm_out(block, a.narrow(0, begin, end - begin), b);
@@ -33,6 +37,7 @@ at::Tensor apply_weight(const at::Tensor& rows, const at::Tensor& weight) {
 // the threads never add into one another's results.
 at::Tensor weight_gradient(const at::Tensor& g, const at::Tensor& x, const at::Tensor& weight) {
   at::Tensor dw = at::empty_like(weight);
+  if (!x.device().is_cpu()) return at::mm_out(dw, g.t(), x);
   parallel_without_grad(0, weight.size(0), 1, [&](std::int64_t begin, std::int64_t end) {
     at::Tensor block = dw.narrow(0, begin, end - begin);
     at::mm_out(block, g.narrow(1, begin, end - begin).t(), x);
