@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -24,6 +25,18 @@ std::size_t physical_memory() {
   return pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) : std::size_t{8} << 30;
 }
 
+// What the cache may hold free: a quarter of the machine's memory, shared among the
+// processes of a data-parallel job on this machine (LOCAL_WORLD_SIZE, as torchrun and
+// `train --nproc` set it).
+std::size_t held_limit() {
+  std::size_t processes = 1;
+  if (const char* local = std::getenv("LOCAL_WORLD_SIZE")) {
+    const long n = std::strtol(local, nullptr, 10);
+    if (n > 1) processes = static_cast<std::size_t>(n);
+  }
+  return physical_memory() / 4 / processes;
+}
+
 // A mapping of `size` bytes starting on a huge-page boundary, or nullptr.
 void* map_aligned(std::size_t size) {
   void* raw = mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -40,7 +53,7 @@ void* map_aligned(std::size_t size) {
 
 class LargeBlockCache final : public c10::Allocator {
  public:
-  explicit LargeBlockCache(c10::Allocator* small) : small_(small), limit_(physical_memory() / 4) {}
+  explicit LargeBlockCache(c10::Allocator* small) : small_(small), limit_(held_limit()) {}
 
   c10::DataPtr allocate(std::size_t bytes) const override {
     if (bytes < kSmallest) return small_->allocate(bytes);

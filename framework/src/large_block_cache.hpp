@@ -9,7 +9,7 @@ namespace segdistill {
 
 // Installs, once per process, an allocator that keeps each freed block of 8 MiB or more
 // (sizes rounded up to 2 MiB) for the next request of that size, up to a quarter of the
-// machine's memory held free; blocks are mapped 2 MiB-aligned and advised to use
+// machine's memory held free (divided among the local processes of a data-parallel job); blocks are mapped 2 MiB-aligned and advised to use
 // transparent huge pages where the kernel offers them. Smaller blocks go to LibTorch's
 // own allocator.
 void install_large_block_cache();
