@@ -24,13 +24,20 @@ Cells cells_of(const RowLayout& l, std::int64_t kernel_h, std::int64_t kernel_w,
   return {l.n * (l.m / l.group), l.patch_h(), l.patch_w(), kernel_h, kernel_w, l.group * channels};
 }
 
-// Calls visit(position run, cell run) for every grid position of block `block` of a
-// sample whose rows start at `rows` and whose cells start at `cells`.
+// Calls visit(position run, its cell's run, block's cells) for every grid position of
+// every block of the batch, the blocks spread over the threads. `rows` holds `sample`
+// values per sample (the grid first), `cells` the blocks' cells back to back.
 template <class Scalar, class Visit>
-void for_each_position(const Cells& c, Scalar* rows, Scalar* cells, const Visit& visit) {
-  for (std::int64_t i = 0; i < c.kh; ++i)
-    for (std::int64_t j = 0; j < c.kw; ++j)
-      visit(rows + (i * c.kw + j) * c.run, cells + ((i / c.kernel_h) * c.cells_w() + j / c.kernel_w) * c.run);
+void for_each_position(const Cells& c, std::int64_t batch, std::int64_t sample, Scalar* rows, Scalar* cells, const Visit& visit) {
+  parallel_without_grad(0, batch * c.blocks_per_sample, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t block = begin; block < end; ++block) {
+      Scalar* block_rows = rows + (block / c.blocks_per_sample) * sample + (block % c.blocks_per_sample) * c.block_size();
+      Scalar* block_cells = cells + block * c.cells_size();
+      for (std::int64_t i = 0; i < c.kh; ++i)
+        for (std::int64_t j = 0; j < c.kw; ++j)
+          visit(block_rows + (i * c.kw + j) * c.run, block_cells + ((i / c.kernel_h) * c.cells_w() + j / c.kernel_w) * c.run);
+    }
+  });
 }
 
 // The grid rows as N x n x m/g x (kh / kernel_h) x kernel_h x (kw / kernel_w) x kernel_w
@@ -47,20 +54,11 @@ at::Tensor pool(const at::Tensor& rows, const RowLayout& l, std::int64_t kernel_
   const std::int64_t batch = rows.size(0), sample = rows.size(1) * rows.size(2);
   at::Tensor out = at::zeros({batch, 1, c.blocks_per_sample * c.cells_h() * c.cells_w() * l.group, rows.size(2)}, rows.options());
   AT_DISPATCH_FLOATING_TYPES(rows.scalar_type(), "pool_anchors", [&] {
-    const scalar_t scale = scalar_t(1) / static_cast<scalar_t>(kernel_h * kernel_w);
-    scalar_t* in = rows.data_ptr<scalar_t>();
-    scalar_t* pooled = out.data_ptr<scalar_t>();
-    parallel_without_grad(0, batch * c.blocks_per_sample, 1, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t block = begin; block < end; ++block) {
-        const std::int64_t b = block / c.blocks_per_sample, k = block % c.blocks_per_sample;
-        scalar_t* cells = pooled + block * c.cells_size();
-        for_each_position(c, in + b * sample + k * c.block_size(), cells, [&](const scalar_t* from, scalar_t* to) {
-          for (std::int64_t x = 0; x < c.run; ++x) to[x] += from[x];
-        });
-        for (std::int64_t x = 0; x < c.cells_size(); ++x) cells[x] *= scale;
-      }
+    for_each_position(c, batch, sample, rows.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), [&](const scalar_t* from, scalar_t* to) {
+      for (std::int64_t x = 0; x < c.run; ++x) to[x] += from[x];
     });
   });
+  out.div_(static_cast<double>(kernel_h * kernel_w));  // the cells are small next to the rows
   return out;
 }
 
@@ -80,16 +78,8 @@ at::Tensor spread(const at::Tensor& grad, const RowLayout& l, std::int64_t kerne
   }
   AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), "spread_anchors", [&] {
     const scalar_t scale = scalar_t(1) / static_cast<scalar_t>(kernel_h * kernel_w);
-    scalar_t* out = d.data_ptr<scalar_t>();
-    scalar_t* cell_grads = g.data_ptr<scalar_t>();
-    parallel_without_grad(0, batch * c.blocks_per_sample, 1, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t block = begin; block < end; ++block) {
-        const std::int64_t b = block / c.blocks_per_sample, k = block % c.blocks_per_sample;
-        for_each_position(c, out + b * sample + k * c.block_size(), cell_grads + block * c.cells_size(),
-                          [&](scalar_t* to, const scalar_t* from) {
-                            for (std::int64_t x = 0; x < c.run; ++x) to[x] = from[x] * scale;
-                          });
-      }
+    for_each_position(c, batch, sample, d.data_ptr<scalar_t>(), g.data_ptr<scalar_t>(), [&](scalar_t* to, const scalar_t* from) {
+      for (std::int64_t x = 0; x < c.run; ++x) to[x] = from[x] * scale;
     });
   });
   return d;
@@ -129,8 +119,7 @@ std::optional<AnchorCells> anchor_cells(const RowLayout& l, std::int64_t anchors
 }
 
 at::Tensor pool_anchors(const at::Tensor& rows, const RowLayout& l, const AnchorCells& cells) {
-  return PoolAnchors::apply(rows.contiguous(), l.to_vector(), cells.kernel_h,
-                            cells.kernel_w);
+  return PoolAnchors::apply(rows.contiguous(), l.to_vector(), cells.kernel_h, cells.kernel_w);
 }
 
 }  // namespace segdistill::tat

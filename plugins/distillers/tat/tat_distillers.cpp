@@ -111,7 +111,7 @@ std::map<std::string, at::Tensor> PatchGroupDistiller::forward(const FeatureMap&
   const Embedded embedded = embedding_->embed(fs, ft);
   if (embedded.layout && group_ > 0 && *embedded.layout == RowLayout{ft.size(2), ft.size(3), n, m, group_})
     return {{"tat_patch_group", patch_group_loss(embedded.query, embedded.key, embedded.value, embedded.target, *embedded.layout)}};
-  const Embedded e = embedded.nchw();
+  const Embedded e = embedded.nchw(ft);
   const std::int64_t heads = options_.heads;
   const at::Tensor out = attention(patches_by_head(e.query, n, m, heads), patches_by_head(e.key, n, m, heads),
                                    patches_by_head(e.value, n, m, heads));
@@ -141,7 +141,7 @@ std::map<std::string, at::Tensor> AnchorPointDistiller::forward(const FeatureMap
     }
   }
   const std::vector<std::int64_t> kernel{ft.size(2) / ah, ft.size(3) / aw};
-  const Embedded e = embedded.nchw();
+  const Embedded e = embedded.nchw(ft);
   const at::Tensor out =
       attention(pooled_positions(e.query, kernel), pooled_positions(e.key, kernel), pooled_positions(e.value, kernel));
   return {{"tat_anchor_point", torch::mse_loss(out, pooled_positions(e.target, kernel))}};

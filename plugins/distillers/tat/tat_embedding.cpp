@@ -74,9 +74,9 @@ std::optional<RowLayout> TatEmbedding::layout_for(const torch::Tensor& feature) 
   return std::nullopt;
 }
 
-Embedded Embedded::nchw() const {
+Embedded Embedded::nchw(const torch::Tensor& teacher) const {
   if (!layout) return *this;
-  return {std::nullopt, from_rows(query, *layout), from_rows(key, *layout), from_rows(value, *layout), from_rows(target, *layout)};
+  return {std::nullopt, from_rows(query, *layout), from_rows(key, *layout), from_rows(value, *layout), teacher};
 }
 
 Embedded TatEmbedding::embed(const torch::Tensor& student, const torch::Tensor& teacher) {

@@ -34,8 +34,9 @@ struct Embedded {
   // none, as N x Ct x H x W.
   std::optional<RowLayout> layout;
   torch::Tensor query, key, value, target;
-  // The same as N x Ct x H x W (a differentiable conversion when in rows).
-  Embedded nchw() const;
+  // The same as N x Ct x H x W (a differentiable conversion of query, key and value when
+  // in rows); `teacher` is the target's N x Ct x H x W form, which needs no conversion.
+  Embedded nchw(const torch::Tensor& teacher) const;
 };
 
 class TatEmbedding : public torch::nn::Module {
