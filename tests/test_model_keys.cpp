@@ -1,5 +1,5 @@
 // State-dict names, shapes and dtypes identical to the reference DeepLabV3+ checkpoints
-// (shared/reference/deeplabv3plus_*_os16_keys.txt).
+// (tests/data/reference_keys/deeplabv3plus_*_os16_keys.txt, listed from the published code).
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>

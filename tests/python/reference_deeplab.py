@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent PyTorch implementation of the reference DeepLabV3+ (written from
-shared/reference/README.md), used by the tests to write real PyTorch checkpoints and
+the published code's facts; docs/architecture.md), used by the tests to write real PyTorch checkpoints and
 the logits segdistill must reproduce.
 
   reference_deeplab.py make --backbone resnet18 --out DIR [--format zip|legacy]

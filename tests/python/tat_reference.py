@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """An independent, per-sample implementation of the TaT distillation formula (written
-from shared/reference/README.md), for the distiller tests: random features and
+from the published code's facts; docs/architecture.md), for the distiller tests: random features and
 embedding weights, the patch-group and anchor-point losses, and their gradients.
 
   tat_reference.py OUT.pt --setting voc_r18|voc_mbv2|odd|tiled|split_heads [--train-per-sample | --train-batched]

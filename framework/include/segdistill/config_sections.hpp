@@ -64,7 +64,7 @@ struct SectionSpec {
   std::function<void(const ConfigTable&)> extra_check;
 };
 
-// Every section the SDK knows, in the order of DESIGN.md.
+// Every section the SDK knows, in the order of docs/architecture.md.
 SEGDISTILL_API const std::vector<SectionSpec>& config_sections();
 
 // Validates a resolved config: unknown sections, and every key of every section and of

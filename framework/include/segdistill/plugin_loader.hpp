@@ -46,7 +46,7 @@ class SEGDISTILL_API PluginLoader {
 // True when `filename` follows the plugin naming convention (segdistill_NAME.so).
 SEGDISTILL_API bool is_plugin_filename(const std::string& filename);
 
-// The plugin search path of DESIGN.md, from highest priority: `cli_dirs`
+// The plugin search path of docs/architecture.md, from highest priority: `cli_dirs`
 // (--plugin-dir), SEGDISTILL_PLUGIN_PATH (colon-separated), `config_dirs` ([plugins]
 // dirs), the build tree's plugin folder (when running from the build tree) and the
 // installed plugin folder (relative to the running program).
