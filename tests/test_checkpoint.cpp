@@ -71,7 +71,7 @@ TEST_F(Checkpoints, OtherFilesAreNotCheckpoints) {
   segdistill_test::TempDir dir;
   const std::string text = dir.write("notes.pt", "hello");
   EXPECT_NE(error_of([&] { load_checkpoint(text); }).find(text + ": not a segdistill checkpoint"), std::string::npos);
-  EXPECT_NE(error_of([&] { load_checkpoint(dir.path().string() + "/none.pt"); }).find("cannot open the checkpoint"),
+  EXPECT_NE(error_of([&] { load_checkpoint(dir.path().string() + "/none.pt"); }).find("cannot open the segdistill checkpoint"),
             std::string::npos);
   const std::string pickled = (dir.path() / "dict.pt").string();
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(c10::Dict<std::string, int64_t>()));

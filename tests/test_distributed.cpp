@@ -181,10 +181,18 @@ TEST_F(Distributed, AKilledRankStopsTheJobWhichResumesAtAnotherWorldSize) {
   // Resume with one process: the same global batch, from the last checkpoint on.
   const Checkpoint last = load_checkpoint((fs::path(work("kill")) / "checkpoints/latest").string());
   const std::int64_t until = last.iteration + 4;
-  const auto resumed = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("kill"), "--resume", "--set",
-                                       "train.iterations=" + std::to_string(until), "--set", "train.eval_every=0"});
+  // A shorter schedule is a change that breaks exactness: it takes --resume-changed.
+  const std::vector<std::string> resume{"--threads", "1", "train", cfg, "--work-dir", work("kill"), "--resume", "--set",
+                                        "train.iterations=" + std::to_string(until), "--set", "train.eval_every=0"};
+  const auto refused = run_segdistill(resume);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_TRUE(contains(refused.err, "train.iterations: 2000 -> " + std::to_string(until))) << refused.err;
+  std::vector<std::string> changed = resume;
+  changed.push_back("--resume-changed");
+  const auto resumed = run_segdistill(changed);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_TRUE(contains(resumed.err, "resumed from")) << resumed.err;
+  EXPECT_TRUE(contains(resumed.err, "resume with --resume-changed: train.iterations")) << resumed.err;
   EXPECT_TRUE(fs::exists(fs::path(work("kill")) / ("checkpoints/iter_" + std::to_string(until) + ".pt")));
 }
 
@@ -196,6 +204,13 @@ TEST_F(Distributed, ErrorsBeforeAnyWorkerStarts) {
   const auto bad_env = run_segdistill({"train", config("env"), "--work-dir", work("env")}, "WORLD_SIZE=2 RANK=5");
   EXPECT_EQ(bad_env.exit_code, 1);
   EXPECT_TRUE(contains(bad_env.err, "RANK='5': expected an integer from 0 to 1")) << bad_env.err;
+  const auto both = run_segdistill({"train", config("both"), "--work-dir", work("both"), "--nproc", "2"}, "WORLD_SIZE=2 RANK=0");
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_TRUE(contains(both.err, "--nproc 2: the environment already describes a data-parallel job (WORLD_SIZE=2")) << both.err;
+  const auto port = run_segdistill({"train", config("port"), "--work-dir", work("port"), "--nproc", "2"}, "MASTER_PORT=abc");
+  EXPECT_EQ(port.exit_code, 1);
+  EXPECT_TRUE(contains(port.err, "MASTER_PORT='abc': expected a port number from 1 to 65535")) << port.err;
+  EXPECT_FALSE(fs::exists(work("port") + "/checkpoints"));
 }
 
 }  // namespace

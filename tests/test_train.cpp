@@ -161,9 +161,21 @@ TEST_F(Training, NonFiniteLossStopsNamingTheLastGoodCheckpoint) {
                                  "--set", "train.checkpoint_every=2", "--set", "train.iterations=60",
                                  "--set", "train.lr_schedule={type=\"step\", steps=[1000]}"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(contains(r.err, "loss is not finite at iteration ")) << r.err;
-  EXPECT_TRUE(contains(r.err, "loss_ce=")) << r.err;
-  EXPECT_TRUE(contains(r.err, "The last good checkpoint is " + work("nan") + "/checkpoints/iter_")) << r.err;
+  // The loss turns NaN, or before it the BatchNorm statistics overflow: either stops the
+  // run, and the checkpoint it calls the last good one holds finite values only.
+  const bool loss = contains(r.err, "loss is not finite at iteration ") && contains(r.err, "loss_ce=");
+  const bool state = contains(r.err, "state holds NaN or Inf") && contains(r.err, "so no checkpoint was written");
+  EXPECT_TRUE(loss || state) << r.err;
+  const std::string named = work("nan") + "/checkpoints/iter_";
+  const auto at = r.err.find(named);
+  ASSERT_NE(at, std::string::npos) << r.err;
+  EXPECT_TRUE(contains(r.err, "ast good checkpoint is " + named)) << r.err;
+  const std::string last_good = r.err.substr(at, r.err.find(".pt", at) + 3 - at);
+  const Checkpoint checkpoint = load_checkpoint(last_good);  // refuses NaN or Inf
+  for (const auto& [group, tensors] : checkpoint.groups)
+    for (const auto& [name, tensor] : tensors)
+      if (tensor.is_floating_point()) EXPECT_TRUE(torch::isfinite(tensor).all().item<bool>()) << group << "/" << name;
+  EXPECT_TRUE(contains(segdistill_test::read_file(work("nan") + "/log.txt"), "[error] error: ")) << "log.txt lacks the fatal error";
 }
 
 TEST_F(Training, AFailedCheckpointWriteKeepsThePreviousOne) {
@@ -175,6 +187,95 @@ TEST_F(Training, AFailedCheckpointWriteKeepsThePreviousOne) {
   EXPECT_TRUE(contains(r.err, "the last good checkpoint is " + work("full") + "/checkpoints/iter_4.pt")) << r.err;
   EXPECT_EQ(load_checkpoint(work("full") + "/checkpoints/iter_4.pt").iteration, 4);
   EXPECT_EQ(fs::read_symlink(fs::path(work("full")) / "checkpoints/latest"), "iter_4.pt");
+}
+
+TEST_F(Training, AUsedWorkDirIsRefusedUnlessResumedOrMovedAside) {
+  const std::string cfg = config("used");
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("used")}).exit_code, 0);
+  const fs::path w(work("used"));
+  const std::string config_before = segdistill_test::read_file(w / "config.toml");
+  const std::string metrics_before = segdistill_test::read_file(w / "metrics.jsonl");
+  const auto again = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", w.string(), "--set", "train.seed=9"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_TRUE(contains(again.err, w.string() + ": the work dir holds a previous run (config.toml, metrics.jsonl, log.txt, "
+                                               "checkpoints/, eval/); continue it with --resume, start afresh with --overwrite"))
+      << again.err;
+  EXPECT_EQ(segdistill_test::read_file(w / "config.toml"), config_before);
+  EXPECT_EQ(segdistill_test::read_file(w / "metrics.jsonl"), metrics_before);
+  for (const char* file : {"iter_4.pt", "iter_8.pt", "iter_12.pt"}) EXPECT_TRUE(fs::exists(w / "checkpoints" / file)) << file;
+
+  const auto overwrite = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", w.string(), "--overwrite", "--set",
+                                         "train.iterations=4"});
+  ASSERT_EQ(overwrite.exit_code, 0) << overwrite.err;
+  const fs::path aside(w.string() + ".replaced-1");
+  EXPECT_TRUE(contains(overwrite.err, "moved the previous run of " + w.string() + " to " + aside.string())) << overwrite.err;
+  EXPECT_EQ(segdistill_test::read_file(aside / "config.toml"), config_before);
+  EXPECT_EQ(segdistill_test::read_file(aside / "metrics.jsonl"), metrics_before);
+  EXPECT_TRUE(fs::exists(aside / "checkpoints/iter_12.pt"));
+  EXPECT_FALSE(fs::exists(w / "checkpoints/iter_12.pt"));
+  EXPECT_EQ(fs::read_symlink(w / "checkpoints/latest"), "iter_4.pt");
+  for (const auto& record : metrics(w.string())) EXPECT_LE(record["iter"].get<std::int64_t>(), 4) << record.dump();  // the new run's alone
+}
+
+TEST_F(Training, TwoRunsNeverShareAWorkDir) {
+  const std::string cfg = config("locked");
+  const pid_t first = spawn_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("locked"), "--set", "train.iterations=2000"});
+  wait_for(fs::path(work("locked")) / "metrics.jsonl", first);
+  const auto second = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("locked"), "--resume"});
+  kill(first, SIGKILL);
+  int status = 0;
+  waitpid(first, &status, 0);
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_TRUE(contains(second.err, work("locked") + ": another segdistill run is using this work dir (process " +
+                                       std::to_string(first) + ")")) << second.err;
+}
+
+TEST_F(Training, ResumeRefusesAChangedConfigBeforeWritingAnything) {
+  const std::string cfg = config("changed");
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("changed"), "--set", "train.iterations=8"}).exit_code, 0);
+  const fs::path w(work("changed"));
+  const std::string config_before = segdistill_test::read_file(w / "config.toml");
+  const std::string log_before = segdistill_test::read_file(w / "log.txt");
+  const std::vector<std::string> resume{"--threads", "1", "train", cfg, "--work-dir", w.string(), "--resume",
+                                        "--set", "train.iterations=8", "--set", "train.seed=4", "--set", "train.batch_size=2"};
+  const auto refused = run_segdistill(resume);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_TRUE(contains(refused.err, "the config differs from the one " + w.string() + "/checkpoints/iter_8.pt was trained with"))
+      << refused.err;
+  EXPECT_TRUE(contains(refused.err, "train.batch_size: 4 -> 2")) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "train.seed: 3 -> 4")) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "--resume-changed")) << refused.err;
+  EXPECT_EQ(segdistill_test::read_file(w / "config.toml"), config_before);
+  EXPECT_EQ(segdistill_test::read_file(w / "log.txt"), log_before);
+
+  // A resume that fails on the checkpoint (another network) writes nothing either.
+  const auto wider = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", w.string(), "--resume", "--resume-changed",
+                                     "--set", "train.iterations=8", "--set", "model.backbone.width=0.25"});
+  EXPECT_EQ(wider.exit_code, 1);
+  EXPECT_TRUE(contains(wider.err, "checkpoint of another model")) << wider.err;
+  EXPECT_EQ(segdistill_test::read_file(w / "config.toml"), config_before);
+
+  // Harmless changes (how often to log) pass; --resume-changed takes the rest and says so.
+  std::vector<std::string> changed = resume;
+  changed.insert(changed.end(), {"--set", "train.iterations=10", "--set", "train.log_every=1", "--resume-changed"});
+  const auto resumed = run_segdistill(changed);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_TRUE(contains(resumed.err, "config changed (harmless): train.log_every: 2 -> 1")) << resumed.err;
+  EXPECT_TRUE(contains(resumed.err, "resume with --resume-changed: train.seed: 3 -> 4")) << resumed.err;
+  EXPECT_TRUE(contains(segdistill_test::read_file(w / "config.toml"), "seed = 4"));
+}
+
+TEST_F(Training, ADanglingLatestResumesFromTheNewestCheckpoint) {
+  const std::string cfg = config("dangling");
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("dangling")}).exit_code, 0);
+  const fs::path checkpoints = fs::path(work("dangling")) / "checkpoints";
+  fs::remove(checkpoints / "iter_12.pt");
+  const auto resumed = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("dangling"), "--resume"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_TRUE(contains(resumed.err, (checkpoints / "latest").string() + " points at a missing file; using the newest checkpoint, " +
+                                        (checkpoints / "iter_8.pt").string())) << resumed.err;
+  EXPECT_TRUE(contains(resumed.err, "at iteration 8")) << resumed.err;
+  EXPECT_TRUE(fs::exists(checkpoints / "iter_12.pt"));
 }
 
 TEST_F(Training, ProblemsFoundBeforeTheFirstIteration) {

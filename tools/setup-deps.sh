@@ -37,7 +37,7 @@ packages=(
   libboost-dev libboost-filesystem-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgloo-dev
   libgtest-dev googletest libbenchmark-dev
-  libmatio-dev libpng-dev
+  libmatio-dev libpng-dev zlib1g-dev
 )
 if [ "$with_test_tools" = 1 ]; then
   packages+=(python3 python3-torch python3-pil python3-scipy python3-numpy python3-h5py)

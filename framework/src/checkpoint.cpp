@@ -1,19 +1,24 @@
 #include "segdistill/checkpoint.hpp"
 
-#include <fstream>
-#include <iterator>
+#include <algorithm>
+#include <atomic>
+#include <mutex>
 
 #include <torch/serialize.h>
 #include <torch/torch.h>
 
 #include "atomic_file.hpp"
+#include "pickle_reader.hpp"
+#include "pytorch_formats.hpp"
 #include "segdistill/error.hpp"
+#include "zip_archive.hpp"
 
 namespace segdistill {
 
 namespace {
 
 const char* kMagic = "segdistill_checkpoint";
+const std::string kGroups[] = {"model", "teacher", "distillers", "optimizer", "rng"};
 
 c10::IValue to_ivalue(const Checkpoint& checkpoint) {
   c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
@@ -44,32 +49,138 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   write_file_atomically(path, torch::pickle_save(to_ivalue(checkpoint)), "checkpoint");
 }
 
+namespace {
+
+std::atomic<bool>& nonfinite_allowed() {
+  static std::atomic<bool> allowed{false};
+  return allowed;
+}
+
+using pickle::Value;
+using Kind = pickle::Value::Kind;
+
+const Value* find(const Value& dict, const std::string& key) {
+  for (const auto& [k, v] : dict.entries)
+    if (k->kind == Kind::String && k->text == key) return v.get();
+  return nullptr;
+}
+
+// The checkpoint's structure, checked entry by entry.
+class Parser {
+ public:
+  explicit Parser(const std::string& path) : path_(path) {}
+
+  Checkpoint parse(const Value& root) const {
+    if (root.kind != Kind::Dict) not_a_checkpoint(path_, "its top level is not a dict");
+    const Value* format = find(root, "format");
+    if (!format || format->kind != Kind::String || format->text != kMagic) not_a_checkpoint(path_, "no segdistill format marker");
+    Checkpoint checkpoint;
+    checkpoint.format_version = integer(root, "format_version");
+    if (checkpoint.format_version < kOldestReadableCheckpointFormat || checkpoint.format_version > kCheckpointFormatVersion)
+      throw Error(path_ + ": checkpoint format version " + std::to_string(checkpoint.format_version) +
+                  ", this segdistill reads versions " + std::to_string(kOldestReadableCheckpointFormat) + " to " +
+                  std::to_string(kCheckpointFormatVersion) + " (written by a newer segdistill?)");
+    checkpoint.iteration = integer(root, "iteration");
+    if (checkpoint.iteration < 0) corrupt("a negative iteration");
+    for (const auto& [key, group] : dict(root, "groups").entries) {
+      const std::string name = string_key(*key, "groups");
+      // Format 1 kept the optimizer as a TorchScript archive: never read.
+      if (checkpoint.format_version == 1 && name == "optimizer") continue;
+      if (std::find(std::begin(kGroups), std::end(kGroups), name) == std::end(kGroups))
+        corrupt("unknown group '" + name + "' (valid: model, teacher, distillers, optimizer, rng)");
+      if (group->kind != Kind::Dict) corrupt("group '" + name + "' is a " + pickle::kind_name(group->kind) + ", not a dict");
+      TensorDict& tensors = checkpoint.groups[name];
+      for (const auto& [tensor_key, tensor] : group->entries) {
+        const std::string tensor_name = string_key(*tensor_key, name);
+        if (tensor->kind != Kind::Tensor)
+          corrupt("'" + name + "/" + tensor_name + "' is a " + pickle::kind_name(tensor->kind) + ", not a tensor");
+        check_tensor(name, tensor_name, tensor->tensor);
+        tensors[tensor_name] = tensor->tensor;
+      }
+    }
+    for (const auto& [key, value] : dict(root, "text").entries) {
+      const std::string name = string_key(*key, "text");
+      if (value->kind != Kind::String) corrupt("text entry '" + name + "' is not a string");
+      checkpoint.text[name] = value->text;
+    }
+    return checkpoint;
+  }
+
+ private:
+  [[noreturn]] void corrupt(const std::string& what) const {
+    throw Error(path_ + ": corrupt segdistill checkpoint: " + what);
+  }
+  std::int64_t integer(const Value& root, const char* key) const {
+    const Value* v = find(root, key);
+    if (!v || v->kind != Kind::Int) corrupt(std::string("'") + key + "' is missing or not an integer");
+    return v->integer;
+  }
+  const Value& dict(const Value& root, const char* key) const {
+    const Value* v = find(root, key);
+    if (!v || v->kind != Kind::Dict) corrupt(std::string("'") + key + "' is missing or not a dict");
+    return *v;
+  }
+  // Weights and optimizer state are numbers; the random state is the generator's own
+  // bytes. Anything else (a serialized archive in a byte tensor, ...) is foreign data.
+  void check_tensor(const std::string& group, const std::string& name, const at::Tensor& tensor) const {
+    const std::string where = "'" + group + "/" + name + "'";
+    if (group == "rng") {
+      if (name != "cpu") corrupt("unknown random state " + where + " (valid: rng/cpu)");
+      const std::int64_t expected = cpu_generator_state_size();
+      if (tensor.scalar_type() != at::kByte || tensor.dim() != 1 || tensor.numel() != expected)
+        corrupt(where + " is not a CPU generator state (" + std::to_string(expected) + " bytes)");
+      return;
+    }
+    if (!tensor.is_floating_point() && tensor.scalar_type() != at::kLong && tensor.scalar_type() != at::kInt)
+      corrupt(where + " is a " + std::string(c10::toString(tensor.scalar_type())) +
+              " tensor; weights and optimizer state are floating point or integer counters (foreign data in the file?)");
+  }
+  static std::int64_t cpu_generator_state_size() {
+    static const std::int64_t size = [] {
+      auto generator = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      return generator.get_state().numel();
+    }();
+    return size;
+  }
+  std::string string_key(const Value& key, const std::string& where) const {
+    if (key.kind != Kind::String) corrupt("a key of '" + where + "' is a " + pickle::kind_name(key.kind) + ", not a string");
+    return key.text;
+  }
+  const std::string& path_;
+};
+
+}  // namespace
+
+void set_allow_nonfinite_tensors(bool allow) { nonfinite_allowed() = allow; }
+bool allow_nonfinite_tensors() { return nonfinite_allowed(); }
+
+std::optional<std::string> first_nonfinite(const TensorDict& tensors) {
+  for (const auto& [name, tensor] : tensors)
+    if (tensor.is_floating_point() && tensor.numel() > 0 && !at::isfinite(tensor).all().item<bool>()) return name;
+  return std::nullopt;
+}
+
+void check_finite(const TensorDict& tensors, const std::string& source) {
+  if (allow_nonfinite_tensors()) return;
+  const auto name = first_nonfinite(tensors);
+  if (!name) return;
+  const at::Tensor& tensor = tensors.at(*name);
+  const std::int64_t bad = tensor.numel() - at::isfinite(tensor).sum().item<std::int64_t>();
+  throw Error(source + ": tensor '" + *name + "' holds " + std::to_string(bad) + " NaN or Inf value(s) of " +
+              std::to_string(tensor.numel()) +
+              ": the file is corrupt or was saved after training diverged; pass --allow-nonfinite to load it anyway");
+}
+
 Checkpoint load_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open the checkpoint (does it exist and is it readable?)");
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  c10::IValue value;
-  try {
-    value = torch::pickle_load(bytes);
-  } catch (const c10::Error& e) {
-    not_a_checkpoint(path, "unreadable: " + std::string(e.what_without_backtrace()).substr(0, 200));
-  }
-  if (!value.isGenericDict()) not_a_checkpoint(path, "its top level is not a dict");
-  const auto root = value.toGenericDict();
-  if (!root.contains("format") || !root.at("format").isString() || root.at("format").toStringRef() != kMagic)
-    not_a_checkpoint(path, "no segdistill format marker");
   Checkpoint checkpoint;
-  checkpoint.format_version = root.at("format_version").toInt();
-  if (checkpoint.format_version != kCheckpointFormatVersion)
-    throw Error(path + ": checkpoint format version " + std::to_string(checkpoint.format_version) +
-                ", this segdistill reads version " + std::to_string(kCheckpointFormatVersion));
-  checkpoint.iteration = root.at("iteration").toInt();
-  for (const auto& group : root.at("groups").toGenericDict()) {
-    TensorDict& tensors = checkpoint.groups[group.key().toStringRef()];
-    for (const auto& entry : group.value().toGenericDict()) tensors[entry.key().toStringRef()] = entry.value().toTensor();
+  {
+    const ZipArchive archive(path, "segdistill checkpoint");
+    if (!archive.has("data.pkl")) not_a_checkpoint(path, "a zip archive without data.pkl");
+    checkpoint = Parser(path).parse(*load_zip_checkpoint(archive));
   }
-  for (const auto& entry : root.at("text").toGenericDict())
-    checkpoint.text[entry.key().toStringRef()] = entry.value().toStringRef();
+  for (const auto& [group, tensors] : checkpoint.groups)
+    if (group != "rng") check_finite(tensors, path + " (group '" + group + "')");
   return checkpoint;
 }
 

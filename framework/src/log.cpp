@@ -39,11 +39,27 @@ void set_log_level(const std::string& level) {
   throw Error("--log-level: invalid level '" + level + "'; valid levels: trace, debug, info, warn, error, off");
 }
 
+namespace {
+std::vector<spdlog::sink_ptr>& file_sinks() {
+  static std::vector<spdlog::sink_ptr> sinks;
+  return sinks;
+}
+}  // namespace
+
+void write_to_log_files(const std::string& message) {
+  const spdlog::details::log_msg record(logger()->name(), spdlog::level::err, message);
+  for (auto& sink : file_sinks()) {
+    sink->log(record);
+    sink->flush();
+  }
+}
+
 void add_log_file(const std::string& path) {
   try {
     auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
     file->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
     logger()->sinks().push_back(file);
+    file_sinks().push_back(file);
   } catch (const spdlog::spdlog_ex& e) {
     throw Error(path + ": cannot open the log file: " + e.what());
   }

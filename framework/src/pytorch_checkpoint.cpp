@@ -11,6 +11,7 @@
 #include "pickle_reader.hpp"
 #include "pytorch_formats.hpp"
 #include "segdistill/error.hpp"
+#include "zip_archive.hpp"
 
 namespace segdistill {
 
@@ -49,12 +50,12 @@ std::string top_level_keys(const pickle::Value& dict) {
 }  // namespace
 
 PyTorchStateDict read_pytorch_state_dict(const std::string& path, bool keep_dtypes) {
-  const std::vector<char> bytes = read_bytes(path);
+  std::vector<char> bytes = read_bytes(path);
   PyTorchStateDict result;
   Ref root;
   if (bytes.size() >= 4 && bytes[0] == 'P' && bytes[1] == 'K' && bytes[2] == 3 && bytes[3] == 4) {
     result.format = "zip (torch.save, PyTorch >= 1.6)";
-    root = load_zip_checkpoint(path);
+    root = load_zip_checkpoint(ZipArchive(std::move(bytes), path, "PyTorch checkpoint"));
   } else if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x80) {
     result.format = "legacy (torch.save, PyTorch < 1.6)";
     root = load_legacy_checkpoint(path, bytes);
@@ -107,6 +108,7 @@ PyTorchStateDict read_pytorch_state_dict(const std::string& path, bool keep_dtyp
     result.tensors[name] = tensor.contiguous();
   }
   for (const auto& type : converted) result.notes.push_back("converted " + type + " tensors to float32");
+  check_finite(result.tensors, path);
   return result;
 }
 

@@ -8,8 +8,11 @@
 
 namespace segdistill {
 
-// torch.save since PyTorch 1.6: a zip archive of data.pkl and data/<key> storages.
-pickle::Ref load_zip_checkpoint(const std::string& path);
+class ZipArchive;
+
+// torch.save since PyTorch 1.6 (and torch::pickle_save): a zip archive of data.pkl and
+// data/<key> storages.
+pickle::Ref load_zip_checkpoint(const ZipArchive& archive);
 
 // torch.save before 1.6 (and _use_new_zipfile_serialization=False): magic number,
 // protocol version and system-info pickles, the object pickle, the storage keys, then

@@ -54,11 +54,24 @@ pickle::Ref load_legacy_checkpoint(const std::string& path, const std::vector<ch
     auto found = roots.find(key);
     if (found == roots.end()) {
       const at::ScalarType dtype = pickle::storage_dtype(id.items[1]->text, path);
-      found = roots.emplace(key, at::empty({id.items[4]->integer}, at::TensorOptions().dtype(dtype))).first;
+      // The storage's bytes follow in the file: a count the file cannot hold is refused
+      // before anything is allocated.
+      const std::int64_t numel = id.items[4]->integer;
+      if (numel < 0 || static_cast<std::uint64_t>(numel) > bytes.size() / c10::elementSize(dtype))
+        throw Error(path + ": storage '" + key + "' declares " + std::to_string(numel) + " elements, more than the " +
+                    std::to_string(bytes.size()) + "-byte file holds (corrupt file?)");
+      found = roots.emplace(key, at::empty({numel}, at::TensorOptions().dtype(dtype))).first;
     }
     const pickle::Value& view = *id.items[5];
-    if (view.kind == Kind::Tuple && view.items.size() == 3)  // (view key, offset, size)
-      return found->second.narrow(0, view.items[1]->integer, view.items[2]->integer);
+    if (view.kind == Kind::Tuple && view.items.size() == 3) {  // (view key, offset, size)
+      const pickle::Value& offset = *view.items[1];
+      const pickle::Value& size = *view.items[2];
+      const std::int64_t numel = found->second.numel();
+      if (offset.kind != Kind::Int || size.kind != Kind::Int || offset.integer < 0 || size.integer < 0 ||
+          offset.integer > numel || size.integer > numel - offset.integer)
+        throw Error(path + ": a view of storage '" + key + "' lies outside it (corrupt file?)");
+      return found->second.narrow(0, offset.integer, size.integer);
+    }
     return found->second;
   };
   pickle::Ref result = next_pickle(load_storage);

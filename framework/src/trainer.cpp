@@ -10,9 +10,12 @@
 
 #include <torch/torch.h>
 
+#include "config_diff.hpp"
 #include "data_parallel.hpp"
+#include "optimizer_state.hpp"
 #include "segdistill/batch_norm.hpp"
 #include "segdistill/checkpoint.hpp"
+#include "segdistill/closest_match.hpp"
 #include "segdistill/config_sections.hpp"
 #include "segdistill/data_loader.hpp"
 #include "segdistill/distiller.hpp"
@@ -57,17 +60,6 @@ std::vector<at::Tensor> unique_trainable(const std::vector<at::Tensor>& paramete
   for (const auto& p : parameters)
     if (p.requires_grad() && seen.insert(p.unsafeGetTensorImpl()).second) out.push_back(p);
   return out;
-}
-
-at::Tensor bytes_tensor(const std::string& bytes) {
-  at::Tensor t = at::empty({static_cast<std::int64_t>(bytes.size())}, at::kByte);
-  std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
-  return t;
-}
-
-std::string tensor_bytes(const at::Tensor& t) {
-  const at::Tensor c = t.contiguous().cpu();
-  return std::string(static_cast<const char*>(c.data_ptr()), static_cast<std::size_t>(c.numel()));
 }
 
 struct DistillerEntry {
@@ -210,16 +202,41 @@ void set_lr(Run& run, std::int64_t iteration) {
     static_cast<torch::optim::SGDOptions&>(groups[g].options()).lr(run.context.lr * run.group_mults[g]);
 }
 
+// Keys whose change leaves a resumed run exactly the run it was: where outputs go, how
+// often they are written, validation, data-loading threads, the collectives' transport.
+bool change_keeps_exactness(const std::string& key) {
+  static const char* const free_keys[] = {"train.log_every", "train.checkpoint_every", "train.keep_last", "train.eval_every",
+                                          "train.work_dir",  "train.workers",          "train.dist_backend",
+                                          "train.dist_timeout", "train.dist_bucket_mb", "eval", "plugins", "data.val"};
+  for (const std::string prefix : free_keys)
+    if (key == prefix || key.rfind(prefix + ".", 0) == 0) return true;
+  return false;
+}
+
+// A resumed run continues exactly only with the config it was started with.
+void check_resumed_config(const Run& run, const Checkpoint& checkpoint, const std::string& path) {
+  auto saved = checkpoint.text.find("config");
+  if (saved == checkpoint.text.end()) throw Error(path + ": the checkpoint holds no config (not a training checkpoint?)");
+  std::vector<std::string> breaking, harmless;
+  for (const auto& change : config_changes(saved->second, run.config.to_toml(), path)) {
+    const std::string line = change.key + ": " + change.before + " -> " + change.after;
+    (change_keeps_exactness(change.key) ? harmless : breaking).push_back(line);
+  }
+  for (const auto& line : harmless) logger()->info("resume: config changed (harmless): {}", line);
+  if (breaking.empty()) return;
+  if (!run.options.resume_changed)
+    throw Error("--resume: the config differs from the one " + path + " was trained with, so the run would not continue "
+                "exactly:\n  " + join(breaking, "\n  ") +
+                "\nrestore those keys, or pass --resume-changed to continue with the new values anyway");
+  for (const auto& line : breaking) logger()->warn("resume with --resume-changed: {}", line);
+}
+
 Checkpoint make_checkpoint(Run& run) {
   Checkpoint c;
   c.iteration = run.context.iteration;
   c.groups["model"] = state_dict(*run.student);
   if (!run.distillers.empty()) c.groups["distillers"] = state_dict(*run.distiller_container);
-  std::ostringstream optimizer_bytes;
-  torch::serialize::OutputArchive archive;
-  run.optimizer->save(archive);
-  archive.save_to(optimizer_bytes);
-  c.groups["optimizer"]["state"] = bytes_tensor(optimizer_bytes.str());
+  c.groups["optimizer"] = sgd_state(*run.optimizer);
   auto generator = at::detail::getDefaultCPUGenerator();
   {
     std::lock_guard<std::mutex> lock(generator.mutex());
@@ -231,6 +248,12 @@ Checkpoint make_checkpoint(Run& run) {
 
 void restore(Run& run, const std::string& path) {
   const Checkpoint c = load_checkpoint(path);
+  if (c.format_version < kCheckpointFormatVersion)
+    throw Error(path + ": written by an earlier segdistill (checkpoint format " + std::to_string(c.format_version) +
+                "), whose optimizer state is a TorchScript archive; segdistill no longer loads those, because loading one "
+                "can run code stored in the file. Training cannot resume from it; its weights still serve eval, predict, "
+                "export-checkpoint and teacher.checkpoint");
+  check_resumed_config(run, c, path);
   auto need = [&](const char* group) -> const TensorDict& {
     auto it = c.groups.find(group);
     if (it == c.groups.end()) throw Error(path + ": not a training checkpoint (no '" + std::string(group) + "' group)");
@@ -238,14 +261,17 @@ void restore(Run& run, const std::string& path) {
   };
   load_state_dict(*run.student, need("model"), path);
   if (!run.distillers.empty()) load_state_dict(*run.distiller_container, need("distillers"), path);
-  std::istringstream optimizer_bytes(tensor_bytes(need("optimizer").at("state")));
-  torch::serialize::InputArchive archive;
-  archive.load_from(optimizer_bytes);
-  run.optimizer->load(archive);
+  load_sgd_state(*run.optimizer, need("optimizer"), path);
+  const TensorDict& rng = need("rng");
+  if (!rng.count("cpu") || rng.at("cpu").scalar_type() != at::kByte || rng.at("cpu").dim() != 1)
+    throw Error(path + ": the random state 'rng/cpu' is missing or not a byte vector (corrupt checkpoint?)");
   auto generator = at::detail::getDefaultCPUGenerator();
-  {
+  try {
     std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(need("rng").at("cpu"));
+    generator.set_state(rng.at("cpu"));
+  } catch (const c10::Error&) {
+    throw Error(path + ": the random state 'rng/cpu' has " + std::to_string(rng.at("cpu").numel()) +
+                " bytes, which is not a CPU generator state (corrupt checkpoint?)");
   }
   run.context.iteration = c.iteration;
   run.last_checkpoint = path;
@@ -253,7 +279,17 @@ void restore(Run& run, const std::string& path) {
 
 void save(Run& run) {
   try {
-    run.last_checkpoint = run.work->save_checkpoint(make_checkpoint(run), run.context.iteration, run.train.keep_last);
+    const Checkpoint checkpoint = make_checkpoint(run);
+    // A checkpoint with NaN or Inf in it (BatchNorm statistics of a diverging run, say)
+    // is no "last good" one: the run stops and the previous checkpoint stays the latest.
+    for (const char* group : {"model", "distillers", "optimizer"}) {
+      auto found = checkpoint.groups.find(group);
+      if (found == checkpoint.groups.end()) continue;
+      if (auto bad = first_nonfinite(found->second))
+        throw Error("iteration " + std::to_string(run.context.iteration) + ": the " + group + " state holds NaN or Inf ('" +
+                    *bad + "'), so no checkpoint was written; training diverged: lower the learning rate or check the data");
+    }
+    run.last_checkpoint = run.work->save_checkpoint(checkpoint, run.context.iteration, run.train.keep_last);
   } catch (const Error& e) {
     throw Error(std::string(e.what()) + (run.last_checkpoint.empty() ? "" : "; the last good checkpoint is " + run.last_checkpoint));
   }
@@ -288,7 +324,9 @@ class CheckpointHook : public Hook {
 class EvalHook : public Hook {
  public:
   explicit EvalHook(Run& run) : run_(run) {}
-  int priority() const override { return 80; }
+  // Before the checkpoint: what an iteration records is on disk before its checkpoint,
+  // so a run killed in between redoes it on resume instead of losing it.
+  int priority() const override { return 60; }
   void after_iteration(TrainContext& c) override {
     const bool periodic = run_.train.eval_every > 0 && c.iteration % run_.train.eval_every == 0;
     if (periodic || c.iteration == c.total_iterations) evaluate(c);
@@ -325,7 +363,7 @@ class EvalHook : public Hook {
 class LoggingHook : public Hook {
  public:
   explicit LoggingHook(Run& run) : run_(run), bar_("train", run.total), since_(std::chrono::steady_clock::now()) {}
-  int priority() const override { return 90; }
+  int priority() const override { return 50; }  // before the checkpoint, see EvalHook
   void after_iteration(TrainContext& c) override {
     if (!run_.writes_outputs()) return;
     const auto now = std::chrono::steady_clock::now();
@@ -433,7 +471,9 @@ void check_batch_split(std::int64_t batch_size, int world_size) {
                 " ranks: the global batch is split evenly over them (use a multiple of " + std::to_string(world_size) + ")");
 }
 
-TrainSummary train(const Config& config, const TrainOptions& options) {
+namespace {
+
+TrainSummary run_training(const Config& config, const TrainOptions& options) {
   Run run(config);
   run.options = options;
   if (!config.root().contains("train")) throw Error(config.path() + ": no [train] section");
@@ -500,20 +540,25 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
                    loader_options.batch_size, run.train.sync_bn ? ", synchronised BatchNorm" : "");
   }
 
-  run.work = std::make_unique<WorkDir>(work_dir);
-  if (run.writes_outputs()) {
-    add_log_file(run.work->path("log.txt"));
-    config.save(run.work->path("config.toml"));
-  }
+  const WorkDirMode mode = !run.writes_outputs() ? WorkDirMode::Follower
+                           : options.resume       ? WorkDirMode::Resume
+                           : options.overwrite    ? WorkDirMode::Overwrite
+                                                  : WorkDirMode::Fresh;
+  run.work = std::make_unique<WorkDir>(work_dir, mode);
+  // Nothing of the work dir is written before a resume has passed its checks.
   std::optional<std::int64_t> resumed_at;
   if (options.resume) {
     const auto latest = run.work->latest_checkpoint();
     if (!latest) throw Error("--resume: no checkpoint in " + run.work->path("checkpoints") + " (run without --resume to start)");
     restore(run, *latest);
     resumed_at = run.context.iteration;
-    logger()->info("resumed from {} at iteration {}", *latest, run.context.iteration);
   }
-  if (run.writes_outputs()) run.work->open_metrics(resumed_at);
+  if (run.writes_outputs()) {
+    add_log_file(run.work->path("log.txt"));
+    config.save(run.work->path("config.toml"));
+    run.work->open_metrics(resumed_at);
+  }
+  if (resumed_at) logger()->info("resumed from {} at iteration {}", run.last_checkpoint, *resumed_at);
   // The same starting point on every rank, also after a resume at another world size.
   if (run.parallel) run.parallel->broadcast_state({run.student.get(), run.distiller_container.get()});
 
@@ -596,6 +641,22 @@ TrainSummary train(const Config& config, const TrainOptions& options) {
   summary.skipped_samples = run.loader->skipped_samples();
   if (summary.skipped_samples) logger()->warn("{} bad samples were skipped", summary.skipped_samples);
   return summary;
+}
+
+}  // namespace
+
+TrainSummary train(const Config& config, const TrainOptions& options) {
+  if (options.resume && options.overwrite)
+    throw Error("--resume continues the run in the work dir and --overwrite moves it aside: give one of them");
+  try {
+    return run_training(config, options);
+  } catch (const StoppedBySignal&) {
+    throw;
+  } catch (const std::exception& e) {
+    // The console shows it through the command; the run's log.txt keeps it too.
+    write_to_log_files(std::string("error: ") + e.what());
+    throw;
+  }
 }
 
 }  // namespace segdistill

@@ -1,4 +1,4 @@
-// segdistill train CONFIG [--work-dir DIR] [--resume] [--set k=v]... [--device D]
+// segdistill train CONFIG [--work-dir DIR] [--resume [--resume-changed] | --overwrite] [--set k=v]... [--device D]
 #include <csignal>
 #include <iostream>
 #include <memory>
@@ -42,7 +42,13 @@ Runner attach_train(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   app.add_option("--work-dir", args->options.work_dir, "output folder (default: train.work_dir)");
-  app.add_flag("--resume", args->options.resume, "continue from the work dir's latest checkpoint");
+  auto* resume = app.add_flag("--resume", args->options.resume, "continue from the work dir's latest checkpoint");
+  app.add_flag("--resume-changed", args->options.resume_changed,
+               "with --resume: continue although the config changed in ways that break exactness (logged)")
+      ->needs(resume);
+  app.add_flag("--overwrite", args->options.overwrite,
+               "start afresh in a work dir that holds a previous run, moving that run to WORK_DIR.replaced-N")
+      ->excludes(resume);
   app.add_option("--device", args->options.device, "auto (CUDA when present), cpu, cuda or cuda:N")->capture_default_str();
   app.add_option("--set", args->overrides, "override a config key (repeatable)")->type_name("KEY=VALUE");
   app.add_option("--nproc", args->nproc,
@@ -53,6 +59,10 @@ Runner attach_train(CLI::App& app) {
     const Config config = Config::load(args->config, args->overrides);
     load_plugins(globals, &config);
     args->options.world = world_from_environment();
+    if (args->nproc > 1 && args->options.world && !started_by_nproc())
+      throw Error("--nproc " + std::to_string(args->nproc) + ": the environment already describes a data-parallel job "
+                  "(WORLD_SIZE=" + std::to_string(args->options.world->world_size) +
+                  ", as torchrun sets it); leave out --nproc under a launcher, or unset WORLD_SIZE to launch with --nproc");
     if (args->nproc > 1 && !args->options.world) {
       // One message for a bad config, not one per worker.
       validate_config(config);

@@ -14,6 +14,7 @@ struct GlobalOptions {
   std::vector<std::string> plugin_dirs;
   std::string log_level = "info";
   int threads = 0;  // 0: all cores
+  bool allow_nonfinite = false;
 };
 
 using Runner = std::function<int(const GlobalOptions&)>;

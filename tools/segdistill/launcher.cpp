@@ -52,6 +52,18 @@ std::string describe(int status) {
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
+const char* const kWorkerMarker = "SEGDISTILL_NPROC_WORKER";
+
+// MASTER_PORT as the user set it, checked: a typo must not become port 0.
+int fixed_port(const char* text) {
+  char* end = nullptr;
+  const long port = std::strtol(text, &end, 10);
+  if (*end != '\0' || port < 1 || port > 65535)
+    throw Error(std::string("environment variable MASTER_PORT='") + text + "': expected a port number from 1 to 65535 "
+                "(or unset it: --nproc then picks a free port)");
+  return static_cast<int>(port);
+}
+
 pid_t start_worker(int rank, int nproc, int port) {
   std::vector<std::string>& args = original_arguments();
   std::vector<char*> argv;
@@ -67,6 +79,7 @@ pid_t start_worker(int rank, int nproc, int port) {
     ::setenv("LOCAL_WORLD_SIZE", n.c_str(), 1);
     ::setenv("MASTER_ADDR", "127.0.0.1", 1);
     ::setenv("MASTER_PORT", p.c_str(), 1);
+    ::setenv(kWorkerMarker, n.c_str(), 1);
     ::execv("/proc/self/exe", argv.data());
     std::perror("segdistill --nproc: exec");
     ::_exit(127);
@@ -81,9 +94,11 @@ std::vector<std::string>& original_arguments() {
   return arguments;
 }
 
+bool started_by_nproc() { return std::getenv(kWorkerMarker) != nullptr; }
+
 int launch_local_workers(int nproc) {
   const char* fixed = std::getenv("MASTER_PORT");
-  const int port = fixed && *fixed ? std::atoi(fixed) : free_port();
+  const int port = fixed && *fixed ? fixed_port(fixed) : free_port();
   std::signal(SIGINT, forward_signal);
   std::signal(SIGTERM, forward_signal);
   for (int rank = 0; rank < nproc; ++rank) children.push_back(start_worker(rank, nproc, port));

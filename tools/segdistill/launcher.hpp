@@ -15,4 +15,8 @@ std::vector<std::string>& original_arguments();
 // when one fails, reports which rank and how, stops the others and returns its status.
 int launch_local_workers(int nproc);
 
+// Whether this process is one of the workers launch_local_workers started (they carry
+// the launcher's --nproc in their arguments, unlike a torchrun launch).
+bool started_by_nproc();
+
 }  // namespace segdistill::cli

@@ -9,6 +9,7 @@
 
 #include "command.hpp"
 #include "launcher.hpp"
+#include "segdistill/checkpoint.hpp"
 #include "segdistill/closest_match.hpp"
 #include "segdistill/collectives.hpp"
 #include "segdistill/error.hpp"
@@ -43,6 +44,7 @@ void apply_globals(const segdistill::cli::GlobalOptions& globals) {
     threads = std::max(1, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) / processes);
   }
   segdistill::configure_cpu_math(threads);
+  segdistill::set_allow_nonfinite_tensors(globals.allow_nonfinite);
 }
 
 bool any_parsed(const std::vector<std::pair<CLI::App*, segdistill::cli::Runner>>& runners) {
@@ -81,6 +83,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", globals.log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   app.add_option("--threads", globals.threads, "intra-op threads for LibTorch (default: all cores)")
       ->check(CLI::Range(1, 1024));
+  app.add_flag("--allow-nonfinite", globals.allow_nonfinite,
+               "load checkpoints and state dicts whose tensors hold NaN or Inf (refused by default: a corrupt file or a "
+               "diverged run)");
 
   std::vector<std::pair<CLI::App*, Runner>> runners;
   for (const Command& command : commands()) {

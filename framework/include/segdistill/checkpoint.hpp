@@ -2,9 +2,11 @@
 // The segdistill checkpoint: named groups of tensors (the model's state dict, and for
 // a training run the teacher's, the distillers', the optimizer's), the iteration, and
 // text entries (the resolved config, ...). Stored with torch::pickle_save, so Python's
-// torch.load reads it as a dict.
+// torch.load reads it as a dict. Every group, the optimizer's and the random state
+// included, is plain named tensors: reading a checkpoint runs nothing stored in it.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,7 +19,11 @@ namespace segdistill {
 
 using TensorDict = std::map<std::string, at::Tensor>;
 
-inline constexpr std::int64_t kCheckpointFormatVersion = 1;
+// 2: the optimizer state as named tensors ("momentum_buffer.G.I": group G, parameter I).
+// 1: the optimizer state as a TorchScript archive, which is never loaded any more
+//    (loading one can run code stored in the file); such files still give their weights.
+inline constexpr std::int64_t kCheckpointFormatVersion = 2;
+inline constexpr std::int64_t kOldestReadableCheckpointFormat = 1;
 
 struct Checkpoint {
   std::int64_t format_version = kCheckpointFormatVersion;
@@ -31,9 +37,22 @@ struct Checkpoint {
 // untouched, and an Error names the path and the cause.
 SEGDISTILL_API void save_checkpoint(const Checkpoint& checkpoint, const std::string& path);
 
-// Errors name the path: missing or unreadable file, not a segdistill checkpoint,
-// another format version.
+// Reads the file with segdistill's own zip and pickle readers (no LibTorch unpickler,
+// no TorchScript): every size is checked against the file, every entry's CRC-32 is
+// verified. Errors name the path: missing or unreadable file, not a segdistill
+// checkpoint, corrupt file, another format version, a tensor holding NaN or Inf (see
+// set_allow_nonfinite_tensors). A format-1 file loads without its optimizer group.
 SEGDISTILL_API Checkpoint load_checkpoint(const std::string& path);
+
+// Loading refuses tensors holding NaN or Inf unless this was set (`--allow-nonfinite`):
+// a flipped byte or a diverged run's weights would otherwise give normal-looking runs.
+SEGDISTILL_API void set_allow_nonfinite_tensors(bool allow);
+SEGDISTILL_API bool allow_nonfinite_tensors();
+// The name of the first floating-point tensor holding NaN or Inf, if any.
+SEGDISTILL_API std::optional<std::string> first_nonfinite(const TensorDict& tensors);
+// Throws an Error naming `source`, the tensor and how many values are not finite,
+// unless allowed.
+SEGDISTILL_API void check_finite(const TensorDict& tensors, const std::string& source);
 
 // Parameters and buffers by their dotted names.
 SEGDISTILL_API TensorDict state_dict(const torch::nn::Module& module);

@@ -17,5 +17,8 @@ SEGDISTILL_API void set_log_level(const std::string& level);
 SEGDISTILL_API void set_log_rank(int rank, int world_size);
 // Also write the log to `path` (appending), e.g. a run's log.txt.
 SEGDISTILL_API void add_log_file(const std::string& path);
+// Writes `message` as an error to the log files alone (not the console), e.g. the
+// error a command is about to print, so that a run's log.txt ends with its cause.
+SEGDISTILL_API void write_to_log_files(const std::string& message);
 
 }  // namespace segdistill

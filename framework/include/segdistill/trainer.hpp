@@ -16,6 +16,8 @@ namespace segdistill {
 struct TrainOptions {
   std::string work_dir;        // overrides train.work_dir
   bool resume = false;         // continue from the work dir's latest checkpoint
+  bool overwrite = false;      // start afresh in a used work dir, moving its previous run aside
+  bool resume_changed = false; // resume although the config changed in ways that break exactness
   std::string device = "auto"; // "auto" (CUDA when present), "cpu", "cuda", "cuda:N"
   bool progress = true;
   // One rank of a data-parallel job (world_from_environment()); unset: one process.
