@@ -6,25 +6,29 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-Usage: tools/setup-deps.sh [--with-test-tools] [--dry-run] [--help]
+Usage: tools/setup-deps.sh [--with-test-tools] [--with-fuzz-tools] [--dry-run] [--help]
 
 Installs the Debian packages segdistill needs, only those that are missing.
   --with-test-tools  also install python3-torch, python3-pil, python3-scipy,
                      python3-numpy and python3-h5py, which the tests use (through
                      /usr/bin/python3) to write PyTorch checkpoints, palette PNGs and
                      .mat files (v5 with scipy, v7.3/HDF5 with h5py)
+  --with-fuzz-tools  also install clang and its libFuzzer / sanitizer runtimes
+                     (tools/fuzz.sh)
   --dry-run          list what is missing and exit (status 0 if nothing is)
 USAGE
 }
 
 with_test_tools=0
+with_fuzz_tools=0
 dry_run=0
 for arg in "$@"; do
   case "$arg" in
     --with-test-tools) with_test_tools=1 ;;
+    --with-fuzz-tools) with_fuzz_tools=1 ;;
     --dry-run) dry_run=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) echo "setup-deps.sh: unknown option '$arg' (valid: --with-test-tools, --dry-run, --help)" >&2; exit 2 ;;
+    *) echo "setup-deps.sh: unknown option '$arg' (valid: --with-test-tools, --with-fuzz-tools, --dry-run, --help)" >&2; exit 2 ;;
   esac
 done
 
@@ -41,6 +45,9 @@ packages=(
 )
 if [ "$with_test_tools" = 1 ]; then
   packages+=(python3 python3-torch python3-pil python3-scipy python3-numpy python3-h5py)
+fi
+if [ "$with_fuzz_tools" = 1 ]; then
+  packages+=(clang libclang-rt-dev)
 fi
 
 missing=()

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "atomic_file.hpp"
+#include "checkpoint_reader.hpp"
 #include "pickle_reader.hpp"
 #include "pytorch_formats.hpp"
 #include "segdistill/error.hpp"
@@ -172,13 +173,13 @@ void check_finite(const TensorDict& tensors, const std::string& source) {
               ": the file is corrupt or was saved after training diverged; pass --allow-nonfinite to load it anyway");
 }
 
+Checkpoint read_checkpoint_archive(const ZipArchive& archive) {
+  if (!archive.has("data.pkl")) not_a_checkpoint(archive.path(), "a zip archive without data.pkl");
+  return Parser(archive.path()).parse(*load_zip_checkpoint(archive));
+}
+
 Checkpoint load_checkpoint(const std::string& path) {
-  Checkpoint checkpoint;
-  {
-    const ZipArchive archive(path, "segdistill checkpoint");
-    if (!archive.has("data.pkl")) not_a_checkpoint(path, "a zip archive without data.pkl");
-    checkpoint = Parser(path).parse(*load_zip_checkpoint(archive));
-  }
+  const Checkpoint checkpoint = read_checkpoint_archive(ZipArchive(path, "segdistill checkpoint"));
   for (const auto& [group, tensors] : checkpoint.groups)
     if (group != "rng") check_finite(tensors, path + " (group '" + group + "')");
   return checkpoint;

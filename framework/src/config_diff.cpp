@@ -3,6 +3,7 @@
 #include <map>
 
 #include "config_document.hpp"
+#include "config_steps.hpp"
 #include "segdistill/error.hpp"
 
 namespace segdistill {
@@ -25,6 +26,7 @@ void flatten(const toml::node& node, const std::string& path, std::map<std::stri
 
 std::map<std::string, std::string> leaves(const std::string& text, const std::string& source) {
   toml::table root;
+  check_toml_limits(text, source);
   try {
     root = toml::parse(text, source);
   } catch (const toml::parse_error& e) {

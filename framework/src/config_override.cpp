@@ -50,9 +50,13 @@ void apply_override(toml::table& root, const std::string& assignment) {
   const std::string dotted = assignment.substr(0, eq);
   const std::string value_text = assignment.substr(eq + 1);
   const auto parts = split_key(dotted, assignment);
+  if (parts.size() > kMaxConfigNesting)
+    throw Error("--set " + dotted.substr(0, 80) + "...: a key of " + std::to_string(parts.size()) + " levels (at most " +
+                std::to_string(kMaxConfigNesting) + ")");
   const std::string source_name = "--set " + dotted;
 
   toml::table parsed;
+  check_toml_limits(value_text, source_name);
   try {
     parsed = toml::parse("value = " + value_text, source_name);
   } catch (const toml::parse_error&) {

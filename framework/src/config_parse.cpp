@@ -16,7 +16,53 @@ Error syntax_error(const toml::parse_error& e, const std::string& source_name) {
 }
 }  // namespace
 
+void check_toml_limits(const std::string& text, const std::string& source_name) {
+  if (text.size() > kMaxConfigBytes)
+    throw Error(source_name + ": " + std::to_string(text.size()) + " bytes, more than a config may have (" +
+                std::to_string(kMaxConfigBytes) + ")");
+  std::size_t line = 1, brackets = 0, dots = 0;
+  const auto too_deep = [&](const char* what) {
+    throw Error(source_name + ":" + std::to_string(line) + ": " + what + " nested deeper than " +
+                std::to_string(kMaxConfigNesting) + " levels");
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') ++line;
+    if (c == '#') {  // a comment runs to the end of the line
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+      continue;
+    }
+    if (c == '"' || c == '\'') {  // strings, basic or literal, one line or three quotes
+      const bool multi = text.compare(i, 3, std::string(3, c)) == 0;
+      const std::string close = multi ? std::string(3, c) : std::string(1, c);
+      std::size_t j = i + close.size();
+      for (; j < text.size(); ++j) {
+        if (text[j] == '\n') ++line;
+        if (c == '"' && text[j] == '\\') {
+          ++j;
+          continue;
+        }
+        if (text.compare(j, close.size(), close) == 0) break;
+      }
+      i = j + close.size() - 1;
+      continue;
+    }
+    if (c == '[' || c == '{') {
+      if (++brackets > kMaxConfigNesting) too_deep("arrays and tables");
+      dots = 0;
+    } else if (c == ']' || c == '}') {
+      if (brackets > 0) --brackets;
+      dots = 0;
+    } else if (c == '=' || c == ',' || c == '\n') {
+      dots = 0;
+    } else if (c == '.' && ++dots > kMaxConfigNesting) {
+      too_deep("dotted keys");
+    }
+  }
+}
+
 toml::table parse_toml_text(const std::string& text, const std::string& source_name) {
+  check_toml_limits(text, source_name);
   try {
     return toml::parse(text, source_name);
   } catch (const toml::parse_error& e) {
@@ -27,10 +73,12 @@ toml::table parse_toml_text(const std::string& text, const std::string& source_n
 toml::table parse_toml_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open config file (does it exist and is it readable?)");
-  std::ostringstream text;
-  text << in.rdbuf();
+  // Read at most one byte past the limit: /dev/zero or a huge file ends here.
+  std::string text(kMaxConfigBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
   if (in.bad()) throw Error(path + ": error while reading the config file");
-  return parse_toml_text(text.str(), path);
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return parse_toml_text(text, path);
 }
 
 void deep_merge(toml::table& base, toml::table&& overlay) {

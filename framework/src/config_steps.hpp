@@ -7,7 +7,17 @@
 
 namespace segdistill {
 
-// Parses one TOML file or text; syntax errors become Errors with file:line:column.
+// What toml++ is given at most: it recurses over nesting, and a file is read whole.
+inline constexpr std::size_t kMaxConfigBytes = 4u << 20;
+inline constexpr std::size_t kMaxConfigNesting = 64;
+
+// Error naming `source_name` when `text` is larger than kMaxConfigBytes or nests arrays,
+// inline tables or dotted keys deeper than kMaxConfigNesting (checked by a scan that
+// knows strings and comments, before any parsing).
+void check_toml_limits(const std::string& text, const std::string& source_name);
+
+// Parses one TOML file or text (both checked by check_toml_limits first); syntax
+// errors become Errors with file:line:column.
 toml::table parse_toml_file(const std::string& path);
 toml::table parse_toml_text(const std::string& text, const std::string& source_name);
 

@@ -76,11 +76,17 @@ Batch collate(std::vector<Sample> samples, const std::string& key, bool keep) {
 
 Sample load_transformed(const DataSplit& split, std::size_t index, std::uint64_t seed, std::int64_t epoch,
                         bool keep_original_label) {
-  Sample sample = split.dataset->load(index);
-  if (keep_original_label) sample.original_label = sample.label.clone();
-  std::mt19937_64 rng = sample_rng(seed, epoch, index);
-  for (const auto& transform : split.pipeline) transform->apply(sample, rng);
-  return sample;
+  // OpenCV reports what it cannot decode or allocate by exception: that is a bad sample,
+  // named, and subject to on_bad_sample like any other.
+  try {
+    Sample sample = split.dataset->load(index);
+    if (keep_original_label) sample.original_label = sample.label.clone();
+    std::mt19937_64 rng = sample_rng(seed, epoch, index);
+    for (const auto& transform : split.pipeline) transform->apply(sample, rng);
+    return sample;
+  } catch (const cv::Exception& e) {
+    throw SampleError("OpenCV could not process it: " + e.err + " (in " + e.func + ")");
+  }
 }
 
 struct DataLoader::State {

@@ -38,6 +38,7 @@ PredictionStyle prediction_style(const Config& config, std::int64_t num_classes)
   const bool has_val = config.root().contains("data") && config.root().table("data").contains("val");
   if (has_val) {
     const DataSection data = parse_options<DataSection>(config.root().table("data"));
+    set_max_image_pixels(data.max_image_pixels);
     style.pipeline = build_pipeline(read_split_keys(data.val), data.ignore_index);
     try {
       style.info = build_split(config, "val").dataset->info();
@@ -60,6 +61,7 @@ DataSplit build_split(const Config& config, const std::string& name) {
   if (!config.root().contains("data"))
     throw Error((config.path().empty() ? "config" : config.path()) + ": no [data] section (needed for " + key + ")");
   const DataSection data = parse_options<DataSection>(config.root().table("data"));
+  set_max_image_pixels(data.max_image_pixels);
   const ConfigTable* table = name == "train" ? &data.train : name == "val" ? &data.val : name == "test" ? &data.test : nullptr;
   if (!table) throw Error("unknown split '" + name + "'; valid splits: train, val, test");
   if (table->empty()) {
@@ -83,6 +85,26 @@ DataSplit build_split(const Config& config, const std::string& name) {
   split.pipeline = build_pipeline(keys, data.ignore_index);
   split.skip_bad_samples = keys.on_bad_sample == "skip";
   return split;
+}
+
+void check_classes_fit(const Config& config, std::int64_t num_classes, const std::string& key) {
+  for (const auto& name : configured_splits(config)) {
+    std::int64_t classes = 0;
+    std::string names;
+    try {
+      const DataSplit split = build_split(config, name);
+      const DatasetInfo info = split.dataset->info();
+      classes = info.num_classes();
+      for (std::size_t i = 0; i < info.class_names.size() && i < 8; ++i) names += (i ? ", " : "") + info.class_names[i];
+      if (info.class_names.size() > 8) names += ", ...";
+    } catch (const Error&) {
+      continue;  // not reachable from here (data elsewhere): the run reports it
+    }
+    if (classes > num_classes)
+      throw Error(key + " = " + std::to_string(num_classes) + ", but data." + name + " has " + std::to_string(classes) +
+                  " classes (" + names + "): labels up to " + std::to_string(classes - 1) +
+                  " would index past the network's outputs; set " + key + " = " + std::to_string(classes));
+  }
 }
 
 }  // namespace segdistill

@@ -1,4 +1,5 @@
 #include "segdistill/evaluation.hpp"
+#include "segdistill/output_paths.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -104,12 +105,18 @@ EvaluationResult evaluate_model(Segmentor& model, DataSplit split, const EvalSec
       result.evaluator.add(prediction, to_tensor(target), sample.id);
       if (!outputs.predictions_dir.empty() || !outputs.overlays_dir.empty()) {
         const cv::Mat predicted = to_mat(prediction);
-        if (!outputs.predictions_dir.empty())
-          write_label_png((fs::path(outputs.predictions_dir) / (sample.id + ".png")).string(), predicted, info.palette);
+        const std::vector<std::string> inputs{sample.image_path, sample.label_path};
+        if (!outputs.predictions_dir.empty()) {
+          const std::string file = (fs::path(outputs.predictions_dir) / (sample.id + ".png")).string();
+          refuse_overwriting_inputs("--save-pred", file, inputs);
+          write_label_png(file, predicted, info.palette);
+        }
         if (!outputs.overlays_dir.empty()) {
+          const std::string file = (fs::path(outputs.overlays_dir) / (sample.id + ".png")).string();
+          refuse_overwriting_inputs("--save-overlay", file, inputs);
           cv::Mat image = read_rgb_image(sample.image_path);
           if (image.size() != predicted.size()) cv::resize(image, image, predicted.size(), 0, 0, cv::INTER_LINEAR);
-          write_rgb_image((fs::path(outputs.overlays_dir) / (sample.id + ".png")).string(), overlay(image, predicted, info));
+          write_rgb_image(file, overlay(image, predicted, info));
         }
       }
       ++result.samples;

@@ -2,6 +2,7 @@
 
 #include <matio.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "atomic_file.hpp"
+#include "image_header.hpp"
 #include "png_codec.hpp"
 #include "segdistill/dataset.hpp"
 
@@ -21,20 +23,38 @@ namespace segdistill {
 
 namespace {
 
+std::atomic<std::int64_t>& pixel_limit() {
+  static std::atomic<std::int64_t> limit{kDefaultMaxImagePixels};
+  return limit;
+}
+
+std::string limit_hint() {
+  return "more than data.max_image_pixels = " + std::to_string(max_image_pixels()) +
+         " (a decompression bomb, or raise the limit)";
+}
+
+// Reads the whole file, refusing files larger than any image within the pixel limit
+// could be (four bytes a pixel and a megabyte of metadata).
 std::vector<unsigned char> read_file(const std::string& path, const std::string& what) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw SampleError(path + ": " + what + " not found");
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (ec) throw SampleError(path + ": cannot read the " + what + ": " + ec.message());
+  const std::uintmax_t most = static_cast<std::uintmax_t>(max_image_pixels()) * 4 + (1u << 20);
+  if (size > most)
+    throw SampleError(path + ": the " + what + " file has " + std::to_string(size) + " bytes, " + limit_hint());
   std::ifstream in(path, std::ios::binary);
   if (!in) throw SampleError(path + ": cannot open the " + what);
   return std::vector<unsigned char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-bool has_extension(const std::string& path, std::initializer_list<const char*> extensions) {
-  std::string ext = fs::path(path).extension().string();
-  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const char* e : extensions)
-    if (ext == e) return true;
-  return false;
+void check_declared_size(const std::string& path, const std::vector<unsigned char>& bytes, const std::string& what) {
+  const auto size = declared_image_size(bytes);
+  if (!size) return;
+  if (size->width == 0 || size->height == 0) throw SampleError(path + ": the " + what + " declares an empty size");
+  if (size->width * size->height > max_image_pixels())
+    throw SampleError(path + ": the " + what + " declares " + std::to_string(size->width) + " x " + std::to_string(size->height) +
+                      " pixels, " + limit_hint());
 }
 
 // A JPEG ends with the EOI marker; OpenCV decodes a truncated one without complaint.
@@ -46,19 +66,32 @@ bool jpeg_is_complete(const std::vector<unsigned char>& bytes) {
 
 }  // namespace
 
-cv::Mat read_rgb_image(const std::string& path) {
-  const std::vector<unsigned char> bytes = read_file(path, "image");
-  if (has_extension(path, {".jpg", ".jpeg"}) && !jpeg_is_complete(bytes))
+void set_max_image_pixels(std::int64_t pixels) { pixel_limit() = pixels; }
+std::int64_t max_image_pixels() { return pixel_limit(); }
+
+cv::Mat read_rgb_image(const std::string& path) { return decode_rgb_image(read_file(path, "image"), path); }
+
+cv::Mat decode_rgb_image(const std::vector<unsigned char>& bytes, const std::string& path) {
+  const bool jpeg = bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8;
+  if (jpeg && !jpeg_is_complete(bytes))
     throw SampleError(path + ": truncated JPEG (no end-of-image marker)");
-  cv::Mat bgr = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  check_declared_size(path, bytes, "image");
+  cv::Mat bgr;
+  try {
+    bgr = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    throw SampleError(path + ": cannot decode the image: " + e.msg);
+  }
   if (bgr.empty()) throw SampleError(path + ": cannot decode the image (corrupt, truncated or not an image)");
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   return rgb;
 }
 
-cv::Mat read_label_png(const std::string& path) {
-  const std::vector<unsigned char> bytes = read_file(path, "label");
+cv::Mat read_label_png(const std::string& path) { return decode_label_png(read_file(path, "label"), path); }
+
+cv::Mat decode_label_png(const std::vector<unsigned char>& bytes, const std::string& path) {
+  check_declared_size(path, bytes, "label");
   cv::Mat indices;
   std::string error;
   if (!decode_index_png(bytes, indices, error)) throw SampleError(path + ": cannot read the label: " + error);
@@ -118,11 +151,34 @@ struct VarFreer {
   void operator()(matvar_t* var) const { Mat_VarFree(var); }
 };
 
+void check_matrix_dims(const matvar_t& var, const std::string& where) {
+  if (var.rank < 0 || var.rank > 8 || (var.rank > 0 && !var.dims)) throw SampleError(where + ": a malformed matrix header");
+  std::int64_t elements = 1;
+  for (int d = 0; d < var.rank; ++d) {
+    if (var.dims[d] > static_cast<size_t>(max_image_pixels()))
+      throw SampleError(where + ": a matrix dimension of " + std::to_string(var.dims[d]) + ", " + limit_hint());
+    elements *= static_cast<std::int64_t>(std::max<size_t>(var.dims[d], 1));
+    if (elements > max_image_pixels())
+      throw SampleError(where + ": a matrix of more than " + std::to_string(max_image_pixels()) + " elements, " + limit_hint());
+  }
+}
+
 cv::Mat read_mat_locked(const std::string& path, const std::string& variable) {
   std::unique_ptr<mat_t, MatCloser> mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
   if (!mat) throw SampleError(path + ": not a readable MATLAB .mat file");
   const auto dot = variable.find('.');
   const std::string name = variable.substr(0, dot);
+  // The variable's header first: its dimensions are checked before its data is read.
+  {
+    std::unique_ptr<matvar_t, VarFreer> info(Mat_VarReadInfo(mat.get(), name.c_str()));
+    if (!info) throw SampleError(path + ": no variable '" + name + "' (expected " + variable + ")");
+    check_matrix_dims(*info, path + ": " + name);
+    if (info->class_type == MAT_C_STRUCT) {
+      const size_t fields = Mat_VarGetNumberOfFields(info.get());
+      for (size_t i = 0; i < fields; ++i)
+        if (const matvar_t* field = Mat_VarGetStructFieldByIndex(info.get(), i, 0)) check_matrix_dims(*field, path + ": " + name);
+    }
+  }
   std::unique_ptr<matvar_t, VarFreer> var(Mat_VarRead(mat.get(), name.c_str()));
   if (!var) throw SampleError(path + ": no variable '" + name + "' (expected " + variable + ")");
   const matvar_t* matrix = var.get();

@@ -138,6 +138,7 @@ class FieldReader {
   }
 
   void check_number(double v) const {
+    if (!std::isfinite(v)) fail("value " + node_to_toml(node_) + " is not a finite number" + help_suffix());
     if ((spec_.min && v < *spec_.min) || (spec_.max && v > *spec_.max)) {
       std::string range = spec_.min && spec_.max ? "between " + number_text(*spec_.min) + " and " + number_text(*spec_.max)
                           : spec_.min            ? "at least " + number_text(*spec_.min)

@@ -496,6 +496,7 @@ TrainSummary run_training(const Config& config, const TrainOptions& options) {
   const DataSection data = parse_options<DataSection>(config.root().table("data"));
   run.ignore_index = data.ignore_index;
   build_networks(run);
+  check_classes_fit(config, run.student->num_classes(), "model.num_classes");
   if (!run.train.class_weights.empty()) {
     if (static_cast<std::int64_t>(run.train.class_weights.size()) != run.student->num_classes())
       throw Error("train.class_weights: " + std::to_string(run.train.class_weights.size()) + " values for " +

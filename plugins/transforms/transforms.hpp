@@ -7,18 +7,22 @@
 
 namespace segdistill::transforms_plugin {
 
+// The longest side a transform may produce: 16384 x 16384 RGB is 800 MB already, and a
+// typo such as 100000 must fail in `config check`, not as a failed allocation mid-run.
+inline constexpr double kMaxSide = 16384;
+
 struct RandomScaleCropOptions {
   std::int64_t base_size;
   std::vector<double> scale_range;
   std::vector<std::int64_t> crop_size;
   static void declare(Schema<RandomScaleCropOptions>& s) {
-    s.field("base_size", &RandomScaleCropOptions::base_size, "short side before scaling").default_value(513).at_least(1);
+    s.field("base_size", &RandomScaleCropOptions::base_size, "short side before scaling").default_value(513).range(1, kMaxSide);
     s.field("scale_range", &RandomScaleCropOptions::scale_range, "[min, max] factor of base_size for the short side")
         .default_value(std::vector<double>{0.5, 2.0})
         .range(0.01, 100);
     s.field("crop_size", &RandomScaleCropOptions::crop_size, "[height, width] of the crop (one value: square)")
         .default_value(std::vector<std::int64_t>{513})
-        .at_least(1);
+        .range(1, kMaxSide);
   }
 };
 
@@ -99,7 +103,7 @@ class Normalize : public Transform {
 struct ResizeOptions {
   std::vector<std::int64_t> size;
   static void declare(Schema<ResizeOptions>& s) {
-    s.field("size", &ResizeOptions::size, "[height, width] (one value: square)").required().at_least(1);
+    s.field("size", &ResizeOptions::size, "[height, width] (one value: square)").required().range(1, kMaxSide);
   }
 };
 
@@ -119,10 +123,10 @@ struct PadToOptions {
   static void declare(Schema<PadToOptions>& s) {
     s.field("size", &PadToOptions::size, "[height, width] to pad to at least (one value: square; [] for none)")
         .default_value(std::vector<std::int64_t>{})
-        .at_least(1);
+        .range(1, kMaxSide);
     s.field("multiple_of", &PadToOptions::multiple_of, "then pad height and width up to a multiple of this")
         .default_value(1)
-        .at_least(1);
+        .range(1, 1024);
     s.field("image_fill", &PadToOptions::image_fill, "value of padded image pixels").default_value(0.0);
   }
 };

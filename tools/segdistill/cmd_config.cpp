@@ -8,6 +8,7 @@
 #include "plugin_setup.hpp"
 #include "schema_printer.hpp"
 #include "segdistill/config.hpp"
+#include "segdistill/data_sections.hpp"
 #include "segdistill/config_sections.hpp"
 #include "segdistill/error.hpp"
 #include "segdistill/log.hpp"
@@ -55,7 +56,13 @@ Runner attach_config(CLI::App& app) {
     if (check->parsed()) {
       const Config config = Config::load(check_args->path, check_args->overrides);
       load_plugins(globals, &config);
+      if (config.root().keys().empty())
+        throw Error(check_args->path + ": the config is empty: nothing to check (a config has sections such as [model], "
+                                       "[data], [train]; see segdistill config schema)");
       validate_config(config);
+      // What the data can tell, where it is reachable from here.
+      if (config.root().contains("model"))
+        check_classes_fit(config, parse_options<ModelSection>(config.root().table("model")).num_classes, "model.num_classes");
       std::cout << check_args->path << ": OK\n";
       return 0;
     }

@@ -65,6 +65,9 @@ Scan scan_split(const DataSplit& split, int threads) {
       } catch (const Error& e) {
         std::lock_guard<std::mutex> lock(mutex);
         scan.bad.push_back(split.dataset->id(i) + ": " + e.what());
+      } catch (const cv::Exception& e) {
+        std::lock_guard<std::mutex> lock(mutex);
+        scan.bad.push_back(split.dataset->id(i) + ": OpenCV could not read it: " + e.err);
       }
       ++done;
     }

@@ -13,6 +13,7 @@
 #include "plugin_setup.hpp"
 #include "segdistill/config.hpp"
 #include "segdistill/error.hpp"
+#include "segdistill/output_paths.hpp"
 #include "segdistill/evaluation.hpp"
 #include "segdistill/log.hpp"
 
@@ -32,6 +33,23 @@ void write_json(const std::string& path, const nlohmann::json& report) {
   if (!out) throw Error(path + ": cannot write the JSON report");
 }
 
+// Output folders that are the split's image or label folder are refused before any
+// work; the folders are those of the first sample (each write is checked again).
+void refuse_data_folders(const DataSplit& split, const std::vector<std::pair<std::string, std::string>>& outputs) {
+  if (split.dataset->size() == 0) return;
+  Sample first;
+  try {
+    first = split.dataset->load(0);
+  } catch (const Error&) {
+    return;  // a bad first sample is reported by the evaluation itself
+  }
+  for (const auto& [option, folder] : outputs) {
+    if (folder.empty()) continue;
+    refuse_input_folder(option, folder, first.label_path, "labels");
+    refuse_input_folder(option, folder, first.image_path, "images");
+  }
+}
+
 int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
   const Config config = Config::load(args.config, args.overrides);
   load_plugins(globals, &config);
@@ -42,6 +60,7 @@ int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
       const int threads = globals.threads > 0 ? globals.threads : static_cast<int>(std::thread::hardware_concurrency());
       return evaluate_predictions(args.pred_dir, split, options, threads);
     }
+    refuse_data_folders(split, {{"--save-pred", args.save_pred}, {"--save-overlay", args.save_overlay}});
     auto model = load_model(config, args.checkpoint);
     std::int64_t parameters = 0;
     std::unordered_set<const void*> seen;  // MobileNetV2 shares modules under several names

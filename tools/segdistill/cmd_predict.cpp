@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,7 @@
 #include "segdistill/config.hpp"
 #include "segdistill/data_sections.hpp"
 #include "segdistill/error.hpp"
+#include "segdistill/output_paths.hpp"
 #include "segdistill/image_io.hpp"
 #include "segdistill/inference.hpp"
 #include "segdistill/overlay.hpp"
@@ -53,6 +55,29 @@ at::Tensor to_batch(const cv::Mat& image) {
   return torch::from_blob(f.data, {1, f.rows, f.cols, 3}, at::kFloat).permute({0, 3, 1, 2}).contiguous();
 }
 
+std::string mask_path(const PredictArgs& args, const std::string& image) {
+  return (fs::path(args.output) / (fs::path(image).stem().string() + ".png")).string();
+}
+std::string overlay_path(const PredictArgs& args, const std::string& image) {
+  return (fs::path(args.output) / (fs::path(image).stem().string() + "_overlay.png")).string();
+}
+
+// Before anything is written: no output replaces an input, and no two inputs share an
+// output name (a.jpg and a.png would both become a.png).
+void check_outputs(const std::vector<std::string>& images, const PredictArgs& args) {
+  refuse_input_folder("--output", args.output, images.front(), "input images");
+  std::map<std::string, std::string> written;
+  for (const auto& image : images) {
+    for (const auto& target : {mask_path(args, image), overlay_path(args, image)}) {
+      auto [it, fresh] = written.emplace(target, image);
+      if (!fresh)
+        throw Error("--input: " + it->second + " and " + image + " would both be written as " + target +
+                    "; rename one of them or predict them into separate folders");
+      refuse_overwriting_inputs("--output", target, images);
+    }
+  }
+}
+
 int run_predict(const GlobalOptions& globals, const PredictArgs& args) {
   const Config config = Config::load(args.config, args.overrides);
   load_plugins(globals, &config);
@@ -60,6 +85,7 @@ int run_predict(const GlobalOptions& globals, const PredictArgs& args) {
   auto model = load_model(config, args.checkpoint);
   const EvalSection options = eval_options(config);
   const PredictionStyle style = prediction_style(config, model->num_classes());
+  check_outputs(images, args);
   std::error_code ec;
   fs::create_directories(args.output, ec);
   if (ec) throw Error(args.output + ": cannot create the folder: " + ec.message());
@@ -81,8 +107,8 @@ int run_predict(const GlobalOptions& globals, const PredictArgs& args) {
                                                               .align_corners(false));
     const at::Tensor prediction = logits.argmax(1)[0].to(at::kByte).cpu().contiguous();
     const cv::Mat mask = cv::Mat(original.rows, original.cols, CV_8UC1, prediction.data_ptr()).clone();
-    write_label_png((fs::path(args.output) / (sample.id + ".png")).string(), mask, style.info.palette);
-    write_rgb_image((fs::path(args.output) / (sample.id + "_overlay.png")).string(), overlay(original, mask, style.info));
+    write_label_png(mask_path(args, path), mask, style.info.palette);
+    write_rgb_image(overlay_path(args, path), overlay(original, mask, style.info));
     bar.update(static_cast<std::int64_t>(++done));
   }
   bar.finish();

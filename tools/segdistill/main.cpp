@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <opencv2/core.hpp>
 
 #include "command.hpp"
 #include "launcher.hpp"
@@ -114,6 +115,11 @@ int main(int argc, char** argv) {
     return fail(e.what());
   } catch (const c10::Error& e) {
     return fail(e.what_without_backtrace());
+  } catch (const cv::Exception& e) {
+    return fail("OpenCV could not process an image (" + e.err + " in " + e.func + "); check the data and the sizes in the "
+                "pipeline (segdistill data check CONFIG names bad samples)");
+  } catch (const std::bad_alloc&) {
+    return fail("out of memory; lower train.batch_size, the crop size or --threads, or check data.max_image_pixels");
   } catch (const std::exception& e) {
     return fail(std::string("unexpected: ") + e.what());
   }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "segdistill/api.hpp"
+#include "segdistill/image_io.hpp"
 #include "segdistill/config.hpp"
 #include "segdistill/dataset.hpp"
 #include "segdistill/schema.hpp"
@@ -17,6 +18,7 @@ namespace segdistill {
 struct DataSection {
   std::int64_t num_classes;
   std::int64_t ignore_index;
+  std::int64_t max_image_pixels;
   ConfigTable train;
   ConfigTable val;
   ConfigTable test;
@@ -25,6 +27,10 @@ struct DataSection {
     s.field("ignore_index", &DataSection::ignore_index, "label value of void pixels, left out of loss and metrics")
         .default_value(255)
         .range(0, 255);
+    s.field("max_image_pixels", &DataSection::max_image_pixels,
+            "images, labels and .mat matrices declaring more pixels are refused before decoding (bad sample)")
+        .default_value(kDefaultMaxImagePixels)
+        .range(1, std::int64_t{1} << 34);
     s.field("train", &DataSection::train, "training split: {type = DATASET, ..., pipeline = [...]}").component("datasets");
     s.field("val", &DataSection::val, "validation split").component("datasets");
     s.field("test", &DataSection::test, "test split").component("datasets");
@@ -71,5 +77,11 @@ SEGDISTILL_API PredictionStyle prediction_style(const Config& config, std::int64
 
 // The split names a config's [data] defines.
 SEGDISTILL_API std::vector<std::string> configured_splits(const Config& config);
+
+// Error when `num_classes` (the network's outputs, from `key`) is smaller than the
+// classes of a configured split whose data set can be opened: its labels would index
+// past the logits mid-run. Splits that cannot be opened here are left to their own
+// errors.
+SEGDISTILL_API void check_classes_fit(const Config& config, std::int64_t num_classes, const std::string& key);
 
 }  // namespace segdistill
