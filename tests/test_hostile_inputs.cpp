@@ -111,7 +111,8 @@ TEST_F(HostileInputs, APngLabelBombIsRefusedBeforeDecoding) {
 TEST_F(HostileInputs, AMatBombIsRefusedFromItsHeader) {
   segdistill::set_max_image_pixels(segdistill::kDefaultMaxImagePixels);
   const std::string message = segdistill_test::error_of([] { segdistill::read_mat_matrix(hostile("bomb.mat"), "S"); });
-  EXPECT_TRUE(contains(message, hostile("bomb.mat") + ": S: a matrix of more than 50000000 elements")) << message;
+  EXPECT_TRUE(contains(message, hostile("bomb.mat") + ": a matrix of more than 50000000 values, more than data.max_image_pixels"))
+      << message;
   segdistill::set_max_image_pixels(100'000'000);
   const cv::Mat read = segdistill::read_mat_matrix(hostile("bomb.mat"), "S");  // within a raised limit it reads
   EXPECT_EQ(read.rows, 8000);
@@ -198,4 +199,16 @@ TEST_F(HostileInputs, OutputsNeverReplaceInputs) {
                                            toy() + "/JPEGImages"});
   EXPECT_EQ(into_images.exit_code, 1);
   EXPECT_TRUE(contains(into_images.err, "this is the folder of the images")) << into_images.err;
+}
+
+// Inputs the fuzz harnesses found (tests/fuzz/regressions/HARNESS/): each must end in a
+// clear error, within bounded memory.
+TEST(FuzzRegressions, MatioHeaderAskingForGigabytesIsACorruptFile) {
+  // A 219-byte v5 .mat whose matrix header made matio's Mat_VarReadInfo malloc 2.28 GB.
+  const std::string file = std::string(SEGDISTILL_SOURCE_DIR) + "/tests/fuzz/regressions/fuzz_image_readers/matio_name_length_oom.mat";
+  segdistill::set_max_image_pixels(segdistill::kDefaultMaxImagePixels);
+  for (const char* variable : {"S", "GTcls.Segmentation"}) {
+    const std::string message = segdistill_test::error_of([&] { segdistill::read_mat_matrix(file, variable); });
+    EXPECT_TRUE(contains(message, file + ": corrupt .mat file: ")) << message;
+  }
 }

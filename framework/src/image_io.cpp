@@ -14,6 +14,7 @@
 
 #include "atomic_file.hpp"
 #include "image_header.hpp"
+#include "mat_v5_check.hpp"
 #include "png_codec.hpp"
 #include "segdistill/dataset.hpp"
 
@@ -211,6 +212,7 @@ cv::Mat read_mat_matrix(const std::string& path, const std::string& variable) {
     std::lock_guard<std::mutex> lock(hdf5_mutex());
     return read_mat_locked(path, variable);
   }
+  check_mat_v5(read_file(path, "annotation"), path, max_image_pixels());
   return read_mat_locked(path, variable);
 }
 
