@@ -4,10 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 
+#include "segdistill/checkpoint.hpp"
+#include "segdistill/config.hpp"
 #include "segdistill/dataset.hpp"
 #include "segdistill/error.hpp"
 #include "segdistill/image_io.hpp"
+#include "segdistill/pytorch_checkpoint.hpp"
 #include "test_support.hpp"
 
 using segdistill_test::contains;
@@ -203,12 +207,64 @@ TEST_F(HostileInputs, OutputsNeverReplaceInputs) {
 
 // Inputs the fuzz harnesses found (tests/fuzz/regressions/HARNESS/): each must end in a
 // clear error, within bounded memory.
-TEST(FuzzRegressions, MatioHeaderAskingForGigabytesIsACorruptFile) {
-  // A 219-byte v5 .mat whose matrix header made matio's Mat_VarReadInfo malloc 2.28 GB.
-  const std::string file = std::string(SEGDISTILL_SOURCE_DIR) + "/tests/fuzz/regressions/fuzz_image_readers/matio_name_length_oom.mat";
+TEST(FuzzRegressions, MatioHeadersAskingForGigabytesAreCorruptFiles) {
+  // v5 .mat files of a few hundred bytes whose matrix header made matio's Mat_VarReadInfo
+  // malloc 2.28 GB; the second says "MATLAB 7.3" in its text but is v5 by its version word;
+  // the third made matio's struct-field accessor dereference fields it had not read.
+  const std::string folder = std::string(SEGDISTILL_SOURCE_DIR) + "/tests/fuzz/regressions/fuzz_image_readers/";
   segdistill::set_max_image_pixels(segdistill::kDefaultMaxImagePixels);
-  for (const char* variable : {"S", "GTcls.Segmentation"}) {
-    const std::string message = segdistill_test::error_of([&] { segdistill::read_mat_matrix(file, variable); });
-    EXPECT_TRUE(contains(message, file + ": corrupt .mat file: ")) << message;
+  for (const char* name : {"matio_name_length_oom.mat", "matio_header_text_says_73.mat", "matio_struct_fields_not_read.mat"})
+    for (const char* variable : {"S", "GTcls.Segmentation"}) {
+      const std::string message = segdistill_test::error_of([&] { segdistill::read_mat_matrix(folder + name, variable); });
+      EXPECT_TRUE(contains(message, folder + name + ": ")) << message;
+      EXPECT_FALSE(contains(message, "(no error)")) << message;
+    }
+}
+
+// Every seed and every finding of the fuzz harnesses, through the public readers of the
+// normal build: each ends in a value or a segdistill::Error, nothing else.
+TEST(FuzzRegressions, EverySeedAndFindingEndsInAValueOrAnError) {
+  segdistill::set_max_image_pixels(1 << 20);
+  const fs::path fuzz = fs::path(SEGDISTILL_SOURCE_DIR) / "tests/fuzz";
+  int files = 0;
+  for (const char* set : {"corpus", "regressions"}) {
+    if (!fs::exists(fuzz / set)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(fuzz / set)) {
+      if (!entry.is_regular_file()) continue;
+      const std::string path = entry.path().string();
+      const std::string harness = entry.path().parent_path().filename().string();
+      SCOPED_TRACE(path);
+      const auto reads = [&](const std::function<void()>& read) {
+        try {
+          read();
+        } catch (const segdistill::Error&) {
+        }
+      };
+      if (harness == "fuzz_pytorch_checkpoint") reads([&] { segdistill::read_pytorch_state_dict(path); });
+      if (harness == "fuzz_segdistill_checkpoint") reads([&] { segdistill::load_checkpoint(path); });
+      if (harness == "fuzz_image_readers") {
+        reads([&] { segdistill::read_rgb_image(path); });
+        reads([&] { segdistill::read_label_png(path); });
+        reads([&] { segdistill::read_mat_matrix(path, "S"); });
+        reads([&] { segdistill::read_mat_matrix(path, "GTcls.Segmentation"); });
+      }
+      if (harness == "fuzz_config") reads([&] { segdistill::Config::load(path); });
+      ++files;
+    }
+  }
+  EXPECT_GE(files, 19);
+  segdistill::set_max_image_pixels(segdistill::kDefaultMaxImagePixels);
+}
+
+TEST(FuzzRegressions, PngDimensionsWhoseProductOverflowsAreRefused) {
+  // A 105-byte PNG declaring 4294902015 x 4294967295: their product overflowed the
+  // 64-bit pixel count (undefined behaviour, found by UBSan under the fuzzer).
+  const std::string file = std::string(SEGDISTILL_SOURCE_DIR) + "/tests/fuzz/regressions/fuzz_image_readers/png_dimensions_overflow.png";
+  segdistill::set_max_image_pixels(segdistill::kDefaultMaxImagePixels);
+  for (const auto& read : {std::function<void()>([&] { segdistill::read_rgb_image(file); }),
+                           std::function<void()>([&] { segdistill::read_label_png(file); })}) {
+    const std::string message = segdistill_test::error_of(read);
+    EXPECT_TRUE(contains(message, file + ": the ")) << message;
+    EXPECT_TRUE(contains(message, " declares 4294902015 x 4294967295 pixels, more than data.max_image_pixels")) << message;
   }
 }

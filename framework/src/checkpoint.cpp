@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <optional>
 
 #include <torch/serialize.h>
 #include <torch/torch.h>
@@ -179,7 +180,15 @@ Checkpoint read_checkpoint_archive(const ZipArchive& archive) {
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  const Checkpoint checkpoint = read_checkpoint_archive(ZipArchive(path, "segdistill checkpoint"));
+  std::optional<ZipArchive> archive;
+  try {
+    archive.emplace(path, "segdistill checkpoint");
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    if (message.find(": not a segdistill checkpoint (") == std::string::npos) throw;
+    throw Error(message + "; PyTorch state dicts are converted with `segdistill import-checkpoint`");
+  }
+  const Checkpoint checkpoint = read_checkpoint_archive(*archive);
   for (const auto& [group, tensors] : checkpoint.groups)
     if (group != "rng") check_finite(tensors, path + " (group '" + group + "')");
   return checkpoint;

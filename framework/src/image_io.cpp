@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <mutex>
 
 #include <opencv2/imgcodecs.hpp>
@@ -14,7 +15,7 @@
 
 #include "atomic_file.hpp"
 #include "image_header.hpp"
-#include "mat_v5_check.hpp"
+#include "mat_file_check.hpp"
 #include "png_codec.hpp"
 #include "segdistill/dataset.hpp"
 
@@ -53,7 +54,8 @@ void check_declared_size(const std::string& path, const std::vector<unsigned cha
   const auto size = declared_image_size(bytes);
   if (!size) return;
   if (size->width == 0 || size->height == 0) throw SampleError(path + ": the " + what + " declares an empty size");
-  if (size->width * size->height > max_image_pixels())
+  // Compared by division: two 32-bit dimensions overflow a 64-bit product.
+  if (size->width > max_image_pixels() / size->height)
     throw SampleError(path + ": the " + what + " declares " + std::to_string(size->width) + " x " + std::to_string(size->height) +
                       " pixels, " + limit_hint());
 }
@@ -121,15 +123,12 @@ std::mutex& hdf5_mutex() {
   return mutex;
 }
 
-bool is_v73(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char header[20] = {};
-  in.read(header, sizeof(header));
-  return std::string(header, static_cast<std::size_t>(in.gcount())).find("MATLAB 7.3") != std::string::npos;
-}
-
 template <class T>
 cv::Mat column_major_to_mat(const matvar_t* var, const std::string& where) {
+  if (var->dims[0] > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      var->dims[1] > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      var->nbytes / sizeof(T) / std::max<size_t>(var->dims[1], 1) < var->dims[0])
+    throw SampleError(where + ": the matrix holds fewer values than its dimensions declare (corrupt file)");
   const auto rows = static_cast<int>(var->dims[0]);
   const auto cols = static_cast<int>(var->dims[1]);
   const T* data = static_cast<const T*>(var->data);
@@ -156,25 +155,27 @@ void check_matrix_dims(const matvar_t& var, const std::string& where) {
   if (var.rank < 0 || var.rank > 8 || (var.rank > 0 && !var.dims)) throw SampleError(where + ": a malformed matrix header");
   std::int64_t elements = 1;
   for (int d = 0; d < var.rank; ++d) {
-    if (var.dims[d] > static_cast<size_t>(max_image_pixels()))
-      throw SampleError(where + ": a matrix dimension of " + std::to_string(var.dims[d]) + ", " + limit_hint());
-    elements *= static_cast<std::int64_t>(std::max<size_t>(var.dims[d], 1));
-    if (elements > max_image_pixels())
+    // Compared by division, so that no product overflows.
+    const auto dim = static_cast<std::int64_t>(std::min<size_t>(std::max<size_t>(var.dims[d], 1), size_t{1} << 62));
+    if (dim > max_image_pixels() / elements)
       throw SampleError(where + ": a matrix of more than " + std::to_string(max_image_pixels()) + " elements, " + limit_hint());
+    elements *= dim;
   }
 }
 
-cv::Mat read_mat_locked(const std::string& path, const std::string& variable) {
+cv::Mat read_mat_locked(const std::string& path, const std::string& variable, MatFormat format) {
   std::unique_ptr<mat_t, MatCloser> mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
   if (!mat) throw SampleError(path + ": not a readable MATLAB .mat file");
   const auto dot = variable.find('.');
   const std::string name = variable.substr(0, dot);
-  // The variable's header first: its dimensions are checked before its data is read.
-  {
+  // v7.3 (HDF5): the variable's header first, its dimensions checked before its data is
+  // read. (v5 files were walked whole by check_mat_v5; matio's struct-field accessors
+  // dereference field data that Mat_VarReadInfo may not have loaded, as fuzzing showed.)
+  if (format == MatFormat::V73) {
     std::unique_ptr<matvar_t, VarFreer> info(Mat_VarReadInfo(mat.get(), name.c_str()));
     if (!info) throw SampleError(path + ": no variable '" + name + "' (expected " + variable + ")");
     check_matrix_dims(*info, path + ": " + name);
-    if (info->class_type == MAT_C_STRUCT) {
+    if (info->class_type == MAT_C_STRUCT && info->data != nullptr) {
       const size_t fields = Mat_VarGetNumberOfFields(info.get());
       for (size_t i = 0; i < fields; ++i)
         if (const matvar_t* field = Mat_VarGetStructFieldByIndex(info.get(), i, 0)) check_matrix_dims(*field, path + ": " + name);
@@ -186,6 +187,9 @@ cv::Mat read_mat_locked(const std::string& path, const std::string& variable) {
   if (dot != std::string::npos) {
     const std::string field = variable.substr(dot + 1);
     if (var->class_type != MAT_C_STRUCT) throw SampleError(path + ": '" + name + "' is not a struct (expected " + variable + ")");
+    // matio's accessor dereferences the fields without checking they were read.
+    if (var->data == nullptr || var->rank < 1 || var->dims == nullptr || var->dims[0] == 0)
+      throw SampleError(path + ": struct '" + name + "' is empty (expected " + variable + ")");
     matrix = Mat_VarGetStructFieldByName(var.get(), field.c_str(), 0);
     if (!matrix) throw SampleError(path + ": struct '" + name + "' has no field '" + field + "'");
   }
@@ -208,12 +212,18 @@ cv::Mat read_mat_locked(const std::string& path, const std::string& variable) {
 cv::Mat read_mat_matrix(const std::string& path, const std::string& variable) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw SampleError(path + ": annotation not found");
-  if (is_v73(path)) {
-    std::lock_guard<std::mutex> lock(hdf5_mutex());
-    return read_mat_locked(path, variable);
+  const std::vector<unsigned char> bytes = read_file(path, "annotation");
+  switch (mat_format(bytes)) {
+    case MatFormat::V73: {
+      std::lock_guard<std::mutex> lock(hdf5_mutex());
+      return read_mat_locked(path, variable, MatFormat::V73);
+    }
+    case MatFormat::V5:
+      check_mat_v5(bytes, path, max_image_pixels());
+      return read_mat_locked(path, variable, MatFormat::V5);
+    case MatFormat::Other: break;
   }
-  check_mat_v5(read_file(path, "annotation"), path, max_image_pixels());
-  return read_mat_locked(path, variable);
+  throw SampleError(path + ": not a MATLAB v5 or v7.3 .mat file (no version 0x0100 or 0x0200 at byte 124)");
 }
 
 std::vector<cv::Vec3b> voc_palette(std::size_t size) {

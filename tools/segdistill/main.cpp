@@ -2,6 +2,7 @@
 #include <c10/util/Exception.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -118,6 +119,11 @@ int main(int argc, char** argv) {
   } catch (const cv::Exception& e) {
     return fail("OpenCV could not process an image (" + e.err + " in " + e.func + "); check the data and the sizes in the "
                 "pipeline (segdistill data check CONFIG names bad samples)");
+  } catch (const std::filesystem::filesystem_error& e) {
+    // "cannot create directories: Permission denied [PATH]": the path and the cause.
+    std::string what = e.what();
+    if (what.rfind("filesystem error: ", 0) == 0) what = what.substr(18);
+    return fail(what);
   } catch (const std::bad_alloc&) {
     return fail("out of memory; lower train.batch_size, the crop size or --threads, or check data.max_image_pixels");
   } catch (const std::exception& e) {

@@ -1,4 +1,4 @@
-#include "mat_v5_check.hpp"
+#include "mat_file_check.hpp"
 
 #include <zlib.h>
 
@@ -125,8 +125,11 @@ class Checker {
     for (std::uint32_t d = 0; d < dims.size / 4; ++d) {
       const auto n = static_cast<std::int32_t>(parts.word(dims.data + 4 * d));
       if (n < 0) context.fail("a matrix with a negative dimension");
-      elements *= std::max<std::int64_t>(n, 1);
-      if (n > max_ || elements > max_)
+      // Compared by division, so that no product overflows.
+      const std::int64_t factor = std::max<std::int64_t>(n, 1);
+      const bool over = factor > max_ / elements;
+      elements = over ? max_ + 1 : elements * factor;
+      if (over)
         throw SampleError(path_ + ": a matrix of more than " + std::to_string(max_) +
                           " values, more than data.max_image_pixels (a decompression bomb, or raise the limit)");
     }
@@ -140,7 +143,7 @@ class Checker {
       const auto names = parts.next();
       if (names.type != kInt8 || names.size % field_length != 0) context.fail("a struct's field names are malformed");
       const std::uint64_t fields = names.size / field_length;
-      if (fields * static_cast<std::uint64_t>(elements) > 65536) context.fail("a struct with more than 65536 fields in all");
+      if (fields > 65536 / static_cast<std::uint64_t>(elements)) context.fail("a struct with more than 65536 fields in all");
     }
     if (array_class == kStructClass || array_class == kCellClass) {
       while (!parts.done()) {
@@ -164,6 +167,15 @@ class Checker {
 };
 
 }  // namespace
+
+MatFormat mat_format(const std::vector<unsigned char>& bytes) {
+  if (bytes.size() < 128) return MatFormat::Other;
+  const bool little = bytes[126] == 'I' && bytes[127] == 'M';
+  const bool big = bytes[126] == 'M' && bytes[127] == 'I';
+  if (!little && !big) return MatFormat::Other;
+  const unsigned version = little ? (bytes[125] << 8 | bytes[124]) : (bytes[124] << 8 | bytes[125]);
+  return version == 0x0100 ? MatFormat::V5 : version == 0x0200 ? MatFormat::V73 : MatFormat::Other;
+}
 
 void check_mat_v5(const std::vector<unsigned char>& bytes, const std::string& path, std::int64_t max_elements) {
   if (bytes.size() < 128) throw SampleError(path + ": not a MATLAB .mat file (shorter than its 128-byte header)");
