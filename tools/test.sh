@@ -31,7 +31,7 @@ if [ "$sanitize" = 1 ]; then
   ctest_filter=(-E '^(Training|Distributed|Package)[.]')
   timeout=1800
   # LibTorch's and OpenMP's own allocations at exit are theirs: leak reports name ours.
-  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:suppressions=$root/tests/sanitizer/lsan.supp}"
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
   export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$root/tests/sanitizer/lsan.supp:print_suppressions=0}"
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 fi
