@@ -201,13 +201,11 @@ TensorDict state_dict(const torch::nn::Module& module) {
   return out;
 }
 
-namespace {
-std::string shape_of(const at::Tensor& t) {
+std::string shape_text(const at::Tensor& t) {
   std::string s = "[";
   for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
   return s + "]";
 }
-}  // namespace
 
 std::string StateDictDiff::report(std::size_t limit) const {
   std::string out;
@@ -232,7 +230,7 @@ StateDictDiff compare_state_dict(const torch::nn::Module& module, const TensorDi
     auto it = tensors.find(name);
     if (it == tensors.end()) diff.missing.push_back(name);
     else if (!it->second.sizes().equals(tensor.sizes()))
-      diff.shape_mismatches.push_back({name, shape_of(it->second), shape_of(tensor)});
+      diff.shape_mismatches.push_back({name, shape_text(it->second), shape_text(tensor)});
   }
   for (const auto& [name, tensor] : tensors)
     if (!target.count(name)) diff.unexpected.push_back(name);

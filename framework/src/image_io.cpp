@@ -210,8 +210,6 @@ cv::Mat read_mat_locked(const std::string& path, const std::string& variable, Ma
 }  // namespace
 
 cv::Mat read_mat_matrix(const std::string& path, const std::string& variable) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) throw SampleError(path + ": annotation not found");
   const std::vector<unsigned char> bytes = read_file(path, "annotation");
   switch (mat_format(bytes)) {
     case MatFormat::V73: {

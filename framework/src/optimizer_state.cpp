@@ -21,12 +21,6 @@ bool parse_index(std::string_view text, std::size_t& out) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
-std::string shape_text(const at::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
-
 }  // namespace
 
 TensorDict sgd_state(const torch::optim::SGD& optimizer) {

@@ -373,10 +373,9 @@ void Reader::reduce() {
   }
 }
 
-void Reader::check_tree(const Value* root) {
+std::unordered_set<const Value*> Reader::check_tree(const Value* root) {
   // Depth-first, with an explicit stack; a value met again on the current path is a cycle.
-  enum class Mark : std::uint8_t { OnPath, Done };
-  std::unordered_map<const Value*, Mark> marks;
+  std::unordered_set<const Value*> on_path, done;
   struct Frame {
     const Value* value;
     std::vector<const Value*> children;
@@ -385,7 +384,7 @@ void Reader::check_tree(const Value* root) {
   std::vector<Frame> path;
   const auto enter = [&](const Value* v) {
     if (path.size() >= kMaxDepth) fail("values nested deeper than " + std::to_string(kMaxDepth) + " levels");
-    marks[v] = Mark::OnPath;
+    on_path.insert(v);
     Frame frame{v, {}, 0};
     for_each_child(*v, [&](const Value* child) { frame.children.push_back(child); });
     path.push_back(std::move(frame));
@@ -394,38 +393,29 @@ void Reader::check_tree(const Value* root) {
   while (!path.empty()) {
     Frame& frame = path.back();
     if (frame.next == frame.children.size()) {
-      marks[frame.value] = Mark::Done;
+      on_path.erase(frame.value);
+      done.insert(frame.value);
       path.pop_back();
       continue;
     }
     const Value* child = frame.children[frame.next++];
-    auto seen = marks.find(child);
-    if (seen == marks.end()) enter(child);
-    else if (seen->second == Mark::OnPath) fail("a value that contains itself (a cycle)");
+    if (on_path.count(child)) fail("a value that contains itself (a cycle)");
+    if (!done.count(child)) enter(child);
   }
+  return done;
 }
 
-void Reader::release(const Value* keep) {
-  std::unordered_set<const Value*> kept;
-  if (keep) {
-    std::vector<const Value*> pending{keep};
-    while (!pending.empty()) {
-      const Value* v = pending.back();
-      pending.pop_back();
-      if (!kept.insert(v).second) continue;
-      for_each_child(*v, [&](const Value* child) { pending.push_back(child); });
-    }
-  }
+void Reader::release(const std::unordered_set<const Value*>& keep) {
   stack_.clear();
   marks_.clear();
   memo_.clear();
   for (auto& value : created_)
-    if (!kept.count(value.get())) unlink(*value);
+    if (!keep.count(value.get())) unlink(*value);
   created_.clear();
 }
 
 Ref Reader::load() {
-  release(nullptr);
+  release({});
   try {
     for (;;) {
       const std::uint8_t op = byte();
@@ -435,8 +425,7 @@ Ref Reader::load() {
         case kMark: marks_.push_back(stack_.size()); break;
         case kStop: {
           Ref result = pop();
-          check_tree(result.get());
-          release(result.get());
+          release(check_tree(result.get()));
           return result;
         }
         case kPop: pop(); break;
@@ -461,7 +450,7 @@ Ref Reader::load() {
       }
     }
   } catch (...) {
-    release(nullptr);
+    release({});
     throw;
   }
 }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "pickle_value.hpp"
 
@@ -57,11 +58,12 @@ class Reader {
   void call_or_build(std::uint8_t op);
   void push_persistent();
   void insert(Value& container, Ref item);
-  // Fails on a cycle or a nesting deeper than kMaxDepth under `root`.
-  void check_tree(const Value* root);
-  // Unlinks every value built by this load except the tree under `keep`, so that the
-  // values drop without recursion and cycles left by a hostile file do not leak.
-  void release(const Value* keep);
+  // Fails on a cycle or a nesting deeper than kMaxDepth under `root`; returns every value
+  // of the tree.
+  std::unordered_set<const Value*> check_tree(const Value* root);
+  // Unlinks every value built by this load but those in `keep`, so that the values drop
+  // without recursion and cycles left by a hostile file do not leak.
+  void release(const std::unordered_set<const Value*>& keep);
 
   const char* data_;
   std::size_t size_;

@@ -57,6 +57,9 @@ SEGDISTILL_API void check_finite(const TensorDict& tensors, const std::string& s
 // Parameters and buffers by their dotted names.
 SEGDISTILL_API TensorDict state_dict(const torch::nn::Module& module);
 
+// A tensor's shape as messages print it: "[2, 3]".
+SEGDISTILL_API std::string shape_text(const at::Tensor& tensor);
+
 // How a set of named tensors differs from a module's parameters and buffers.
 struct SEGDISTILL_API StateDictDiff {
   struct ShapeMismatch {
