@@ -7,6 +7,9 @@ if(SEGDISTILL_WITH_OPENMP)  # the flags of every target that reuses the header
 endif()
 set_target_properties(segdistill_torch_pch PROPERTIES POSITION_INDEPENDENT_CODE ON)
 target_precompile_headers(segdistill_torch_pch PRIVATE <torch/torch.h>)
+# The header is reused only by compilations with the same language options, and
+# -Wpedantic is one (it changes the predefined __cpp_runtime_arrays).
+segdistill_warnings(segdistill_torch_pch)
 
 function(segdistill_use_torch_pch target)
   if(NOT SEGDISTILL_USE_PCH)

@@ -8,9 +8,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "segdistill/dataset.hpp"
-#include "segdistill/error.hpp"
-#include "segdistill/image_io.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/data/dataset.hpp"
+#include "segdistill/data/image_io.hpp"
 
 namespace fs = std::filesystem;
 
@@ -37,12 +37,18 @@ cv::Scalar hsv(double hue, double saturation, double value) {
   hue = std::fmod(hue + 360.0, 360.0);
   const double c = value * saturation, x = c * (1 - std::fabs(std::fmod(hue / 60.0, 2.0) - 1)), m = value - c;
   double r = 0, g = 0, b = 0;
-  if (hue < 60) r = c, g = x;
-  else if (hue < 120) r = x, g = c;
-  else if (hue < 180) g = c, b = x;
-  else if (hue < 240) g = x, b = c;
-  else if (hue < 300) r = x, b = c;
-  else r = c, b = x;
+  if (hue < 60)
+    r = c, g = x;
+  else if (hue < 120)
+    r = x, g = c;
+  else if (hue < 180)
+    g = c, b = x;
+  else if (hue < 240)
+    g = x, b = c;
+  else if (hue < 300)
+    r = x, b = c;
+  else
+    r = c, b = x;
   return {255 * (r + m), 255 * (g + m), 255 * (b + m)};
 }
 
@@ -98,9 +104,15 @@ cv::Mat shape_mask(Shape shape, cv::Size size, cv::Point centre, int radius, dou
     cv::fillPoly(mask, std::vector<std::vector<cv::Point>>{points}, 255);
   };
   switch (shape) {
-    case kDisc: cv::circle(mask, centre, radius, 255, cv::FILLED); break;
-    case kSquare: polygon(4, M_PI / 4); break;
-    case kTriangle: polygon(3, -M_PI / 2); break;
+    case kDisc:
+      cv::circle(mask, centre, radius, 255, cv::FILLED);
+      break;
+    case kSquare:
+      polygon(4, M_PI / 4);
+      break;
+    case kTriangle:
+      polygon(3, -M_PI / 2);
+      break;
     case kRing:
       cv::circle(mask, centre, radius, 255, cv::FILLED);
       cv::circle(mask, centre, radius / 2, 0, cv::FILLED);
@@ -135,7 +147,8 @@ cv::Mat background(cv::Size size, Draw& draw) {
   for (int i = 0; i < clutter; ++i) {
     const cv::Point p(draw.integer(0, size.width), draw.integer(0, size.height));
     // Mostly grey clutter, some of it saturated: colour alone is not enough.
-    const cv::Scalar c = draw.uniform() < 0.7 ? grey() : hsv(draw.uniform(0, 360), draw.uniform(0.5, 1.0), draw.uniform(0.5, 1.0));
+    const cv::Scalar c =
+        draw.uniform() < 0.7 ? grey() : hsv(draw.uniform(0, 360), draw.uniform(0.5, 1.0), draw.uniform(0.5, 1.0));
     if (draw.uniform() < 0.5)
       cv::line(image, p, {draw.integer(0, size.width), draw.integer(0, size.height)}, c, draw.integer(1, 3));
     else

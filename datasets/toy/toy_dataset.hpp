@@ -8,11 +8,11 @@
 namespace segdistill::toy {
 
 struct ToyOptions {
-  std::string output;       // the VOC2012-like root to write
+  std::string output;  // the VOC2012-like root to write
   std::uint64_t seed = 0;
-  int train = 240;          // images in train.txt
-  int val = 60;             // images in val.txt
-  int width = 128;          // image size in pixels
+  int train = 240;  // images in train.txt
+  int val = 60;     // images in val.txt
+  int width = 128;  // image size in pixels
   int height = 128;
 };
 

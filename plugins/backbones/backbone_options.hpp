@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "segdistill/schema.hpp"
+#include "segdistill/config/schema.hpp"
 
 namespace segdistill::backbones_plugin {
 
@@ -17,8 +17,7 @@ struct ResNetOptions {
     s.field("width", &ResNetOptions::width, "channel multiplier (1.0 = the published network)")
         .default_value(1.0)
         .range(0.0625, 4.0);
-    s.field("frozen_bn", &ResNetOptions::frozen_bn, "keep BatchNorm statistics and affine parameters fixed")
-        .default_value(false);
+    s.field("frozen_bn", &ResNetOptions::frozen_bn, "keep BatchNorm statistics and affine parameters fixed").default_value(false);
   }
 };
 

@@ -3,7 +3,7 @@
 
 #include "mobilenetv2.hpp"
 #include "resnet.hpp"
-#include "segdistill/plugin_api.hpp"
+#include "segdistill/plugin/plugin_api.hpp"
 
 namespace segdistill::backbones_plugin {
 namespace {
@@ -18,8 +18,8 @@ void register_backbones(PluginRegistrar& registrar) {
   add_resnet(registrar, "resnet50", "ResNet-50 (Bottleneck 3-4-6-3), multi-grid layer4", {BlockKind::Bottleneck, {3, 4, 6, 3}});
   add_resnet(registrar, "resnet101", "ResNet-101 (Bottleneck 3-4-23-3), multi-grid layer4",
              {BlockKind::Bottleneck, {3, 4, 23, 3}});
-  registrar.add<MobileNetV2Options>(backbones(), "mobilenetv2", "MobileNetV2, dilated after the output stride",
-                                    [](const MobileNetV2Options& options) { return std::make_shared<MobileNetV2>(options); });
+  registrar.add_class<MobileNetV2, MobileNetV2Options>(backbones(), "mobilenetv2",
+                                                       "MobileNetV2, dilated after the output stride");
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #pragma once
 #include <torch/torch.h>
 
-#include "segdistill/batch_norm.hpp"
+#include "segdistill/modeling/batch_norm.hpp"
 
 namespace segdistill::backbones_plugin {
 

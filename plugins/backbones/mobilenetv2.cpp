@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "frozen_batch_norm.hpp"
-#include "segdistill/batch_norm.hpp"
+#include "segdistill/modeling/batch_norm.hpp"
 
 namespace segdistill::backbones_plugin {
 
@@ -12,8 +12,8 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-nn::Conv2d make_conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride = 1,
-                std::int64_t dilation = 1, std::int64_t groups = 1) {
+nn::Conv2d make_conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride = 1, std::int64_t dilation = 1,
+                     std::int64_t groups = 1) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).dilation(dilation).groups(groups).bias(false));
 }
 
@@ -34,7 +34,7 @@ std::int64_t truncated(std::int64_t channels, double width) {
 struct Stage {
   std::int64_t expand, channels, repeats, stride;
 };
-const Stage kStages[] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
+const Stage kStages[] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
                          {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
 constexpr std::size_t kLowLevelEnd = 4;  // features[0:4] give the decoder's low-level input
 

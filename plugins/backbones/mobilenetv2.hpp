@@ -6,7 +6,7 @@
 #include <torch/torch.h>
 
 #include "backbone_options.hpp"
-#include "segdistill/backbone.hpp"
+#include "segdistill/modeling/backbone.hpp"
 
 namespace segdistill::backbones_plugin {
 

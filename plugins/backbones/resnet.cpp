@@ -33,9 +33,8 @@ ResNet::ResNet(const ResNetLayout& layout, const ResNetOptions& options) : layou
     std::vector<std::int64_t> grid;
     if (i == 3 && layout.block == BlockKind::Bottleneck) grid = {1, 2, 4};
     const std::int64_t blocks = grid.empty() ? layout.blocks[i] : static_cast<std::int64_t>(grid.size());
-    layers_[i] = register_module("layer" + std::to_string(i + 1),
-                                 make_stage(scaled_channels(widths[i], options.width), blocks, plan.strides[i],
-                                            plan.dilations[i], grid));
+    layers_[i] = register_module("layer" + std::to_string(i + 1), make_stage(scaled_channels(widths[i], options.width), blocks,
+                                                                             plan.strides[i], plan.dilations[i], grid));
     stride *= plan.strides[i];
     specs_.push_back({"layer" + std::to_string(i + 1), scaled_channels(widths[i], options.width) * expansion, stride});
   }

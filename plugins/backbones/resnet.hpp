@@ -8,8 +8,8 @@
 
 #include "backbone_options.hpp"
 #include "resnet_blocks.hpp"
-#include "segdistill/batch_norm.hpp"
-#include "segdistill/backbone.hpp"
+#include "segdistill/modeling/backbone.hpp"
+#include "segdistill/modeling/batch_norm.hpp"
 
 namespace segdistill::backbones_plugin {
 
@@ -28,8 +28,8 @@ class ResNet : public Backbone {
   void train(bool on = true) override;
 
  private:
-  torch::nn::Sequential make_stage(std::int64_t channels, std::int64_t blocks, std::int64_t stride,
-                                   std::int64_t dilation, const std::vector<std::int64_t>& multi_grid);
+  torch::nn::Sequential make_stage(std::int64_t channels, std::int64_t blocks, std::int64_t stride, std::int64_t dilation,
+                                   const std::vector<std::int64_t>& multi_grid);
 
   ResNetLayout layout_;
   ResNetOptions options_;

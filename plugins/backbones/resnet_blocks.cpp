@@ -6,11 +6,8 @@ namespace nn = torch::nn;
 
 namespace {
 nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride = 1, std::int64_t dilation = 1) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel)
-                        .stride(stride)
-                        .padding(kernel == 3 ? dilation : 0)
-                        .dilation(dilation)
-                        .bias(false));
+  return nn::Conv2d(
+      nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel == 3 ? dilation : 0).dilation(dilation).bias(false));
 }
 }  // namespace
 

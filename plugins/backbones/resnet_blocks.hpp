@@ -3,7 +3,7 @@
 // input first and returns the residual sum without a final ReLU (the stage outputs are
 // pre-activation), which equals the usual post-ReLU ResNet numerically.
 #include <torch/torch.h>
-#include "segdistill/batch_norm.hpp"
+#include "segdistill/modeling/batch_norm.hpp"
 
 namespace segdistill::backbones_plugin {
 

@@ -3,8 +3,8 @@
 // imageLists/{train,test,all}.txt.
 #include <array>
 
-#include "segdistill/dataset.hpp"
-#include "segdistill/schema.hpp"
+#include "segdistill/config/schema.hpp"
+#include "segdistill/data/dataset.hpp"
 
 namespace segdistill::datasets_plugin {
 

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <map>
 
-#include "segdistill/image_io.hpp"
+#include "segdistill/data/image_io.hpp"
 #include "split_list.hpp"
 
 namespace fs = std::filesystem;

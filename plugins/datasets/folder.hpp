@@ -2,8 +2,8 @@
 // A user's own data: images/ and labels/ with matching file stems.
 #include <optional>
 
-#include "segdistill/dataset.hpp"
-#include "segdistill/schema.hpp"
+#include "segdistill/config/schema.hpp"
+#include "segdistill/data/dataset.hpp"
 
 namespace segdistill::datasets_plugin {
 

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "segdistill/image_io.hpp"
+#include "segdistill/data/image_io.hpp"
 
 namespace fs = std::filesystem;
 
@@ -52,7 +52,8 @@ Sample read_sample(std::string id, std::string image_path, std::string label_pat
   return s;
 }
 
-void check_label_values(const cv::Mat& label, const std::string& label_path, std::int64_t num_classes, std::int64_t ignore_index) {
+void check_label_values(const cv::Mat& label, const std::string& label_path, std::int64_t num_classes,
+                        std::int64_t ignore_index) {
   std::array<bool, 256> seen{};
   for (int y = 0; y < label.rows; ++y) {
     const uchar* row = label.ptr<uchar>(y);
@@ -67,8 +68,8 @@ void check_label_values(const cv::Mat& label, const std::string& label_path, std
 
 const std::vector<std::string>& voc_class_names() {
   static const std::vector<std::string> names{
-      "background", "aeroplane", "bicycle", "bird",  "boat",        "bottle", "bus",   "car",  "cat",   "chair", "cow",
-      "diningtable", "dog",      "horse",   "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor"};
+      "background",  "aeroplane", "bicycle", "bird",      "boat",   "bottle",      "bus",   "car",  "cat",   "chair",    "cow",
+      "diningtable", "dog",       "horse",   "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor"};
   return names;
 }
 

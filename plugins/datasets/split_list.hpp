@@ -6,7 +6,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "segdistill/dataset.hpp"
+#include "segdistill/data/dataset.hpp"
 
 namespace segdistill::datasets_plugin {
 

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <unordered_set>
 
-#include "segdistill/image_io.hpp"
+#include "segdistill/data/image_io.hpp"
 #include "split_list.hpp"
 
 namespace fs = std::filesystem;
@@ -52,8 +52,8 @@ VocDataset::VocDataset(const VocOptions& options, const DatasetContext& context)
     for (const char* sbd_split : {"train.txt", "val.txt"}) {
       for (const auto& id : read_split_list((fs::path(sbd) / sbd_split).string(), key + ".sbd_root")) {
         if (excluded.count(id) || !seen.insert(id).second) continue;
-        entries_.push_back({id, (fs::path(sbd) / "img" / (id + ".jpg")).string(), (fs::path(sbd) / "cls" / (id + ".mat")).string(),
-                            true});
+        entries_.push_back(
+            {id, (fs::path(sbd) / "img" / (id + ".jpg")).string(), (fs::path(sbd) / "cls" / (id + ".mat")).string(), true});
       }
     }
   }

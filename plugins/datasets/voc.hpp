@@ -2,8 +2,8 @@
 // Pascal VOC 2012 (VOCdevkit/VOC2012), optionally augmented with SBD.
 #include <optional>
 
-#include "segdistill/dataset.hpp"
-#include "segdistill/schema.hpp"
+#include "segdistill/config/schema.hpp"
+#include "segdistill/data/dataset.hpp"
 
 namespace segdistill::datasets_plugin {
 
@@ -15,7 +15,8 @@ struct VocOptions {
   std::string exclude_split;
   std::vector<std::string> class_names;
   static void declare(Schema<VocOptions>& s) {
-    s.field("root", &VocOptions::root, "the VOC2012 folder (JPEGImages/, SegmentationClass/, ImageSets/Segmentation/)").required();
+    s.field("root", &VocOptions::root, "the VOC2012 folder (JPEGImages/, SegmentationClass/, ImageSets/Segmentation/)")
+        .required();
     s.field("split", &VocOptions::split, "a list of ImageSets/Segmentation (train, val, trainval) or a list file path")
         .default_value(std::string("train"));
     s.field("label_dir", &VocOptions::label_dir, "label folder under root: SegmentationClass or SegmentationClassAug")

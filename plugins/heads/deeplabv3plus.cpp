@@ -1,7 +1,7 @@
 #include "deeplabv3plus.hpp"
 
 #include "feature_lookup.hpp"
-#include "segdistill/error.hpp"
+#include "segdistill/core/error.hpp"
 
 namespace segdistill::heads_plugin {
 
@@ -30,7 +30,8 @@ torch::Tensor AsppBranch::forward(const torch::Tensor& x) { return torch::relu(b
 
 Aspp::Aspp(std::int64_t in, std::int64_t channels, const std::vector<std::int64_t>& dilations, double dropout_rate) {
   for (std::size_t i = 0; i < dilations.size(); ++i)
-    branches_.push_back(register_module("aspp" + std::to_string(i + 1), std::make_shared<AsppBranch>(in, channels, i == 0 ? 1 : 3, dilations[i])));
+    branches_.push_back(register_module("aspp" + std::to_string(i + 1),
+                                        std::make_shared<AsppBranch>(in, channels, i == 0 ? 1 : 3, dilations[i])));
   // global_avg_pool.{1,2}: the image-pooling branch's conv and BN (0 is the pooling, 3 the ReLU).
   auto pool = register_module("global_avg_pool", std::make_shared<nn::Module>());
   pool_conv = pool->register_module("1", make_conv(in, channels, 1));
@@ -49,8 +50,8 @@ torch::Tensor Aspp::forward(const torch::Tensor& x) {
   return dropout(torch::relu(bn1(conv1(torch::cat(outputs, 1)))));
 }
 
-Decoder::Decoder(std::int64_t low_level_in, std::int64_t low_level_channels, std::int64_t aspp_channels,
-                 std::int64_t channels, std::int64_t num_classes, const std::vector<double>& dropout) {
+Decoder::Decoder(std::int64_t low_level_in, std::int64_t low_level_channels, std::int64_t aspp_channels, std::int64_t channels,
+                 std::int64_t num_classes, const std::vector<double>& dropout) {
   conv1 = register_module("conv1", make_conv(low_level_in, low_level_channels, 1));
   bn1 = register_module("bn1", segdistill::BatchNorm2d(low_level_channels));
   auto last = register_module("last_conv", std::make_shared<nn::Module>());
@@ -89,9 +90,9 @@ DeepLabV3PlusHead::DeepLabV3PlusHead(const DeepLabV3PlusOptions& options, const 
     throw Error("model.head.decoder_dropout: expected 2 values (after each 3x3 convolution), got " +
                 std::to_string(options.decoder_dropout.size()));
   aspp = register_module("aspp", std::make_shared<Aspp>(high.channels, options.aspp_channels, dilations, options.aspp_dropout));
-  decoder = register_module("decoder", std::make_shared<Decoder>(low.channels, options.low_level_channels, options.aspp_channels,
-                                                                 options.decoder_channels, context.num_classes,
-                                                                 options.decoder_dropout));
+  decoder = register_module("decoder",
+                            std::make_shared<Decoder>(low.channels, options.low_level_channels, options.aspp_channels,
+                                                      options.decoder_channels, context.num_classes, options.decoder_dropout));
   exposed_ = {{"aspp", options.aspp_channels, high.stride}, {"decoder", options.decoder_channels, low.stride}};
 }
 

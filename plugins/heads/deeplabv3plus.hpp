@@ -5,9 +5,9 @@
 
 #include <torch/torch.h>
 
-#include "segdistill/batch_norm.hpp"
-#include "segdistill/head.hpp"
-#include "segdistill/schema.hpp"
+#include "segdistill/config/schema.hpp"
+#include "segdistill/modeling/batch_norm.hpp"
+#include "segdistill/modeling/head.hpp"
 
 namespace segdistill::heads_plugin {
 
@@ -31,7 +31,9 @@ struct DeepLabV3PlusOptions {
     s.field("dilations", &DeepLabV3PlusOptions::dilations,
             "ASPP dilations, the first for the 1x1 branch (default 1,6,12,18 at output stride 16 and 1,12,24,36 at 8)")
         .at_least(1);
-    s.field("aspp_dropout", &DeepLabV3PlusOptions::aspp_dropout, "dropout after the ASPP projection").default_value(0.5).range(0, 1);
+    s.field("aspp_dropout", &DeepLabV3PlusOptions::aspp_dropout, "dropout after the ASPP projection")
+        .default_value(0.5)
+        .range(0, 1);
     s.field("decoder_dropout", &DeepLabV3PlusOptions::decoder_dropout, "dropout after the decoder's two 3x3 convolutions")
         .default_value(std::vector<double>{0.5, 0.1})
         .range(0, 1);

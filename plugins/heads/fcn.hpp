@@ -3,9 +3,9 @@
 // backbone's output alone. The simple alternative to DeepLabV3+.
 #include <torch/torch.h>
 
-#include "segdistill/batch_norm.hpp"
-#include "segdistill/head.hpp"
-#include "segdistill/schema.hpp"
+#include "segdistill/config/schema.hpp"
+#include "segdistill/modeling/batch_norm.hpp"
+#include "segdistill/modeling/head.hpp"
 
 namespace segdistill::heads_plugin {
 

@@ -2,8 +2,8 @@
 #include <string>
 #include <vector>
 
-#include "segdistill/error.hpp"
-#include "segdistill/feature.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/modeling/feature.hpp"
 
 namespace segdistill::heads_plugin {
 

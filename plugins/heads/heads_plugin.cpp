@@ -3,20 +3,15 @@
 
 #include "deeplabv3plus.hpp"
 #include "fcn.hpp"
-#include "segdistill/plugin_api.hpp"
+#include "segdistill/plugin/plugin_api.hpp"
 
 namespace segdistill::heads_plugin {
 namespace {
 
 void register_heads(PluginRegistrar& registrar) {
-  registrar.add<DeepLabV3PlusOptions>(heads(), "deeplabv3plus", "ASPP + decoder of DeepLabV3+ (exposes head.aspp, head.decoder)",
-                                      [](const DeepLabV3PlusOptions& options, const HeadContext& context) {
-                                        return std::make_shared<DeepLabV3PlusHead>(options, context);
-                                      });
-  registrar.add<FcnOptions>(heads(), "fcn", "3x3 conv + BN + ReLU + 1x1 classifier on the backbone output",
-                            [](const FcnOptions& options, const HeadContext& context) {
-                              return std::make_shared<FcnHead>(options, context);
-                            });
+  registrar.add_class<DeepLabV3PlusHead, DeepLabV3PlusOptions>(heads(), "deeplabv3plus",
+                                                               "ASPP + decoder of DeepLabV3+ (exposes head.aspp, head.decoder)");
+  registrar.add_class<FcnHead, FcnOptions>(heads(), "fcn", "3x3 conv + BN + ReLU + 1x1 classifier on the backbone output");
 }
 
 }  // namespace

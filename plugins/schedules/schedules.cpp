@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "segdistill/plugin_api.hpp"
+#include "segdistill/plugin/plugin_api.hpp"
 
 namespace segdistill::schedules_plugin {
 
@@ -55,12 +55,10 @@ double Step::factor(std::int64_t i) const {
 
 namespace {
 void register_schedules(PluginRegistrar& r) {
-  r.add<PolyOptions>(lr_schedules(), "poly", "(1 - i/total)^power with optional warm-up",
-                     [](const PolyOptions& o, const ScheduleContext& c) { return std::make_shared<Poly>(o, c); });
-  r.add<CosineOptions>(lr_schedules(), "cosine", "cosine decay to min_ratio with optional warm-up (published TaT runs)",
-                       [](const CosineOptions& o, const ScheduleContext& c) { return std::make_shared<Cosine>(o, c); });
-  r.add<StepOptions>(lr_schedules(), "step", "multiply by gamma at each of steps, with optional warm-up",
-                     [](const StepOptions& o, const ScheduleContext&) { return std::make_shared<Step>(o); });
+  r.add_class<Poly, PolyOptions>(lr_schedules(), "poly", "(1 - i/total)^power with optional warm-up");
+  r.add_class<Cosine, CosineOptions>(lr_schedules(), "cosine",
+                                     "cosine decay to min_ratio with optional warm-up (published TaT runs)");
+  r.add_class<Step, StepOptions>(lr_schedules(), "step", "multiply by gamma at each of steps, with optional warm-up");
 }
 }  // namespace
 

@@ -2,8 +2,8 @@
 // Learning-rate schedules, each with an optional linear warm-up.
 #include <vector>
 
-#include "segdistill/lr_schedule.hpp"
-#include "segdistill/schema.hpp"
+#include "segdistill/config/schema.hpp"
+#include "segdistill/engine/lr_schedule.hpp"
 
 namespace segdistill::schedules_plugin {
 

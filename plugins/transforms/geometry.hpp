@@ -2,7 +2,7 @@
 // Resizing and padding image/label pairs the same way.
 #include <opencv2/core.hpp>
 
-#include "segdistill/sample.hpp"
+#include "segdistill/data/sample.hpp"
 
 namespace segdistill::transforms_plugin {
 

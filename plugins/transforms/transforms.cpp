@@ -5,19 +5,10 @@
 #include <opencv2/imgproc.hpp>
 
 #include "geometry.hpp"
-#include "segdistill/error.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/core/random.hpp"
 
 namespace segdistill::transforms_plugin {
-
-namespace {
-// Uniform in [0, 1) from 53 random bits: the same on every standard library.
-double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
-
-// Uniform integer in [lo, hi].
-int uniform_int(std::mt19937_64& rng, int lo, int hi) {
-  return lo + static_cast<int>(uniform01(rng) * static_cast<double>(hi - lo + 1));
-}
-}  // namespace
 
 cv::Size size_option(const std::vector<std::int64_t>& values, const std::string& key) {
   if (values.size() == 1) return {static_cast<int>(values[0]), static_cast<int>(values[0])};
@@ -26,7 +17,8 @@ cv::Size size_option(const std::vector<std::int64_t>& values, const std::string&
 }
 
 RandomScaleCrop::RandomScaleCrop(const RandomScaleCropOptions& options, const TransformContext& context)
-    : options_(options), crop_(size_option(options.crop_size, "random_scale_crop.crop_size")),
+    : options_(options),
+      crop_(size_option(options.crop_size, "random_scale_crop.crop_size")),
       ignore_(static_cast<int>(context.ignore_index)) {
   if (options.scale_range.size() != 2 || options.scale_range[0] > options.scale_range[1])
     throw Error("random_scale_crop.scale_range: expected [min, max] with min <= max");

@@ -2,8 +2,8 @@
 // The data-pipeline transforms: options and classes.
 #include <vector>
 
-#include "segdistill/schema.hpp"
-#include "segdistill/transform.hpp"
+#include "segdistill/config/schema.hpp"
+#include "segdistill/data/transform.hpp"
 
 namespace segdistill::transforms_plugin {
 
@@ -61,7 +61,9 @@ struct GaussianBlurOptions {
   double max_sigma;
   static void declare(Schema<GaussianBlurOptions>& s) {
     s.field("probability", &GaussianBlurOptions::probability, "chance of blurring").default_value(0.5).range(0, 1);
-    s.field("max_sigma", &GaussianBlurOptions::max_sigma, "sigma drawn uniformly in [0, max_sigma)").default_value(1.0).range(0, 100);
+    s.field("max_sigma", &GaussianBlurOptions::max_sigma, "sigma drawn uniformly in [0, max_sigma)")
+        .default_value(1.0)
+        .range(0, 100);
   }
 };
 

@@ -2,10 +2,10 @@
 // key-by-key comparison resume runs on the config stored in a checkpoint.
 #include <string>
 
-#include "config_diff.hpp"
+#include "config/diff.hpp"
 #include "fuzz_support.hpp"
-#include "segdistill/config.hpp"
-#include "segdistill/error.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/core/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "fuzz_support.hpp"
-#include "segdistill/dataset.hpp"
-#include "segdistill/image_io.hpp"
+#include "segdistill/data/dataset.hpp"
+#include "segdistill/data/image_io.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   segdistill::set_max_image_pixels(1 << 20);
@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // matio reads from a path only.
   static const std::string mat = "/tmp/segdistill_fuzz_" + std::to_string(::getpid()) + ".mat";
-  std::ofstream(mat, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  std::ofstream(mat, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   for (const char* variable : {"S", "GTcls.Segmentation"}) {
     try {
       segdistill::read_mat_matrix(mat, variable);

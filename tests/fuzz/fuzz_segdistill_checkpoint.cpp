@@ -1,8 +1,8 @@
 // segdistill's own checkpoints (eval, export, --resume, teacher.checkpoint): the archive
 // and every entry of its structure.
-#include "checkpoint_reader.hpp"
+#include "checkpoint/reader.hpp"
 #include "fuzz_support.hpp"
-#include "segdistill/error.hpp"
+#include "segdistill/core/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {

@@ -15,7 +15,7 @@ cmake -S "$source_dir/tests/package" -B "$work/build" -DCMAKE_BUILD_TYPE=Release
   -DCMAKE_PREFIX_PATH="$work/prefix" -DPLUGIN_SOURCE_DIR="$source_dir/tests/plugins" >/dev/null
 cmake --build "$work/build" >/dev/null
 
-test -f "$work/prefix/include/segdistill/plugin_api.hpp" || { echo "FAIL: SDK headers not installed"; exit 1; }
+test -f "$work/prefix/include/segdistill/plugin/plugin_api.hpp" || { echo "FAIL: SDK headers not installed"; exit 1; }
 output="$("$work/prefix/bin/segdistill" --plugin-dir "$work/build" plugins)"
 echo "$output"
 grep -q "segdistill_installed_good.so" <<<"$output" || { echo "FAIL: the out-of-tree plugin was not loaded"; exit 1; }

@@ -1,12 +1,11 @@
 // Registers a name the good plugin also registers.
-#include "segdistill/plugin_api.hpp"
+#include "segdistill/plugin/plugin_api.hpp"
 #include "tiny_backbone.hpp"
 
 namespace {
 void register_duplicate(segdistill::PluginRegistrar& registrar) {
-  registrar.add<segdistill_test::TinyBackboneOptions>(
-      segdistill::backbones(), "tiny_test_backbone", "the same name again",
-      [](const segdistill_test::TinyBackboneOptions& options) { return std::make_shared<segdistill_test::TinyBackbone>(options); });
+  registrar.add_class<segdistill_test::TinyBackbone, segdistill_test::TinyBackboneOptions>(
+      segdistill::backbones(), "tiny_test_backbone", "the same name again");
 }
 }  // namespace
 

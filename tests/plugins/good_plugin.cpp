@@ -1,12 +1,11 @@
 // A well-formed plugin: registers one backbone.
-#include "segdistill/plugin_api.hpp"
+#include "segdistill/plugin/plugin_api.hpp"
 #include "tiny_backbone.hpp"
 
 namespace {
 void register_good(segdistill::PluginRegistrar& registrar) {
-  registrar.add<segdistill_test::TinyBackboneOptions>(
-      segdistill::backbones(), "tiny_test_backbone", "one 3x3 convolution (tests only)",
-      [](const segdistill_test::TinyBackboneOptions& options) { return std::make_shared<segdistill_test::TinyBackbone>(options); });
+  registrar.add_class<segdistill_test::TinyBackbone, segdistill_test::TinyBackboneOptions>(
+      segdistill::backbones(), "tiny_test_backbone", "one 3x3 convolution (tests only)");
 }
 }  // namespace
 

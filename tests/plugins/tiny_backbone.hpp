@@ -2,8 +2,8 @@
 // A small real backbone for tests of the plugin machinery: one strided convolution.
 #include <torch/torch.h>
 
-#include "segdistill/backbone.hpp"
-#include "segdistill/schema.hpp"
+#include "segdistill/config/schema.hpp"
+#include "segdistill/modeling/backbone.hpp"
 
 namespace segdistill_test {
 
@@ -22,13 +22,10 @@ class TinyBackbone : public segdistill::Backbone {
  public:
   explicit TinyBackbone(const TinyBackboneOptions& options)
       : options_(options),
-        conv_(register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, options.channels, 3)
-                                                            .stride(options.stride)
-                                                            .padding(1)))) {}
+        conv_(register_module(
+            "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, options.channels, 3).stride(options.stride).padding(1)))) {}
   segdistill::FeatureMap forward(const at::Tensor& images) override { return {{"out", conv_->forward(images)}}; }
-  std::vector<segdistill::FeatureSpec> output_specs() const override {
-    return {{"out", options_.channels, options_.stride}};
-  }
+  std::vector<segdistill::FeatureSpec> output_specs() const override { return {{"out", options_.channels, options_.stride}}; }
 
  private:
   TinyBackboneOptions options_;

@@ -9,10 +9,10 @@
 
 #include <ATen/Parallel.h>
 
-#include "segdistill/config.hpp"
-#include "segdistill/data_loader.hpp"
-#include "segdistill/error.hpp"
-#include "segdistill/plugin_loader.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/data/loader.hpp"
+#include "segdistill/plugin/loader.hpp"
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -24,8 +24,10 @@ int main(int argc, char** argv) {
   int epochs = 1;
   std::vector<int> worker_counts{1, 2};
   for (int i = 2; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--batch")) batch = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--epochs")) epochs = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--batch"))
+      batch = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--epochs"))
+      epochs = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--workers")) {
       worker_counts.clear();
       for (char* p = std::strtok(argv[i + 1], ","); p; p = std::strtok(nullptr, ",")) worker_counts.push_back(std::atoi(p));

@@ -6,9 +6,9 @@
 
 #include <cstring>
 
-#include "segdistill/config.hpp"
-#include "segdistill/plugin_loader.hpp"
-#include "segdistill/segmentor.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/modeling/segmentor.hpp"
+#include "segdistill/plugin/loader.hpp"
 
 namespace {
 
@@ -42,19 +42,51 @@ void forward_backward(benchmark::State& state, const std::string& backbone) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(forward, resnet18, std::string("resnet18"))->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(5)->ReportAggregatesOnly(true)->UseRealTime();
-BENCHMARK_CAPTURE(forward_backward, resnet18, std::string("resnet18"))->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(5)->ReportAggregatesOnly(true)->UseRealTime();
-BENCHMARK_CAPTURE(forward, mobilenetv2, std::string("mobilenetv2"))->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(5)->ReportAggregatesOnly(true)->UseRealTime();
-BENCHMARK_CAPTURE(forward_backward, mobilenetv2, std::string("mobilenetv2"))->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(5)->ReportAggregatesOnly(true)->UseRealTime();
-BENCHMARK_CAPTURE(forward, resnet101, std::string("resnet101"))->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(5)->ReportAggregatesOnly(true)->UseRealTime();
-BENCHMARK_CAPTURE(forward_backward, resnet101, std::string("resnet101"))->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(5)->ReportAggregatesOnly(true)->UseRealTime();
+BENCHMARK_CAPTURE(forward, resnet18, std::string("resnet18"))
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(forward_backward, resnet18, std::string("resnet18"))
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(forward, mobilenetv2, std::string("mobilenetv2"))
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(forward_backward, mobilenetv2, std::string("mobilenetv2"))
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(forward, resnet101, std::string("resnet101"))
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(forward_backward, resnet101, std::string("resnet101"))
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
 
 int main(int argc, char** argv) {
   int threads = 2;
   std::vector<char*> rest;
   for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else rest.push_back(argv[i]);
+    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else
+      rest.push_back(argv[i]);
   }
   at::set_num_threads(threads);
   segdistill::PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_BENCH);

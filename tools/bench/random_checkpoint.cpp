@@ -5,11 +5,11 @@
 
 #include <torch/torch.h>
 
-#include "segdistill/checkpoint.hpp"
-#include "segdistill/config.hpp"
-#include "segdistill/error.hpp"
-#include "segdistill/plugin_loader.hpp"
-#include "segdistill/segmentor.hpp"
+#include "segdistill/checkpoint/checkpoint.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/modeling/segmentor.hpp"
+#include "segdistill/plugin/loader.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 3) {

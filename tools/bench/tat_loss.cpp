@@ -14,11 +14,11 @@
 #include <ATen/Context.h>
 #include <torch/torch.h>
 
-#include "segdistill/config.hpp"
-#include "segdistill/distiller.hpp"
-#include "segdistill/plugin_loader.hpp"
-#include "segdistill/registries.hpp"
-#include "segdistill/threads.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/core/threads.hpp"
+#include "segdistill/distill/distiller.hpp"
+#include "segdistill/plugin/loader.hpp"
+#include "segdistill/plugin/registries.hpp"
 
 int main(int argc, char** argv) {
   int threads = 2, repeats = 5, flush = 1;
@@ -27,14 +27,17 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--repeats")) repeats = std::max(1, std::atoi(argv[i + 1]));
     if (!std::strcmp(argv[i], "--flush-denormal")) flush = std::atoi(argv[i + 1]);
   }
-  if (flush) segdistill::configure_cpu_math(threads);  // as the segdistill command does
-  else at::set_num_threads(threads);
+  if (flush)
+    segdistill::configure_cpu_math(threads);  // as the segdistill command does
+  else
+    at::set_num_threads(threads);
   torch::manual_seed(0);
   segdistill::PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_BENCH);
   segdistill::SharedModules shared;
   segdistill::DistillerContext context{"bench", {"s", 256, 4}, {"t", 256, 4}, 21, &shared};
   const auto config = segdistill::Config::parse(
-      "pg = {type = \"tat_patch_group\", patches = [16, 16], heads = 64}\nap = {type = \"tat_anchor_point\", anchors = [32, 32]}\n",
+      "pg = {type = \"tat_patch_group\", patches = [16, 16], heads = 64}\nap = {type = \"tat_anchor_point\", anchors = [32, "
+      "32]}\n",
       "bench");
   auto pg = segdistill::distillers().create(config.root().table("pg"), context);
   auto ap = segdistill::distillers().create(config.root().table("ap"), context);

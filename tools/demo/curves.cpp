@@ -60,7 +60,8 @@ void draw_curves(const std::vector<NamedDir>& runs, const std::string& output) {
     const RunCurves c = read_metrics(dir);
     if (auto it = c.train.find("loss_ce"); it != c.train.end()) ce.push_back(series_of(name, it->second, r));
     for (const auto& [key, xy] : c.train)
-      if (key.rfind("loss_", 0) == 0 && key != "loss_ce") terms.push_back(series_of(name + ": " + key.substr(5), xy, term_colour++));
+      if (key.rfind("loss_", 0) == 0 && key != "loss_ce")
+        terms.push_back(series_of(name + ": " + key.substr(5), xy, term_colour++));
     if (auto it = c.val.find("mIoU"); it != c.val.end()) miou.push_back(series_of(name, it->second, r, 100.0));
   }
   cv::Mat image(560, 1500, CV_8UC3, cv::Scalar(255, 255, 255));

@@ -38,8 +38,10 @@ int main(int argc, char** argv) {
   grid->add_option("--output", output, "PNG to write")->required();
   CLI11_PARSE(app, argc, argv);
   try {
-    if (curves->parsed()) segdistill::demo::draw_curves(named_dirs(runs), output);
-    else segdistill::demo::draw_grid(data_root, named_dirs(runs), count, cell, output);
+    if (curves->parsed())
+      segdistill::demo::draw_curves(named_dirs(runs), output);
+    else
+      segdistill::demo::draw_grid(data_root, named_dirs(runs), count, cell, output);
   } catch (const std::exception& e) {
     std::cerr << "segdistill_demo_figures: " << e.what() << "\n";
     return 1;

@@ -70,7 +70,8 @@ void draw_grid(const std::string& data_root, const std::vector<NamedDir>& predic
   for (int c = 0; c < columns; ++c)
     cv::putText(grid, titles[c], {c * (cell + gap) + 4, header - 10}, cv::FONT_HERSHEY_SIMPLEX, 0.5, {0, 0, 0}, 1, cv::LINE_AA);
   for (std::size_t r = 0; r < ids.size(); ++r) {
-    std::vector<std::string> paths{data_root + "/JPEGImages/" + ids[r] + ".jpg", data_root + "/SegmentationClass/" + ids[r] + ".png"};
+    std::vector<std::string> paths{data_root + "/JPEGImages/" + ids[r] + ".jpg",
+                                   data_root + "/SegmentationClass/" + ids[r] + ".png"};
     for (const auto& [name, dir] : predictions) paths.push_back(dir + "/" + ids[r] + ".png");
     for (int c = 0; c < columns; ++c) {
       cv::Mat tile;

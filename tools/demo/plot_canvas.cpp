@@ -46,8 +46,8 @@ void draw_series(cv::Mat& image, const Series& s, const std::function<cv::Point(
 }  // namespace
 
 cv::Scalar series_colour(std::size_t index) {
-  static const cv::Scalar colours[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44}, {40, 39, 214},
-                                       {189, 103, 148}, {75, 86, 140}, {194, 119, 227}, {127, 127, 127}};
+  static const cv::Scalar colours[] = {{180, 119, 31},  {14, 127, 255}, {44, 160, 44},   {40, 39, 214},
+                                       {189, 103, 148}, {75, 86, 140},  {194, 119, 227}, {127, 127, 127}};
   return colours[index % (sizeof colours / sizeof colours[0])];
 }
 

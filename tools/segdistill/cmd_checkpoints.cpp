@@ -6,12 +6,12 @@
 
 #include "command.hpp"
 #include "plugin_setup.hpp"
-#include "segdistill/checkpoint.hpp"
-#include "segdistill/config.hpp"
-#include "segdistill/error.hpp"
-#include "segdistill/log.hpp"
-#include "segdistill/pytorch_checkpoint.hpp"
-#include "segdistill/segmentor.hpp"
+#include "segdistill/checkpoint/checkpoint.hpp"
+#include "segdistill/checkpoint/pytorch_checkpoint.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/core/log.hpp"
+#include "segdistill/modeling/segmentor.hpp"
 
 namespace segdistill::cli {
 

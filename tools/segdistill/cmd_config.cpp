@@ -7,11 +7,11 @@
 #include "command.hpp"
 #include "plugin_setup.hpp"
 #include "schema_printer.hpp"
-#include "segdistill/config.hpp"
-#include "segdistill/data_sections.hpp"
-#include "segdistill/config_sections.hpp"
-#include "segdistill/error.hpp"
-#include "segdistill/log.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/config/sections.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/core/log.hpp"
+#include "segdistill/data/sections.hpp"
 
 namespace segdistill::cli {
 
@@ -57,8 +57,9 @@ Runner attach_config(CLI::App& app) {
       const Config config = Config::load(check_args->path, check_args->overrides);
       load_plugins(globals, &config);
       if (config.root().keys().empty())
-        throw Error(check_args->path + ": the config is empty: nothing to check (a config has sections such as [model], "
-                                       "[data], [train]; see segdistill config schema)");
+        throw Error(check_args->path +
+                    ": the config is empty: nothing to check (a config has sections such as [model], "
+                    "[data], [train]; see segdistill config schema)");
       validate_config(config);
       // What the data can tell, where it is reachable from here.
       if (config.root().contains("model"))

@@ -13,13 +13,13 @@
 
 #include "command.hpp"
 #include "plugin_setup.hpp"
-#include "segdistill/config.hpp"
-#include "segdistill/data_loader.hpp"
-#include "segdistill/data_sections.hpp"
-#include "segdistill/error.hpp"
-#include "segdistill/image_io.hpp"
-#include "segdistill/overlay.hpp"
-#include "segdistill/progress.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/core/progress.hpp"
+#include "segdistill/data/image_io.hpp"
+#include "segdistill/data/loader.hpp"
+#include "segdistill/data/sections.hpp"
+#include "segdistill/evaluation/overlay.hpp"
 
 namespace fs = std::filesystem;
 
@@ -102,11 +102,14 @@ int run_check(const GlobalOptions& globals, const DataArgs& args) {
               << scan.largest.height << " (width x height)\n";
   std::uint64_t total = 0;
   for (auto p : scan.pixels) total += p;
-  std::cout << "\n" << std::left << std::setw(5) << "id" << std::setw(24) << "class" << std::right << std::setw(14) << "pixels"
-            << std::setw(10) << "share" << "\n";
+  std::cout << "\n"
+            << std::left << std::setw(5) << "id" << std::setw(24) << "class" << std::right << std::setw(14) << "pixels"
+            << std::setw(10) << "share"
+            << "\n";
   const auto row = [&](const std::string& index, const std::string& name, std::uint64_t pixels) {
     std::cout << std::left << std::setw(5) << index << std::setw(24) << name << std::right << std::setw(14) << pixels
-              << std::setw(9) << std::fixed << std::setprecision(2) << (total ? 100.0 * static_cast<double>(pixels) / static_cast<double>(total) : 0.0) << "%\n";
+              << std::setw(9) << std::fixed << std::setprecision(2)
+              << (total ? 100.0 * static_cast<double>(pixels) / static_cast<double>(total) : 0.0) << "%\n";
   };
   for (std::int64_t c = 0; c < info.num_classes(); ++c)
     row(std::to_string(c), info.class_names[static_cast<std::size_t>(c)], scan.pixels[static_cast<std::size_t>(c)]);
@@ -150,7 +153,9 @@ int run_show(const GlobalOptions& globals, const DataArgs& args) {
 void add_common(CLI::App& app, DataArgs& args) {
   app.add_option("CONFIG", args.config, "TOML config with a [data] section")->required()->check(CLI::ExistingFile);
   app.add_option("--set", args.overrides, "override a config key (repeatable)")->type_name("KEY=VALUE");
-  app.add_option("--split", args.split, "train, val or test")->capture_default_str()->check(CLI::IsMember({"train", "val", "test"}));
+  app.add_option("--split", args.split, "train, val or test")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"train", "val", "test"}));
 }
 
 }  // namespace

@@ -11,11 +11,11 @@
 #include "command.hpp"
 #include "model_loading.hpp"
 #include "plugin_setup.hpp"
-#include "segdistill/config.hpp"
-#include "segdistill/error.hpp"
-#include "segdistill/output_paths.hpp"
-#include "segdistill/evaluation.hpp"
-#include "segdistill/log.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/core/log.hpp"
+#include "segdistill/evaluation/evaluation.hpp"
+#include "segdistill/evaluation/output_paths.hpp"
 
 namespace segdistill::cli {
 
@@ -81,8 +81,12 @@ int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
     report["config_file"] = args.config;
     if (!args.checkpoint.empty()) report["checkpoint"] = args.checkpoint;
     if (!args.pred_dir.empty()) report["predictions"] = args.pred_dir;
-    report["eval"] = {{"mode", options.mode},   {"crop", options.crop},           {"stride", options.stride},
-                      {"scales", options.scales}, {"flip", options.flip},           {"mean_over", options.mean_over},
+    report["eval"] = {{"mode", options.mode},
+                      {"crop", options.crop},
+                      {"stride", options.stride},
+                      {"scales", options.scales},
+                      {"flip", options.flip},
+                      {"mean_over", options.mean_over},
                       {"resize_to", options.resize_to ? nlohmann::json(*options.resize_to) : nlohmann::json(nullptr)}};
     report["confusion_matrix"] = result.evaluator.confusion();
     write_json(args.json, report);
@@ -96,10 +100,13 @@ int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
 Runner attach_eval(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   app.add_option("CONFIG", args->config, "TOML config ([model], [data], [eval])")->required()->check(CLI::ExistingFile);
-  auto* checkpoint = app.add_option("--checkpoint", args->checkpoint, "segdistill checkpoint of the model")->check(CLI::ExistingFile);
+  auto* checkpoint =
+      app.add_option("--checkpoint", args->checkpoint, "segdistill checkpoint of the model")->check(CLI::ExistingFile);
   auto* preds = app.add_option("--pred-dir", args->pred_dir, "score saved predictions (ID.png, indices or palette) instead");
   checkpoint->excludes(preds);
-  app.add_option("--split", args->split, "train, val or test")->capture_default_str()->check(CLI::IsMember({"train", "val", "test"}));
+  app.add_option("--split", args->split, "train, val or test")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"train", "val", "test"}));
   app.add_option("--json", args->json, "write every metric, per-class values, counts, config and mode as JSON");
   app.add_option("--save-pred", args->save_pred, "write predictions as palette PNGs (indices preserved)")->excludes(preds);
   app.add_option("--save-overlay", args->save_overlay, "write predictions coloured over the images")->excludes(preds);

@@ -5,8 +5,8 @@
 #include <CLI/CLI.hpp>
 
 #include "command.hpp"
-#include "segdistill/error.hpp"
-#include "segdistill/progress.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/core/progress.hpp"
 #include "toy_dataset.hpp"
 
 namespace segdistill::cli {
@@ -30,8 +30,8 @@ Runner attach_make_toy_dataset(CLI::App& app) {
     ProgressBar bar("toy data set", options->train + options->val);
     toy::write_toy_dataset(*options, [&](int done, int) { bar.update(done); });
     bar.finish();
-    std::cout << "wrote " << options->train << " training and " << options->val << " validation images ("
-              << options->width << "x" << options->height << ", classes: ";
+    std::cout << "wrote " << options->train << " training and " << options->val << " validation images (" << options->width << "x"
+              << options->height << ", classes: ";
     const auto& names = toy::toy_class_names();
     for (std::size_t i = 0; i < names.size(); ++i) std::cout << (i ? ", " : "") << names[i];
     std::cout << ") to " << options->output << "\n";

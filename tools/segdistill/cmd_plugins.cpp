@@ -7,8 +7,8 @@
 
 #include "command.hpp"
 #include "plugin_setup.hpp"
-#include "segdistill/plugin_loader.hpp"
-#include "segdistill/registries.hpp"
+#include "segdistill/plugin/loader.hpp"
+#include "segdistill/plugin/registries.hpp"
 
 namespace segdistill::cli {
 
@@ -18,7 +18,10 @@ nlohmann::json plugins_json() {
   nlohmann::json out;
   out["plugins"] = nlohmann::json::array();
   for (const auto& p : PluginLoader::instance().loaded())
-    out["plugins"].push_back({{"name", p.name}, {"version", p.version}, {"path", p.path}, {"compiler", p.compiler},
+    out["plugins"].push_back({{"name", p.name},
+                              {"version", p.version},
+                              {"path", p.path},
+                              {"compiler", p.compiler},
                               {"torch_version", p.torch_version}});
   out["registries"] = nlohmann::json::object();
   for (const RegistryBase* registry : all_registries()) {

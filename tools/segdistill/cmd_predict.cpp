@@ -5,20 +5,20 @@
 #include <map>
 #include <memory>
 
-#include <CLI/CLI.hpp>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
 
 #include "command.hpp"
 #include "model_loading.hpp"
 #include "plugin_setup.hpp"
-#include "segdistill/config.hpp"
-#include "segdistill/data_sections.hpp"
-#include "segdistill/error.hpp"
-#include "segdistill/output_paths.hpp"
-#include "segdistill/image_io.hpp"
-#include "segdistill/inference.hpp"
-#include "segdistill/overlay.hpp"
-#include "segdistill/progress.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/core/progress.hpp"
+#include "segdistill/data/image_io.hpp"
+#include "segdistill/data/sections.hpp"
+#include "segdistill/evaluation/inference.hpp"
+#include "segdistill/evaluation/output_paths.hpp"
+#include "segdistill/evaluation/overlay.hpp"
 
 namespace fs = std::filesystem;
 

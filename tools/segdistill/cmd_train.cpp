@@ -8,11 +8,11 @@
 #include "command.hpp"
 #include "launcher.hpp"
 #include "plugin_setup.hpp"
-#include "segdistill/config.hpp"
-#include "segdistill/config_sections.hpp"
-#include "segdistill/log.hpp"
-#include "segdistill/train_section.hpp"
-#include "segdistill/trainer.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/config/sections.hpp"
+#include "segdistill/core/log.hpp"
+#include "segdistill/engine/train_section.hpp"
+#include "segdistill/engine/trainer.hpp"
 
 namespace segdistill::cli {
 
@@ -60,8 +60,10 @@ Runner attach_train(CLI::App& app) {
     load_plugins(globals, &config);
     args->options.world = world_from_environment();
     if (args->nproc > 1 && args->options.world && !started_by_nproc())
-      throw Error("--nproc " + std::to_string(args->nproc) + ": the environment already describes a data-parallel job "
-                  "(WORLD_SIZE=" + std::to_string(args->options.world->world_size) +
+      throw Error("--nproc " + std::to_string(args->nproc) +
+                  ": the environment already describes a data-parallel job "
+                  "(WORLD_SIZE=" +
+                  std::to_string(args->options.world->world_size) +
                   ", as torchrun sets it); leave out --nproc under a launcher, or unset WORLD_SIZE to launch with --nproc");
     if (args->nproc > 1 && !args->options.world) {
       // One message for a bad config, not one per worker.

@@ -12,8 +12,8 @@
 #include <cstring>
 #include <thread>
 
-#include "segdistill/error.hpp"
-#include "segdistill/log.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/core/log.hpp"
 
 namespace segdistill::cli {
 
@@ -59,7 +59,8 @@ int fixed_port(const char* text) {
   char* end = nullptr;
   const long port = std::strtol(text, &end, 10);
   if (*end != '\0' || port < 1 || port > 65535)
-    throw Error(std::string("environment variable MASTER_PORT='") + text + "': expected a port number from 1 to 65535 "
+    throw Error(std::string("environment variable MASTER_PORT='") + text +
+                "': expected a port number from 1 to 65535 "
                 "(or unset it: --nproc then picks a free port)");
   return static_cast<int>(port);
 }

@@ -11,12 +11,12 @@
 
 #include "command.hpp"
 #include "launcher.hpp"
-#include "segdistill/checkpoint.hpp"
-#include "segdistill/closest_match.hpp"
-#include "segdistill/collectives.hpp"
-#include "segdistill/error.hpp"
-#include "segdistill/log.hpp"
-#include "segdistill/threads.hpp"
+#include "segdistill/checkpoint/checkpoint.hpp"
+#include "segdistill/core/closest_match.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/core/log.hpp"
+#include "segdistill/core/threads.hpp"
+#include "segdistill/engine/collectives.hpp"
 
 namespace {
 
@@ -64,9 +64,10 @@ int unknown_command(const CLI::App& app) {
     fail("no command given; commands: " + segdistill::join(names, ", ") + " (see segdistill --help)");
     return 2;
   }
-  std::string message = "unknown command '" + remaining.front() + "'";
-  if (auto best = segdistill::closest_match(remaining.front(), names)) message += " (did you mean '" + *best + "'?)";
-  fail(message + "; commands: " + segdistill::join(names, ", "));
+  fail(segdistill::UnknownName("unknown command", remaining.front(), names)
+           .listed_as("commands")
+           .order(segdistill::ChoiceOrder::kAsGiven)
+           .message());
   return 2;
 }
 
@@ -83,8 +84,7 @@ int main(int argc, char** argv) {
   app.add_option("--plugin-dir", globals.plugin_dirs, "also load the plugins in this folder (repeatable; searched first)")
       ->type_name("DIR");
   app.add_option("--log-level", globals.log_level, "trace, debug, info, warn, error or off")->capture_default_str();
-  app.add_option("--threads", globals.threads, "intra-op threads for LibTorch (default: all cores)")
-      ->check(CLI::Range(1, 1024));
+  app.add_option("--threads", globals.threads, "intra-op threads for LibTorch (default: all cores)")->check(CLI::Range(1, 1024));
   app.add_flag("--allow-nonfinite", globals.allow_nonfinite,
                "load checkpoints and state dicts whose tensors hold NaN or Inf (refused by default: a corrupt file or a "
                "diverged run)");
@@ -117,7 +117,8 @@ int main(int argc, char** argv) {
   } catch (const c10::Error& e) {
     return fail(e.what_without_backtrace());
   } catch (const cv::Exception& e) {
-    return fail("OpenCV could not process an image (" + e.err + " in " + e.func + "); check the data and the sizes in the "
+    return fail("OpenCV could not process an image (" + e.err + " in " + e.func +
+                "); check the data and the sizes in the "
                 "pipeline (segdistill data check CONFIG names bad samples)");
   } catch (const std::filesystem::filesystem_error& e) {
     // "cannot create directories: Permission denied [PATH]": the path and the cause.

@@ -1,7 +1,7 @@
 #include "model_loading.hpp"
 
-#include "segdistill/checkpoint.hpp"
-#include "segdistill/error.hpp"
+#include "segdistill/checkpoint/checkpoint.hpp"
+#include "segdistill/core/error.hpp"
 
 namespace segdistill::cli {
 

@@ -3,8 +3,8 @@
 #include <memory>
 #include <string>
 
-#include "segdistill/config.hpp"
-#include "segdistill/segmentor.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/modeling/segmentor.hpp"
 
 namespace segdistill::cli {
 

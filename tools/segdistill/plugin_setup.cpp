@@ -1,8 +1,8 @@
 #include "plugin_setup.hpp"
 
-#include "segdistill/config.hpp"
-#include "segdistill/config_sections.hpp"
-#include "segdistill/plugin_loader.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/config/sections.hpp"
+#include "segdistill/plugin/loader.hpp"
 
 namespace segdistill::cli {
 

@@ -4,10 +4,10 @@
 #include <iostream>
 #include <sstream>
 
-#include "segdistill/closest_match.hpp"
-#include "segdistill/config_sections.hpp"
-#include "segdistill/error.hpp"
-#include "segdistill/registries.hpp"
+#include "segdistill/config/sections.hpp"
+#include "segdistill/core/closest_match.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/plugin/registries.hpp"
 
 namespace segdistill::cli {
 
@@ -15,8 +15,10 @@ namespace {
 
 std::string number_text(double v) {
   std::ostringstream out;
-  if (std::floor(v) == v && std::abs(v) < 1e15) out << static_cast<long long>(v);
-  else out << v;
+  if (std::floor(v) == v && std::abs(v) < 1e15)
+    out << static_cast<long long>(v);
+  else
+    out << v;
   return out.str();
 }
 
@@ -27,9 +29,12 @@ std::string valid_values(const FieldSpec& f) {
     text = "one of:";
     for (const auto& a : f.allowed) text += " " + value_to_text(a);
   }
-  if (f.min && f.max) text += (text.empty() ? "" : "; ") + number_text(*f.min) + " to " + number_text(*f.max);
-  else if (f.min) text += (text.empty() ? ">= " : "; >= ") + number_text(*f.min);
-  else if (f.max) text += (text.empty() ? "<= " : "; <= ") + number_text(*f.max);
+  if (f.min && f.max)
+    text += (text.empty() ? "" : "; ") + number_text(*f.min) + " to " + number_text(*f.max);
+  else if (f.min)
+    text += (text.empty() ? ">= " : "; >= ") + number_text(*f.min);
+  else if (f.max)
+    text += (text.empty() ? "<= " : "; <= ") + number_text(*f.max);
   return text;
 }
 
@@ -70,8 +75,8 @@ void print_fields_markdown(const SchemaSpec& schema) {
   }
   std::cout << "| key | type | default | valid | meaning |\n|---|---|---|---|---|\n";
   for (const auto& f : schema.fields)
-    std::cout << "| `" << f.key << "` | " << value_type_name(f.type) << " | " << cell(requirement(f, SchemaFormat::Markdown)) << " | "
-              << cell(valid_values(f)) << " | " << cell(f.help) << " |\n";
+    std::cout << "| `" << f.key << "` | " << value_type_name(f.type) << " | " << cell(requirement(f, SchemaFormat::Markdown))
+              << " | " << cell(valid_values(f)) << " | " << cell(f.help) << " |\n";
   std::cout << "\n";
 }
 
@@ -85,11 +90,14 @@ void print_sections(SchemaFormat format) {
   const bool md = format == SchemaFormat::Markdown;
   std::cout << (md ? "## Config sections\n\n" : "Config sections:\n");
   for (const auto& section : config_sections()) {
-    if (md) std::cout << "### `" << section_title(section) << "`\n\n" << section.help << ".";
-    else std::cout << "\n" << section_title(section) << "  " << section.help;
+    if (md)
+      std::cout << "### `" << section_title(section) << "`\n\n" << section.help << ".";
+    else
+      std::cout << "\n" << section_title(section) << "  " << section.help;
     if (section.array_of_tables)
       std::cout << (md ? " " : "\n  ") << "Each entry's `type` names an entry of the " << section.component_kind
-                << " registry, whose own keys follow" << (md ? " below." : " (segdistill config schema " + section.component_kind + " NAME)");
+                << " registry, whose own keys follow"
+                << (md ? " below." : " (segdistill config schema " + section.component_kind + " NAME)");
     std::cout << (md ? "\n\n" : "\n");
     print_fields(section.schema, format);
   }
@@ -100,10 +108,11 @@ void print_entries(const RegistryBase& registry, const std::vector<RegistryEntry
   if (entries.empty()) std::cout << "No " << registry.kind() << " are registered.\n" << (md ? "\n" : "");
   for (const auto& e : entries) {
     if (md) {
-      std::cout << "### `" << registry.kind() << "." << e.name << "`\n\n" << e.help << " (plugin `" << plugin_name(e.origin)
-                << "`; `type = \"" << e.name << "\"`)\n\n";
+      std::cout << "### `" << registry.kind() << "." << e.name << "`\n\n"
+                << e.help << " (plugin `" << plugin_name(e.origin) << "`; `type = \"" << e.name << "\"`)\n\n";
     } else {
-      std::cout << registry.kind() << "." << e.name << ": " << e.help << "\n  from " << e.origin << "\n  type = \"" << e.name << "\"\n";
+      std::cout << registry.kind() << "." << e.name << ": " << e.help << "\n  from " << e.origin << "\n  type = \"" << e.name
+                << "\"\n";
     }
     print_fields(e.schema, format);
     if (!md) std::cout << "\n";
@@ -114,7 +123,7 @@ const RegistryBase& registry_of_kind(const std::string& kind) {
   if (const RegistryBase* registry = find_registry(kind)) return *registry;
   std::vector<std::string> kinds;
   for (const RegistryBase* r : all_registries()) kinds.push_back(r->kind());
-  throw Error("config schema: unknown kind '" + kind + "'; valid kinds: " + describe_choices(kind, kinds));
+  UnknownName("config schema: unknown kind", kind, kinds).listed_as("valid kinds").raise();
 }
 
 }  // namespace

@@ -2,18 +2,16 @@
 // (one-to-one feature matching through a 1x1 adapter, the matching TaT argues against).
 #include <torch/torch.h>
 
-#include "segdistill/distiller.hpp"
-#include "segdistill/error.hpp"
-#include "segdistill/plugin_api.hpp"
+#include "segdistill/sdk.hpp"
 
 namespace segdistill::baselines {
-
-namespace F = torch::nn::functional;
 
 struct KdOptions {
   double temperature;
   static void declare(Schema<KdOptions>& s) {
-    s.field("temperature", &KdOptions::temperature, "softening temperature T (the loss is scaled by T^2)").default_value(4.0).range(1e-3, 1e3);
+    s.field("temperature", &KdOptions::temperature, "softening temperature T (the loss is scaled by T^2)")
+        .default_value(4.0)
+        .range(1e-3, 1e3);
   }
 };
 
@@ -22,13 +20,13 @@ class KdDistiller : public Distiller {
  public:
   KdDistiller(const KdOptions& o, const DistillerContext& c) : options_(o), context_(c) {
     if (c.student.channels != c.teacher.channels)
-      throw Error(c.config_key + ": kd compares class scores, but " + c.student.name + " has " + std::to_string(c.student.channels) +
-                  " channels and " + c.teacher.name + " " + std::to_string(c.teacher.channels));
+      throw Error(c.config_key + ": kd compares class scores, but " + c.student.name + " has " +
+                  std::to_string(c.student.channels) + " channels and " + c.teacher.name + " " +
+                  std::to_string(c.teacher.channels));
   }
   std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override {
     at::Tensor s = student.at(context_.student.name), t = teacher.at(context_.teacher.name);
-    if (s.sizes() != t.sizes())
-      s = F::interpolate(s, F::InterpolateFuncOptions().size(std::vector<int64_t>{t.size(2), t.size(3)}).mode(torch::kBilinear).align_corners(true));
+    s = resize_like(s, t, AlignCorners::kYes);
     const double temperature = options_.temperature;
     const at::Tensor log_p = torch::log_softmax(s / temperature, 1);
     const at::Tensor q = torch::softmax(t / temperature, 1);
@@ -49,13 +47,13 @@ struct FitNetOptions {
 class FitNetDistiller : public Distiller {
  public:
   FitNetDistiller(const FitNetOptions&, const DistillerContext& c) : context_(c) {
-    adapter = register_module("adapter", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.student.channels, c.teacher.channels, 1).bias(false)));
+    adapter = register_module("adapter",
+                              torch::nn::Conv2d(torch::nn::Conv2dOptions(c.student.channels, c.teacher.channels, 1).bias(false)));
   }
   std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override {
     at::Tensor s = adapter(student.at(context_.student.name));
     const at::Tensor& t = teacher.at(context_.teacher.name);
-    if (s.size(2) != t.size(2) || s.size(3) != t.size(3))
-      s = F::interpolate(s, F::InterpolateFuncOptions().size(std::vector<int64_t>{t.size(2), t.size(3)}).mode(torch::kBilinear).align_corners(true));
+    s = resize_like(s, t, AlignCorners::kYes);
     return {{"fitnet", torch::mse_loss(s, t)}};
   }
 
@@ -66,10 +64,8 @@ class FitNetDistiller : public Distiller {
 
 namespace {
 void register_baselines(PluginRegistrar& r) {
-  r.add<KdOptions>(distillers(), "kd", "pixel-wise KL divergence between softened class scores (temperature)",
-                   [](const KdOptions& o, const DistillerContext& c) { return std::make_shared<KdDistiller>(o, c); });
-  r.add<FitNetOptions>(distillers(), "fitnet", "one-to-one feature MSE through a 1x1 adapter",
-                       [](const FitNetOptions& o, const DistillerContext& c) { return std::make_shared<FitNetDistiller>(o, c); });
+  r.add_class<KdDistiller, KdOptions>(distillers(), "kd", "pixel-wise KL divergence between softened class scores (temperature)");
+  r.add_class<FitNetDistiller, FitNetOptions>(distillers(), "fitnet", "one-to-one feature MSE through a 1x1 adapter");
 }
 }  // namespace
 

@@ -43,8 +43,8 @@ void for_each_position(const Cells& c, std::int64_t batch, std::int64_t sample, 
 // The grid rows as N x n x m/g x (kh / kernel_h) x kernel_h x (kw / kernel_w) x kernel_w
 // x g x C: the device-independent form of the same pooling, for tensors not on the CPU.
 at::Tensor cell_view(const at::Tensor& rows, const RowLayout& l, std::int64_t kernel_h, std::int64_t kernel_w) {
-  return grid_view(rows, l).view({rows.size(0), l.n, l.m / l.group, l.patch_h() / kernel_h, kernel_h, l.patch_w() / kernel_w, kernel_w,
-                                  l.group, rows.size(2)});
+  return grid_view(rows, l).view({rows.size(0), l.n, l.m / l.group, l.patch_h() / kernel_h, kernel_h, l.patch_w() / kernel_w,
+                                  kernel_w, l.group, rows.size(2)});
 }
 
 at::Tensor pool(const at::Tensor& rows, const RowLayout& l, std::int64_t kernel_h, std::int64_t kernel_w) {
@@ -54,9 +54,10 @@ at::Tensor pool(const at::Tensor& rows, const RowLayout& l, std::int64_t kernel_
   const std::int64_t batch = rows.size(0), sample = rows.size(1) * rows.size(2);
   at::Tensor out = at::zeros({batch, 1, c.blocks_per_sample * c.cells_h() * c.cells_w() * l.group, rows.size(2)}, rows.options());
   AT_DISPATCH_FLOATING_TYPES(rows.scalar_type(), "pool_anchors", [&] {
-    for_each_position(c, batch, sample, rows.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), [&](const scalar_t* from, scalar_t* to) {
-      for (std::int64_t x = 0; x < c.run; ++x) to[x] += from[x];
-    });
+    for_each_position(c, batch, sample, rows.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
+                      [&](const scalar_t* from, scalar_t* to) {
+                        for (std::int64_t x = 0; x < c.run; ++x) to[x] += from[x];
+                      });
   });
   out.div_(static_cast<double>(kernel_h * kernel_w));  // the cells are small next to the rows
   return out;
@@ -64,7 +65,8 @@ at::Tensor pool(const at::Tensor& rows, const RowLayout& l, std::int64_t kernel_
 
 // The gradient of pool(): each cell's gradient / cell size at each of its positions,
 // zero in the rows the grid drops.
-at::Tensor spread(const at::Tensor& grad, const RowLayout& l, std::int64_t kernel_h, std::int64_t kernel_w, std::int64_t positions) {
+at::Tensor spread(const at::Tensor& grad, const RowLayout& l, std::int64_t kernel_h, std::int64_t kernel_w,
+                  std::int64_t positions) {
   const at::Tensor g = grad.contiguous();
   const Cells c = cells_of(l, kernel_h, kernel_w, g.size(3));
   const std::int64_t batch = g.size(0), sample = positions * g.size(3), grid = l.grid_positions();
@@ -112,8 +114,8 @@ std::optional<AnchorCells> anchor_cells(const RowLayout& l, std::int64_t anchors
   // avg_pool2d keeps every whole cell: H / kernel_h rows of anchors, which can be more
   // than anchors_h (33 / (33 / 32) = 33).
   const std::int64_t rows = l.height / cells.kernel_h, columns = l.width / cells.kernel_w;
-  const bool tiles = l.patch_h() % cells.kernel_h == 0 && l.patch_w() % cells.kernel_w == 0 && l.n * l.patch_h() == rows * cells.kernel_h &&
-                     l.m * l.patch_w() == columns * cells.kernel_w;
+  const bool tiles = l.patch_h() % cells.kernel_h == 0 && l.patch_w() % cells.kernel_w == 0 &&
+                     l.n * l.patch_h() == rows * cells.kernel_h && l.m * l.patch_w() == columns * cells.kernel_w;
   if (!tiles) return std::nullopt;
   return cells;
 }

@@ -2,7 +2,7 @@
 // a @ b over leading batch dimensions, with the batch spread over LibTorch's intra-op
 // threads. LibTorch 1.13's CPU bmm runs one GEMM after another on the calling thread for
 // matrices of this size, and the BLAS underneath is kept single-threaded (see
-// segdistill/threads.hpp), so attention's products would use one core.
+// segdistill/core/threads.hpp), so attention's products would use one core.
 #include <torch/torch.h>
 
 namespace segdistill::tat {

@@ -16,7 +16,7 @@ namespace segdistill::tat {
 
 // q, k, v, target: N x (H*W) x C rows in `layout`, whose grid holds heads x P x d
 // (d = layout.group * C) per sample. Differentiable in q, k, v and target.
-torch::Tensor patch_group_loss(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& target,
-                               const RowLayout& layout);
+torch::Tensor patch_group_loss(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               const torch::Tensor& target, const RowLayout& layout);
 
 }  // namespace segdistill::tat

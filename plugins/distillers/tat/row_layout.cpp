@@ -89,7 +89,8 @@ class FromRows : public torch::autograd::Function<FromRows> {
 }  // namespace
 
 at::Tensor grid_view(const at::Tensor& rows, const RowLayout& l) {
-  return rows.narrow(1, 0, l.grid_positions()).view({rows.size(0), l.n, l.m / l.group, l.patch_h(), l.patch_w(), l.group, rows.size(2)});
+  return rows.narrow(1, 0, l.grid_positions())
+      .view({rows.size(0), l.n, l.m / l.group, l.patch_h(), l.patch_w(), l.group, rows.size(2)});
 }
 
 at::Tensor to_rows(const at::Tensor& x, const RowLayout& layout) { return ToRows::apply(x, layout.to_vector()); }

@@ -2,8 +2,8 @@
 
 #include "anchor_pooling.hpp"
 #include "patch_group_loss.hpp"
-#include "segdistill/error.hpp"
-#include "segdistill/plugin_api.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/plugin/plugin_api.hpp"
 
 namespace segdistill::tat {
 
@@ -74,9 +74,8 @@ std::pair<at::Tensor, at::Tensor> feature_pair(const FeatureMap& student, const 
 
 std::shared_ptr<TatEmbedding> attach_embedding(Distiller& distiller, const DistillerContext& context, bool per_sample) {
   const std::string key = "tat_embedding:" + context.student.name + ":" + context.teacher.name;
-  auto embedding = context.shared->get_or_create<TatEmbedding>(key, [&] {
-    return std::make_shared<TatEmbedding>(context.student.channels, context.teacher.channels, per_sample);
-  });
+  auto embedding = context.shared->get_or_create<TatEmbedding>(
+      key, [&] { return std::make_shared<TatEmbedding>(context.student.channels, context.teacher.channels, per_sample); });
   if (embedding->per_sample() != per_sample)
     throw Error(context.config_key + ".per_sample_embedding: the TaT distillers on " + context.student.name + " / " +
                 context.teacher.name + " share their embeddings and must agree on per_sample_embedding");
@@ -94,8 +93,9 @@ PatchGroupDistiller::PatchGroupDistiller(const PatchGroupOptions& options, const
   check_pair(context, "tat_patch_group");
   const std::int64_t stacked = options.patches[0] * options.patches[1] * context.teacher.channels;
   if (stacked % options.heads != 0)
-    throw Error(context.config_key + ".heads: " + std::to_string(options.patches[0]) + " x " + std::to_string(options.patches[1]) +
-                " patches of " + std::to_string(context.teacher.channels) + " channels give " + std::to_string(stacked) +
+    throw Error(context.config_key + ".heads: " + std::to_string(options.patches[0]) + " x " +
+                std::to_string(options.patches[1]) + " patches of " + std::to_string(context.teacher.channels) +
+                " channels give " + std::to_string(stacked) +
                 " stacked channels, not divisible by heads = " + std::to_string(options.heads));
   embedding_ = attach_embedding(*this, context, options.per_sample_embedding);
   group_ = whole_patches_per_head(options, context.teacher.channels);
@@ -106,11 +106,13 @@ std::map<std::string, at::Tensor> PatchGroupDistiller::forward(const FeatureMap&
   const auto [fs, ft] = feature_pair(student, teacher, context_);
   const std::int64_t n = options_.patches[0], m = options_.patches[1];
   if (ft.size(2) < n || ft.size(3) < m)
-    throw Error(context_.config_key + ".patches: the feature is " + std::to_string(ft.size(2)) + " x " + std::to_string(ft.size(3)) +
-                ", smaller than the " + std::to_string(n) + " x " + std::to_string(m) + " patch grid");
+    throw Error(context_.config_key + ".patches: the feature is " + std::to_string(ft.size(2)) + " x " +
+                std::to_string(ft.size(3)) + ", smaller than the " + std::to_string(n) + " x " + std::to_string(m) +
+                " patch grid");
   const Embedded embedded = embedding_->embed(fs, ft);
   if (embedded.layout && group_ > 0 && *embedded.layout == RowLayout{ft.size(2), ft.size(3), n, m, group_})
-    return {{"tat_patch_group", patch_group_loss(embedded.query, embedded.key, embedded.value, embedded.target, *embedded.layout)}};
+    return {
+        {"tat_patch_group", patch_group_loss(embedded.query, embedded.key, embedded.value, embedded.target, *embedded.layout)}};
   const Embedded e = embedded.nchw(ft);
   const std::int64_t heads = options_.heads;
   const at::Tensor out = attention(patches_by_head(e.query, n, m, heads), patches_by_head(e.key, n, m, heads),
@@ -130,8 +132,9 @@ std::map<std::string, at::Tensor> AnchorPointDistiller::forward(const FeatureMap
   const auto [fs, ft] = feature_pair(student, teacher, context_);
   const std::int64_t ah = options_.anchors[0], aw = options_.anchors[1];
   if (ft.size(2) < ah || ft.size(3) < aw)
-    throw Error(context_.config_key + ".anchors: the feature is " + std::to_string(ft.size(2)) + " x " + std::to_string(ft.size(3)) +
-                ", smaller than the " + std::to_string(ah) + " x " + std::to_string(aw) + " anchor grid");
+    throw Error(context_.config_key + ".anchors: the feature is " + std::to_string(ft.size(2)) + " x " +
+                std::to_string(ft.size(3)) + ", smaller than the " + std::to_string(ah) + " x " + std::to_string(aw) +
+                " anchor grid");
   const Embedded embedded = embedding_->embed(fs, ft);
   if (embedded.layout) {
     if (const auto cells = anchor_cells(*embedded.layout, ah, aw)) {
@@ -149,14 +152,10 @@ std::map<std::string, at::Tensor> AnchorPointDistiller::forward(const FeatureMap
 
 namespace {
 void register_tat(PluginRegistrar& r) {
-  r.add<PatchGroupOptions>(distillers(), "tat_patch_group", "TaT patch-group distillation (patches, heads)",
-                           [](const PatchGroupOptions& o, const DistillerContext& c) {
-                             return std::make_shared<PatchGroupDistiller>(o, c);
-                           });
-  r.add<AnchorPointOptions>(distillers(), "tat_anchor_point", "TaT anchor-point distillation (anchors)",
-                            [](const AnchorPointOptions& o, const DistillerContext& c) {
-                              return std::make_shared<AnchorPointDistiller>(o, c);
-                            });
+  r.add_class<PatchGroupDistiller, PatchGroupOptions>(distillers(), "tat_patch_group",
+                                                      "TaT patch-group distillation (patches, heads)");
+  r.add_class<AnchorPointDistiller, AnchorPointOptions>(distillers(), "tat_anchor_point",
+                                                        "TaT anchor-point distillation (anchors)");
 }
 }  // namespace
 

@@ -3,8 +3,8 @@
 // target-aware attention (Lin et al., CVPR 2022), batched over the whole batch.
 #include <vector>
 
-#include "segdistill/distiller.hpp"
-#include "segdistill/schema.hpp"
+#include "segdistill/config/schema.hpp"
+#include "segdistill/distill/distiller.hpp"
 #include "tat_embedding.hpp"
 
 namespace segdistill::tat {
@@ -14,7 +14,9 @@ struct PatchGroupOptions {
   std::int64_t heads;
   bool per_sample_embedding;
   static void declare(Schema<PatchGroupOptions>& s) {
-    s.field("patches", &PatchGroupOptions::patches, "[n, m]: the feature is cut into n x m patches").default_value(std::vector<std::int64_t>{16, 16}).at_least(1);
+    s.field("patches", &PatchGroupOptions::patches, "[n, m]: the feature is cut into n x m patches")
+        .default_value(std::vector<std::int64_t>{16, 16})
+        .at_least(1);
     s.field("heads", &PatchGroupOptions::heads, "attention groups over the stacked patch channels").default_value(64).at_least(1);
     s.field("per_sample_embedding", &PatchGroupOptions::per_sample_embedding,
             "BatchNorm of the embeddings over each sample alone (the published run's quirk)")
@@ -26,7 +28,9 @@ struct AnchorPointOptions {
   std::vector<std::int64_t> anchors;
   bool per_sample_embedding;
   static void declare(Schema<AnchorPointOptions>& s) {
-    s.field("anchors", &AnchorPointOptions::anchors, "[h, w]: pooled anchor grid").default_value(std::vector<std::int64_t>{32, 32}).at_least(1);
+    s.field("anchors", &AnchorPointOptions::anchors, "[h, w]: pooled anchor grid")
+        .default_value(std::vector<std::int64_t>{32, 32})
+        .at_least(1);
     s.field("per_sample_embedding", &AnchorPointOptions::per_sample_embedding,
             "BatchNorm of the embeddings over each sample alone (the published run's quirk)")
         .default_value(false);

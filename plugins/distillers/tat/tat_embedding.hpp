@@ -7,7 +7,7 @@
 #include <torch/torch.h>
 
 #include "row_layout.hpp"
-#include "segdistill/batch_norm.hpp"
+#include "segdistill/modeling/batch_norm.hpp"
 
 namespace segdistill::tat {
 

@@ -8,9 +8,7 @@
 // plugins/examples/README.md walks through it.
 #include <torch/torch.h>
 
-#include "segdistill/distiller.hpp"
-#include "segdistill/error.hpp"
-#include "segdistill/plugin_api.hpp"
+#include "segdistill/sdk.hpp"
 
 namespace segdistill_example {
 
@@ -38,12 +36,7 @@ class AttentionTransfer : public segdistill::Distiller {
     at::Tensor s = attention_map(student.at(context_.student.name));
     const at::Tensor t = attention_map(teacher.at(context_.teacher.name));
     // Features at different strides are compared at the teacher's resolution.
-    if (s.size(2) != t.size(2) || s.size(3) != t.size(3))
-      s = torch::nn::functional::interpolate(
-          s, torch::nn::functional::InterpolateFuncOptions()
-                 .size(std::vector<int64_t>{t.size(2), t.size(3)})
-                 .mode(torch::kBilinear)
-                 .align_corners(false));
+    s = segdistill::resize_like(s, t, segdistill::AlignCorners::kNo);
     const auto flat = [](const at::Tensor& map) {
       return torch::nn::functional::normalize(map.flatten(1), torch::nn::functional::NormalizeFuncOptions().dim(1));
     };
@@ -53,19 +46,16 @@ class AttentionTransfer : public segdistill::Distiller {
 
  private:
   // B x C x H x W -> B x 1 x H x W.
-  at::Tensor attention_map(const at::Tensor& feature) const {
-    return feature.abs().pow(options_.p).mean(1, /*keepdim=*/true);
-  }
+  at::Tensor attention_map(const at::Tensor& feature) const { return feature.abs().pow(options_.p).mean(1, /*keepdim=*/true); }
 
   AttentionTransferOptions options_;
   DistillerContext context_;
 };
 
 void register_attention_transfer(segdistill::PluginRegistrar& registrar) {
-  registrar.add<AttentionTransferOptions>(
+  registrar.add_class<AttentionTransfer, AttentionTransferOptions>(
       segdistill::distillers(), "attention_transfer",
-      "matches normalised spatial attention maps (mean of |f|^p over channels); any channel counts",
-      [](const AttentionTransferOptions& o, const DistillerContext& c) { return std::make_shared<AttentionTransfer>(o, c); });
+      "matches normalised spatial attention maps (mean of |f|^p over channels); any channel counts");
 }
 
 }  // namespace segdistill_example

@@ -1,0 +1,76 @@
+#pragma once
+// The top-level sections of a configuration that the SDK itself reads, each declared
+// once with its keys, so that `config check` and every command validate the same way.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "segdistill/config/config.hpp"
+#include "segdistill/config/schema.hpp"
+#include "segdistill/core/api.hpp"
+
+namespace segdistill {
+
+struct PluginsSection {
+  std::vector<std::string> dirs;  // searched after --plugin-dir and SEGDISTILL_PLUGIN_PATH
+  std::vector<std::string> load;  // plugin files loaded in addition to the search path
+  static void declare(Schema<PluginsSection>& s) {
+    s.field("dirs", &PluginsSection::dirs, "folders searched for plugin libraries (segdistill_*.so)")
+        .default_value(std::vector<std::string>{});
+    s.field("load", &PluginsSection::load, "plugin library files to load, in order").default_value(std::vector<std::string>{});
+  }
+};
+
+struct ModelSection {
+  std::int64_t num_classes;
+  ConfigTable backbone;
+  ConfigTable head;
+  static void declare(Schema<ModelSection>& s) {
+    s.field("num_classes", &ModelSection::num_classes, "classes the network predicts").required().at_least(1);
+    s.field("backbone", &ModelSection::backbone, "backbone: {type = NAME, ...its options}").required().component("backbones");
+    s.field("head", &ModelSection::head, "head: {type = NAME, ...its options}").required().component("heads");
+  }
+};
+
+struct TeacherSection {
+  ConfigTable backbone;
+  ConfigTable head;
+  std::optional<std::string> checkpoint;
+  std::string mode;
+  std::int64_t num_classes;
+  static void declare(Schema<TeacherSection>& s) {
+    s.field("num_classes", &TeacherSection::num_classes, "classes the teacher predicts (0: the student's)")
+        .default_value(0)
+        .at_least(0);
+    s.field("checkpoint", &TeacherSection::checkpoint, "teacher weights (segdistill or imported checkpoint)");
+    s.field("mode", &TeacherSection::mode,
+            "'eval' (frozen BatchNorm statistics, no dropout) or 'train' (the published run's quirk)")
+        .default_value(std::string("eval"))
+        .one_of({"eval", "train"});
+    s.field("backbone", &TeacherSection::backbone, "teacher backbone: {type = NAME, ...}").required().component("backbones");
+    s.field("head", &TeacherSection::head, "teacher head: {type = NAME, ...}").required().component("heads");
+  }
+};
+
+// One top-level section: its key and the schema its table must satisfy.
+struct SectionSpec {
+  std::string key;
+  std::string help;
+  SchemaSpec schema;
+  bool array_of_tables = false;  // [[key]]
+  std::string component_kind;    // an array of registry components ([[distillers]])
+  // Checks beyond the schema (a split's pipeline), of each table of an array; may be empty.
+  std::function<void(const ConfigTable&)> extra_check;
+};
+
+// Every section the SDK knows, in the order of docs/architecture.md.
+SEGDISTILL_API const std::vector<SectionSpec>& config_sections();
+
+// Validates a resolved config: unknown sections, and every key of every section and of
+// every component it names (registry names included; plugins must be loaded first).
+// Throws Error naming file:line and the dotted key path of the first problem.
+SEGDISTILL_API void validate_config(const Config& config);
+
+}  // namespace segdistill

@@ -1,0 +1,16 @@
+#pragma once
+// Symbols of libsegdistill that plugins and tools may use. Everything else is
+// compiled with hidden visibility.
+#if defined(_WIN32)
+#define SEGDISTILL_API __declspec(dllexport)
+#else
+#define SEGDISTILL_API __attribute__((visibility("default")))
+#endif
+
+namespace segdistill {
+// Bumped whenever a change to the SDK headers breaks plugins built against an older
+// version. The host refuses plugins whose version differs.
+// 2: headers laid out by concern (segdistill/<concern>/...), segdistill/sdk.hpp, the
+//    Hook/Trainer interface, Loss with LossContext, PluginRegistrar::add_class.
+inline constexpr unsigned kSdkApiVersion = 2;
+}  // namespace segdistill

@@ -1,0 +1,125 @@
+#pragma once
+// The [train] section and the framework's keys of each [[distillers]] entry.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "segdistill/config/schema.hpp"
+#include "segdistill/config/table.hpp"
+
+namespace segdistill {
+
+struct OptimizerOptions {
+  double lr;
+  double momentum;
+  bool nesterov;
+  double weight_decay;
+  static void declare(Schema<OptimizerOptions>& s) {
+    s.field("lr", &OptimizerOptions::lr, "base learning rate (of the backbone)").required().range(0, 100);
+    s.field("momentum", &OptimizerOptions::momentum, "SGD momentum").default_value(0.9).range(0, 1);
+    s.field("nesterov", &OptimizerOptions::nesterov, "Nesterov momentum").default_value(true);
+    s.field("weight_decay", &OptimizerOptions::weight_decay, "L2 weight decay").default_value(5e-4).range(0, 1);
+  }
+};
+
+struct TrainSection {
+  std::int64_t iterations;
+  std::int64_t epochs;
+  std::int64_t batch_size;
+  std::int64_t workers;
+  std::int64_t seed;
+  ConfigTable optimizer;
+  ConfigTable lr_schedule;
+  double head_lr_mult;
+  double distiller_lr_mult;
+  ConfigTable loss;
+  double grad_clip;
+  std::int64_t log_every;
+  std::int64_t checkpoint_every;
+  std::int64_t eval_every;
+  std::int64_t keep_last;
+  std::string work_dir;
+  bool sync_bn;
+  std::string dist_backend;
+  double dist_timeout;
+  double dist_bucket_mb;
+  static void declare(Schema<TrainSection>& s) {
+    s.field("iterations", &TrainSection::iterations, "training iterations (or set epochs)").default_value(0).at_least(0);
+    s.field("epochs", &TrainSection::epochs, "training epochs, when iterations is 0").default_value(0).at_least(0);
+    s.field("batch_size", &TrainSection::batch_size, "images per iteration").default_value(8).at_least(1);
+    s.field("workers", &TrainSection::workers, "data loading threads").default_value(2).range(0, 64);
+    s.field("seed", &TrainSection::seed, "seed of weights, data order, augmentation and dropout").default_value(0).at_least(0);
+    s.field("optimizer", &TrainSection::optimizer, "SGD: {lr, momentum, nesterov, weight_decay}").required();
+    s.field("lr_schedule", &TrainSection::lr_schedule,
+            "{type = poly | cosine | step, ...} (segdistill config schema lr_schedules)")
+        .component("lr_schedules");
+    s.field("head_lr_mult", &TrainSection::head_lr_mult, "LR multiplier of the head (10 in the published runs)")
+        .default_value(10.0)
+        .range(0, 1000);
+    s.field("distiller_lr_mult", &TrainSection::distiller_lr_mult, "LR multiplier of distiller parameters")
+        .default_value(1.0)
+        .range(0, 1000);
+    s.field("loss", &TrainSection::loss, "segmentation loss: {type = cross_entropy | focal, ...} (default cross_entropy)")
+        .component("losses");
+    s.field("grad_clip", &TrainSection::grad_clip, "clip the gradient norm to this (0: off)").default_value(0.0).at_least(0);
+    s.field("log_every", &TrainSection::log_every, "iterations between log lines / metrics.jsonl records")
+        .default_value(20)
+        .at_least(1);
+    s.field("checkpoint_every", &TrainSection::checkpoint_every, "iterations between checkpoints (the last one always)")
+        .default_value(1000)
+        .at_least(1);
+    s.field("eval_every", &TrainSection::eval_every, "iterations between validations (0: only at the end)")
+        .default_value(0)
+        .at_least(0);
+    s.field("keep_last", &TrainSection::keep_last, "checkpoints kept (older ones deleted)").default_value(3).at_least(1);
+    s.field("work_dir", &TrainSection::work_dir, "output folder (--work-dir overrides)").default_value(std::string(""));
+    s.field("sync_bn", &TrainSection::sync_bn, "data-parallel runs: BatchNorm statistics over the global batch of all ranks")
+        .default_value(false);
+    s.field("dist_backend", &TrainSection::dist_backend,
+            "data-parallel collectives: gloo, nccl, or auto (nccl on CUDA, else gloo)")
+        .default_value(std::string("auto"))
+        .one_of({std::string("auto"), std::string("gloo"), std::string("nccl")});
+    s.field("dist_timeout", &TrainSection::dist_timeout, "seconds a rank waits for the others (rendezvous, every collective)")
+        .default_value(300.0)
+        .range(1, 86400);
+    s.field("dist_bucket_mb", &TrainSection::dist_bucket_mb, "size of the gradient buckets all-reduced together (MB)")
+        .default_value(25.0)
+        .range(0.01, 4096);
+  }
+};
+
+// The framework's keys of a [[distillers]] entry; the distiller reads the others.
+struct DistillerKeys {
+  std::string student_feature;
+  std::string teacher_feature;
+  double weight;
+  std::optional<std::string> name;
+  static void declare(Schema<DistillerKeys>& s) {
+    s.field("student_feature", &DistillerKeys::student_feature, "student feature (head.decoder, backbone.layer4, logits, ...)")
+        .required();
+    s.field("teacher_feature", &DistillerKeys::teacher_feature, "teacher feature").required();
+    s.field("weight", &DistillerKeys::weight, "factor of this term in the total loss").default_value(1.0).at_least(0);
+    s.field("name", &DistillerKeys::name, "name of the loss term in logs (default: the type)");
+  }
+};
+
+// The framework's key of a [[hooks]] table (read by read_hook_priority; declared for the
+// config reference); the hook reads the others.
+struct HookKeys {
+  std::optional<std::string> priority;
+  static void declare(Schema<HookKeys>& s) {
+    s.field("priority", &HookKeys::priority,
+            "where the hook runs among the others: highest, very_high, high, above_normal, normal, below_normal, low, "
+            "very_low, lowest, or a number from 0 to 100 (lower runs first; default: the hook's own)");
+  }
+};
+
+// Reads the framework's keys of a [[distillers]] table.
+SEGDISTILL_API DistillerKeys read_distiller_keys(const ConfigTable& table);
+
+// The `priority` of a [[hooks]] table: a name (engine/hook.hpp's priority::) or a number
+// from 0 to 100; nullopt when the table has none (the hook's own priority() holds).
+SEGDISTILL_API std::optional<int> read_hook_priority(const ConfigTable& table);
+
+}  // namespace segdistill

@@ -1,0 +1,22 @@
+#pragma once
+// Outputs never replace inputs: checks for the commands that write next to data
+// (predict's masks, eval's saved predictions and overlays).
+#include <string>
+#include <vector>
+
+#include "segdistill/core/api.hpp"
+
+namespace segdistill {
+
+// Error naming `option`, the target and the input when writing `target` would replace
+// one of `inputs` (the same file through any path or link). Inputs that do not exist
+// are ignored.
+SEGDISTILL_API void refuse_overwriting_inputs(const std::string& option, const std::string& target,
+                                              const std::vector<std::string>& inputs);
+
+// Error naming `option` when `folder` is the folder `input_file` lies in: an output
+// folder that is an input folder (images, labels) would mix results into the data.
+SEGDISTILL_API void refuse_input_folder(const std::string& option, const std::string& folder, const std::string& input_file,
+                                        const std::string& what);
+
+}  // namespace segdistill

@@ -1,0 +1,57 @@
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+
+#include "segdistill/config/table.hpp"
+#include "segdistill/core/api.hpp"
+#include "segdistill/modeling/backbone.hpp"
+#include "segdistill/modeling/feature.hpp"
+#include "segdistill/modeling/head.hpp"
+
+namespace segdistill {
+
+struct SegmentorOutput {
+  at::Tensor logits;    // N x classes x H x W, at the input's size
+  FeatureMap features;  // "backbone.*", "head.*", "logits"
+};
+
+// A segmentation network: a backbone and a head, built from a [model]-like table
+// (num_classes, backbone = {type...}, head = {type...}). Its state dict uses the
+// reference names: backbone.* for the backbone, the head's own parts (aspp.*, decoder.*)
+// at the top level.
+class SEGDISTILL_API Segmentor : public torch::nn::Module {
+ public:
+  // `model` is a [model] table (num_classes, backbone, head); plugins must be loaded.
+  explicit Segmentor(const ConfigTable& model);
+  // A network from its backbone and head tables.
+  Segmentor(const ConfigTable& backbone, const ConfigTable& head, std::int64_t num_classes);
+
+  SegmentorOutput forward(const at::Tensor& images);
+
+  std::int64_t num_classes() const { return num_classes_; }
+  // Every feature forward() returns, with channels and stride ("logits" has stride 1).
+  const std::vector<FeatureSpec>& feature_specs() const { return feature_specs_; }
+  // The spec of one feature; Error naming `config_key` and the available names if the
+  // network has no such feature.
+  const FeatureSpec& feature_spec(const std::string& name, const std::string& config_key) const;
+
+  Backbone& backbone() { return *backbone_; }
+  Head& head() { return *head_; }
+
+ private:
+  std::int64_t num_classes_ = 0;
+  std::shared_ptr<Backbone> backbone_;
+  std::shared_ptr<Head> head_;
+  std::vector<FeatureSpec> feature_specs_;
+};
+
+class Config;
+
+// The network a config describes: "model" ([model]) or "teacher" ([teacher]; its
+// num_classes defaults to the model's). Error naming the config when the table is absent.
+SEGDISTILL_API std::shared_ptr<Segmentor> build_network(const Config& config, const std::string& section);
+
+}  // namespace segdistill

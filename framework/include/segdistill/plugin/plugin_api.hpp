@@ -1,0 +1,111 @@
+#pragma once
+// The plugin contract. A plugin is a shared library that defines one entry point with
+//
+//   SEGDISTILL_PLUGIN("my_plugin", "1.0.0", register_my_plugin)
+//
+// where `void register_my_plugin(segdistill::PluginRegistrar&)` adds its components to
+// the registries. The host reads the descriptor the entry point returns, checks the SDK
+// API version and the build signature, and only then calls the register function.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <torch/version.h>
+#include <boost/dll/alias.hpp>
+
+#include "segdistill/config/schema.hpp"
+#include "segdistill/core/api.hpp"
+#include "segdistill/plugin/registries.hpp"
+
+namespace segdistill {
+
+class PluginRegistrar;
+
+// Plain data so that it can be read before anything else about the plugin is trusted.
+// New fields go at the end; api_version comes first forever.
+struct PluginDescriptor {
+  std::uint32_t api_version;
+  const char* name;
+  const char* version;
+  const char* compiler;       // compiler and version the plugin was built with
+  const char* torch_version;  // LibTorch version of its headers
+  int cxx11_abi;              // _GLIBCXX_USE_CXX11_ABI (-1 when not libstdc++)
+  void (*register_components)(PluginRegistrar&);
+};
+
+using PluginEntryPoint = const PluginDescriptor* (*)();
+inline constexpr const char* kPluginEntrySymbol = "segdistill_plugin_entry";
+
+// What this translation unit is compiled with; the host compares a plugin's with its own.
+namespace build {
+#if defined(__clang__)
+inline constexpr const char* kCompiler = "clang " __clang_version__;
+#elif defined(__GNUC__)
+inline constexpr const char* kCompiler = "gcc " __VERSION__;
+#else
+inline constexpr const char* kCompiler = "unknown";
+#endif
+inline constexpr const char* kTorchVersion = TORCH_VERSION;
+#if defined(_GLIBCXX_USE_CXX11_ABI)
+inline constexpr int kCxx11Abi = _GLIBCXX_USE_CXX11_ABI;
+#else
+inline constexpr int kCxx11Abi = -1;
+#endif
+}  // namespace build
+
+// Handed to a plugin's register function: adds components to registries, recording the
+// plugin as their origin.
+class SEGDISTILL_API PluginRegistrar {
+ public:
+  explicit PluginRegistrar(std::string origin) : origin_(std::move(origin)) {}
+  const std::string& origin() const { return origin_; }
+
+  // Registers `name` in `registry`. `factory(const Options&, args...)` builds the
+  // component from its options, read and checked through Options' schema.
+  template <class Options, class Product, class... Args, class Factory>
+  void add(Registry<Product, Args...>& registry, std::string name, std::string help, Factory factory) {
+    RegistryEntryInfo info{std::move(name), std::move(help), origin_, schema_of<Options>()};
+    registry.add(
+        std::move(info),
+        [factory, reserved = registry.reserved_keys()](const ConfigTable& table, Args... args) -> std::shared_ptr<Product> {
+          return factory(parse_options<Options>(table, reserved), std::forward<Args>(args)...);
+        });
+  }
+
+  // Registers `name` as the class Component, built as Component(options, args...) or,
+  // when it needs no build context, Component(options):
+  //
+  //   registrar.add_class<KdDistiller, KdOptions>(distillers(), "kd", "pixel-wise KL divergence ...");
+  template <class Component, class Options, class Product, class... Args>
+  void add_class(Registry<Product, Args...>& registry, std::string name, std::string help) {
+    add<Options>(registry, std::move(name), std::move(help),
+                 [](const Options& options, Args... args) -> std::shared_ptr<Product> {
+                   if constexpr (std::is_constructible_v<Component, const Options&, Args...>)
+                     return std::make_shared<Component>(options, std::forward<Args>(args)...);
+                   else
+                     return std::make_shared<Component>(options);
+                 });
+  }
+
+ private:
+  std::string origin_;
+};
+
+}  // namespace segdistill
+
+#define SEGDISTILL_PLUGIN(NAME, VERSION, REGISTER_FUNCTION)                                    \
+  namespace {                                                                                  \
+  const ::segdistill::PluginDescriptor* segdistill_plugin_descriptor() {                       \
+    static const ::segdistill::PluginDescriptor descriptor{::segdistill::kSdkApiVersion,       \
+                                                           NAME,                               \
+                                                           VERSION,                            \
+                                                           ::segdistill::build::kCompiler,     \
+                                                           ::segdistill::build::kTorchVersion, \
+                                                           ::segdistill::build::kCxx11Abi,     \
+                                                           &REGISTER_FUNCTION};                \
+    return &descriptor;                                                                        \
+  }                                                                                            \
+  }                                                                                            \
+  BOOST_DLL_ALIAS(segdistill_plugin_descriptor, segdistill_plugin_entry)

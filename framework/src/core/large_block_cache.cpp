@@ -1,0 +1,146 @@
+#include "core/large_block_cache.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <c10/core/CPUAllocator.h>
+#include <c10/util/Exception.h>
+
+namespace segdistill {
+
+namespace {
+
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+constexpr std::size_t kSmallest = std::size_t{8} << 20;
+
+std::size_t physical_memory() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) : std::size_t{8} << 30;
+}
+
+// What the cache may hold free: a quarter of the machine's memory, shared among the
+// processes of a data-parallel job on this machine (LOCAL_WORLD_SIZE, as torchrun and
+// `train --nproc` set it).
+std::size_t held_limit() {
+  std::size_t processes = 1;
+  if (const char* local = std::getenv("LOCAL_WORLD_SIZE")) {
+    const long n = std::strtol(local, nullptr, 10);
+    if (n > 1) processes = static_cast<std::size_t>(n);
+  }
+  return physical_memory() / 4 / processes;
+}
+
+// A mapping of `size` bytes starting on a huge-page boundary, or nullptr.
+void* map_aligned(std::size_t size) {
+  void* raw = mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  const auto start = reinterpret_cast<std::uintptr_t>(raw);
+  const std::uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
+  if (aligned > start) munmap(raw, aligned - start);
+  const std::uintptr_t end = start + size + kHugePage;
+  if (end > aligned + size) munmap(reinterpret_cast<void*>(aligned + size), end - (aligned + size));
+  void* block = reinterpret_cast<void*>(aligned);
+  madvise(block, size, MADV_HUGEPAGE);  // advice only: kernels without THP ignore it
+  return block;
+}
+
+class LargeBlockCache final : public c10::Allocator {
+ public:
+  explicit LargeBlockCache(c10::Allocator* small) : small_(small), limit_(held_limit()) {}
+
+  c10::DataPtr allocate(std::size_t bytes) const override {
+    if (bytes < kSmallest) return small_->allocate(bytes);
+    const std::size_t size = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* block = reuse(size);
+    if (!block) block = map_aligned(size);
+    if (!block) {  // out of memory: give back what is held free and try once more
+      release_free_blocks();
+      block = map_aligned(size);
+    }
+    TORCH_CHECK(block, "out of memory: could not allocate ", bytes, " bytes for a CPU tensor");
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      live_[block] = size;
+    }
+    return {block, block, &release, c10::Device(c10::DeviceType::CPU)};
+  }
+
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
+
+  // The deleter of every block this allocator hands out, raw ones included.
+  static void release(void* block);
+
+ private:
+  void* reuse(std::size_t size) const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    auto it = free_.find(size);
+    if (it == free_.end() || it->second.empty()) return nullptr;
+    void* block = it->second.back();
+    it->second.pop_back();
+    held_ -= size;
+    return block;
+  }
+
+  void give_back(void* block) const {
+    std::size_t size = 0;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      auto it = live_.find(block);
+      if (it != live_.end()) {
+        size = it->second;
+        live_.erase(it);
+        if (held_ + size <= limit_) {
+          free_[size].push_back(block);
+          held_ += size;
+          return;
+        }
+      }
+    }
+    if (size == 0)
+      small_->raw_deleter()(block);  // one of the small allocator's, freed raw
+    else
+      munmap(block, size);
+  }
+
+  void release_free_blocks() const {
+    std::unordered_map<std::size_t, std::vector<void*>> blocks;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      blocks.swap(free_);
+      held_ = 0;
+    }
+    for (const auto& [size, list] : blocks)
+      for (void* block : list) munmap(block, size);
+  }
+
+  c10::Allocator* small_;
+  std::size_t limit_;
+  mutable std::mutex mutex_;
+  mutable std::unordered_map<void*, std::size_t> live_;
+  mutable std::unordered_map<std::size_t, std::vector<void*>> free_;
+  mutable std::size_t held_ = 0;
+};
+
+// Never destroyed: tensors freed during exit still come back to it.
+LargeBlockCache* cache = nullptr;
+
+void LargeBlockCache::release(void* block) { cache->give_back(block); }
+
+}  // namespace
+
+void install_large_block_cache() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    cache = new LargeBlockCache(c10::GetCPUAllocator());
+    c10::SetCPUAllocator(cache, /*priority=*/1);
+  });
+}
+
+}  // namespace segdistill

@@ -1,0 +1,22 @@
+#pragma once
+// The trainer's own behaviour beyond the step, written as hooks against the public
+// Trainer interface alone: what a plugin hook can do, these do.
+#include <memory>
+#include <vector>
+
+#include "segdistill/engine/hook.hpp"
+#include "segdistill/engine/lr_schedule.hpp"
+
+namespace segdistill {
+
+// Sets each optimizer group's LR to base x schedule(iteration) x the group's multiplier.
+std::shared_ptr<Hook> make_lr_hook(double base_lr, std::vector<double> group_multipliers, std::shared_ptr<LrSchedule> schedule);
+// Progress bar, log lines and the train records of metrics.jsonl (every train.log_every).
+std::shared_ptr<Hook> make_logging_hook();
+// Validates the student every train.eval_every iterations and at the end: eval/iter_N.txt
+// and .json, a val record in metrics.jsonl, then after_evaluation for every hook.
+std::shared_ptr<Hook> make_evaluation_hook();
+// A checkpoint every train.checkpoint_every iterations and at the end.
+std::shared_ptr<Hook> make_checkpoint_hook();
+
+}  // namespace segdistill

@@ -1,0 +1,82 @@
+#pragma once
+// Everything one training run holds, built by set_up() (setup.cpp) and driven by the loop
+// in trainer.cpp. Private to the engine: hooks see a run through the public Trainer.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "engine/data_parallel.hpp"
+#include "engine/work_dir.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/data/loader.hpp"
+#include "segdistill/distill/distiller.hpp"
+#include "segdistill/engine/hook.hpp"
+#include "segdistill/engine/loss.hpp"
+#include "segdistill/engine/train_section.hpp"
+#include "segdistill/engine/trainer.hpp"
+#include "segdistill/modeling/segmentor.hpp"
+
+namespace segdistill {
+
+struct DistillerEntry {
+  std::string loss_name;  // "loss_<name>"
+  double weight = 1;
+  std::shared_ptr<Distiller> module;
+};
+
+// A hook and where it runs; `name` keys its state in checkpoints (hooks/<name>.<key>).
+struct HookEntry {
+  std::string name;
+  int priority = priority::kNormal;
+  std::shared_ptr<Hook> hook;
+};
+
+// A data-parallel run's collectives are current (SyncBatchNorm) for its length only.
+class CollectivesScope {
+ public:
+  CollectivesScope(std::shared_ptr<Collectives> collectives, bool sync_bn);
+  ~CollectivesScope();
+  CollectivesScope(const CollectivesScope&) = delete;
+  CollectivesScope& operator=(const CollectivesScope&) = delete;
+};
+
+struct Run {
+  Config config;
+  TrainOptions options;
+  TrainSection train;
+  std::string work_dir;
+  torch::Device device{torch::kCPU};
+  std::unique_ptr<WorkDir> work;
+  std::shared_ptr<Segmentor> student, teacher;
+  bool teacher_train_mode = false;
+  std::shared_ptr<torch::nn::Module> distiller_container = std::make_shared<torch::nn::Module>();
+  std::vector<DistillerEntry> distillers;
+  SharedModules shared;
+  std::shared_ptr<Loss> loss;
+  std::unique_ptr<torch::optim::SGD> optimizer;
+  std::unique_ptr<DataLoader> loader;
+  std::vector<HookEntry> hooks;  // sorted by priority, stable
+  TrainState state;
+  std::string last_checkpoint;
+  std::unique_ptr<DataParallel> parallel;  // null in a single-process run
+  std::unique_ptr<CollectivesScope> collectives_scope;
+  int rank = 0, world_size = 1;
+
+  explicit Run(const Config& c) : config(c) {}
+  bool writes_outputs() const { return rank == 0; }
+};
+
+// Builds the run: everything that can fail on the user's input fails here, before the
+// first iteration. Resumes from the work dir's latest checkpoint with --resume.
+std::unique_ptr<Run> set_up(const Config& config, const TrainOptions& options);
+
+// Checkpoints of a run (run_checkpoint.cpp).
+Checkpoint make_checkpoint(Run& run);
+void restore(Run& run, const std::string& path);
+// Writes the checkpoint of the current iteration (rank 0) and makes it the latest.
+void save(Run& run);
+
+}  // namespace segdistill

@@ -1,0 +1,153 @@
+// A run's checkpoints: what is saved, how a resume restores it exactly.
+#include <mutex>
+
+#include "config/diff.hpp"
+#include "engine/optimizer_state.hpp"
+#include "engine/run.hpp"
+#include "segdistill/core/closest_match.hpp"
+#include "segdistill/core/log.hpp"
+
+namespace segdistill {
+
+namespace {
+
+// Keys whose change leaves a resumed run exactly the run it was: where outputs go, how
+// often they are written, validation, data-loading threads, the collectives' transport.
+bool change_keeps_exactness(const std::string& key) {
+  static const char* const free_keys[] = {"train.log_every",
+                                          "train.checkpoint_every",
+                                          "train.keep_last",
+                                          "train.eval_every",
+                                          "train.work_dir",
+                                          "train.workers",
+                                          "train.dist_backend",
+                                          "train.dist_timeout",
+                                          "train.dist_bucket_mb",
+                                          "eval",
+                                          "plugins",
+                                          "data.val"};
+  for (const std::string prefix : free_keys)
+    if (key == prefix || key.rfind(prefix + ".", 0) == 0) return true;
+  return false;
+}
+
+// A resumed run continues exactly only with the config it was started with.
+void check_resumed_config(const Run& run, const Checkpoint& checkpoint, const std::string& path) {
+  auto saved = checkpoint.text.find("config");
+  if (saved == checkpoint.text.end()) throw Error(path + ": the checkpoint holds no config (not a training checkpoint?)");
+  std::vector<std::string> breaking, harmless;
+  for (const auto& change : config_changes(saved->second, run.config.to_toml(), path)) {
+    const std::string line = change.key + ": " + change.before + " -> " + change.after;
+    (change_keeps_exactness(change.key) ? harmless : breaking).push_back(line);
+  }
+  for (const auto& line : harmless) logger()->info("resume: config changed (harmless): {}", line);
+  if (breaking.empty()) return;
+  if (!run.options.resume_changed)
+    throw Error("--resume: the config differs from the one " + path +
+                " was trained with, so the run would not continue "
+                "exactly:\n  " +
+                join(breaking, "\n  ") + "\nrestore those keys, or pass --resume-changed to continue with the new values anyway");
+  for (const auto& line : breaking) logger()->warn("resume with --resume-changed: {}", line);
+}
+
+// Each hook's state as hooks/<name>.<key>.
+TensorDict hook_states(const Run& run) {
+  TensorDict out;
+  for (const auto& entry : run.hooks)
+    for (const auto& [key, tensor] : entry.hook->state_dict()) out[entry.name + "." + key] = tensor;
+  return out;
+}
+
+void restore_hook_states(Run& run, const Checkpoint& checkpoint, const std::string& path) {
+  auto group = checkpoint.groups.find("hooks");
+  for (auto& entry : run.hooks) {
+    const std::string prefix = entry.name + ".";
+    TensorDict state;
+    if (group != checkpoint.groups.end())
+      for (const auto& [key, tensor] : group->second)
+        if (key.rfind(prefix, 0) == 0) state[key.substr(prefix.size())] = tensor;
+    if (state.empty()) {
+      if (!entry.hook->state_dict().empty())
+        logger()->warn("resume: {} holds no state of hook '{}'; it starts afresh", path, entry.name);
+      continue;
+    }
+    try {
+      entry.hook->load_state_dict(state);
+    } catch (const Error& e) {
+      throw Error(path + ": the state of hook '" + entry.name + "' does not fit: " + e.what());
+    }
+  }
+}
+
+}  // namespace
+
+Checkpoint make_checkpoint(Run& run) {
+  Checkpoint c;
+  c.iteration = run.state.iteration;
+  c.groups["model"] = state_dict(*run.student);
+  if (!run.distillers.empty()) c.groups["distillers"] = state_dict(*run.distiller_container);
+  c.groups["optimizer"] = sgd_state(*run.optimizer);
+  TensorDict hooks = hook_states(run);
+  if (!hooks.empty()) c.groups["hooks"] = std::move(hooks);
+  auto generator = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    c.groups["rng"]["cpu"] = generator.get_state();
+  }
+  c.text["config"] = run.config.to_toml();
+  return c;
+}
+
+void restore(Run& run, const std::string& path) {
+  const Checkpoint c = load_checkpoint(path);
+  if (c.format_version < kCheckpointFormatVersion)
+    throw Error(path + ": written by an earlier segdistill (checkpoint format " + std::to_string(c.format_version) +
+                "), whose optimizer state is a TorchScript archive; segdistill no longer loads those, because loading one "
+                "can run code stored in the file. Training cannot resume from it; its weights still serve eval, predict, "
+                "export-checkpoint and teacher.checkpoint");
+  check_resumed_config(run, c, path);
+  auto need = [&](const char* group) -> const TensorDict& {
+    auto it = c.groups.find(group);
+    if (it == c.groups.end()) throw Error(path + ": not a training checkpoint (no '" + std::string(group) + "' group)");
+    return it->second;
+  };
+  load_state_dict(*run.student, need("model"), path);
+  if (!run.distillers.empty()) load_state_dict(*run.distiller_container, need("distillers"), path);
+  load_sgd_state(*run.optimizer, need("optimizer"), path);
+  restore_hook_states(run, c, path);
+  const TensorDict& rng = need("rng");
+  if (!rng.count("cpu") || rng.at("cpu").scalar_type() != at::kByte || rng.at("cpu").dim() != 1)
+    throw Error(path + ": the random state 'rng/cpu' is missing or not a byte vector (corrupt checkpoint?)");
+  auto generator = at::detail::getDefaultCPUGenerator();
+  try {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(rng.at("cpu"));
+  } catch (const c10::Error&) {
+    throw Error(path + ": the random state 'rng/cpu' has " + std::to_string(rng.at("cpu").numel()) +
+                " bytes, which is not a CPU generator state (corrupt checkpoint?)");
+  }
+  run.state.iteration = c.iteration;
+  run.last_checkpoint = path;
+}
+
+void save(Run& run) {
+  try {
+    const Checkpoint checkpoint = make_checkpoint(run);
+    // A checkpoint with NaN or Inf in it (BatchNorm statistics of a diverging run, say)
+    // is no "last good" one: the run stops and the previous checkpoint stays the latest.
+    for (const char* group : {"model", "distillers", "optimizer", "hooks"}) {
+      auto found = checkpoint.groups.find(group);
+      if (found == checkpoint.groups.end()) continue;
+      if (auto bad = first_nonfinite(found->second))
+        throw Error("iteration " + std::to_string(run.state.iteration) + ": the " + group + " state holds NaN or Inf ('" + *bad +
+                    "'), so no checkpoint was written; training diverged: lower the learning rate or check the data");
+    }
+    run.last_checkpoint = run.work->save_checkpoint(checkpoint, run.state.iteration, run.train.keep_last);
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) +
+                (run.last_checkpoint.empty() ? "" : "; the last good checkpoint is " + run.last_checkpoint));
+  }
+  logger()->debug("saved {}", run.last_checkpoint);
+}
+
+}  // namespace segdistill

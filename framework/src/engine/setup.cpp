@@ -1,0 +1,276 @@
+// Building a run from its config: networks, distillers, loss, optimizer, data, hooks,
+// collectives and the work dir. Every check that can fail on the user's input runs here,
+// before the first iteration.
+#include <algorithm>
+#include <unordered_set>
+
+#include "engine/builtin_hooks.hpp"
+#include "engine/run.hpp"
+#include "segdistill/checkpoint/pytorch_checkpoint.hpp"
+#include "segdistill/config/sections.hpp"
+#include "segdistill/core/check.hpp"
+#include "segdistill/core/log.hpp"
+#include "segdistill/data/sections.hpp"
+#include "segdistill/modeling/batch_norm.hpp"
+#include "segdistill/plugin/registries.hpp"
+
+namespace segdistill {
+
+CollectivesScope::CollectivesScope(std::shared_ptr<Collectives> collectives, bool sync_bn) {
+  current_collectives() = std::move(collectives);
+  set_batch_norm_sync(sync_bn);
+}
+
+CollectivesScope::~CollectivesScope() {
+  set_batch_norm_sync(false);
+  current_collectives().reset();
+}
+
+namespace {
+
+torch::Device pick_device(const std::string& name) {
+  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  try {
+    torch::Device device(name);
+    require(!device.is_cuda() || torch::cuda::is_available(),
+            "--device {}: this LibTorch has no CUDA device available (use --device cpu)", name);
+    return device;
+  } catch (const c10::Error&) {
+    throw Error("--device: invalid device '" + name + "'; valid: auto, cpu, cuda, cuda:N");
+  }
+}
+
+// Parameters that require gradients, each once (MobileNetV2 registers its modules under
+// several names: an optimizer must not step the same tensor twice).
+std::vector<at::Tensor> unique_trainable(const std::vector<at::Tensor>& parameters, std::unordered_set<const void*>& seen) {
+  std::vector<at::Tensor> out;
+  for (const auto& p : parameters)
+    if (p.requires_grad() && seen.insert(p.unsafeGetTensorImpl()).second) out.push_back(p);
+  return out;
+}
+
+void load_teacher_weights(Run& run, const std::string& path) {
+  TensorDict tensors;
+  std::string format;
+  try {
+    const Checkpoint checkpoint = load_checkpoint(path);
+    auto group = checkpoint.groups.find("model");
+    require(group != checkpoint.groups.end(), "{}: the checkpoint holds no model weights", path);
+    tensors = group->second;
+    format = "segdistill checkpoint";
+  } catch (const Error& not_ours) {
+    // A PyTorch state dict as users have it (the published teacher).
+    const std::string message = not_ours.what();
+    if (message.find("not a segdistill checkpoint") == std::string::npos) throw;
+    PyTorchStateDict file = read_pytorch_state_dict(path);
+    tensors = std::move(file.tensors);
+    format = "PyTorch " + file.format;
+  }
+  load_state_dict(*run.teacher, tensors, "teacher.checkpoint " + path);
+  logger()->info("teacher weights from {} ({})", path, format);
+}
+
+// A name per entry of `type`s, "_1", "_2" added to repeats: keys of logs and checkpoints.
+class UniqueNames {
+ public:
+  std::string operator()(const std::string& name) {
+    const int seen = count_[name]++;
+    return seen == 0 ? name : name + "_" + std::to_string(seen);
+  }
+
+ private:
+  std::map<std::string, int> count_;
+};
+
+void build_networks(Run& run) {
+  torch::manual_seed(static_cast<std::uint64_t>(run.train.seed));
+  run.student = build_network(run.config, "model");
+  if (run.config.root().contains("teacher")) {
+    const TeacherSection section = parse_options<TeacherSection>(run.config.root().table("teacher"));
+    run.teacher = build_network(run.config, "teacher");
+    if (section.checkpoint)
+      load_teacher_weights(run, *section.checkpoint);
+    else
+      logger()->warn("teacher.checkpoint is not set: the teacher keeps its random initial weights");
+    for (auto& p : run.teacher->parameters()) p.set_requires_grad(false);
+    run.teacher_train_mode = section.mode == "train";
+  }
+  const auto tables = run.config.root().tables("distillers");
+  require(tables.empty() || run.teacher != nullptr, "{}: [[distillers]] need a [teacher]", run.config.path());
+  UniqueNames unique;
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    const std::string key = "distillers." + std::to_string(i);
+    const DistillerKeys keys = read_distiller_keys(tables[i]);
+    DistillerContext context;
+    context.config_key = key;
+    context.student = run.student->feature_spec(keys.student_feature, key + ".student_feature (student)");
+    context.teacher = run.teacher->feature_spec(keys.teacher_feature, key + ".teacher_feature (teacher)");
+    context.num_classes = run.student->num_classes();
+    context.shared = &run.shared;
+    auto module = distillers().create(tables[i], context);
+    run.distiller_container->register_module(std::to_string(i), module);
+    run.distillers.push_back({"loss_" + unique(keys.name ? *keys.name : tables[i].string("type")), keys.weight, module});
+  }
+  run.student->to(run.device);
+  if (run.teacher) run.teacher->to(run.device);
+  run.distiller_container->to(run.device);
+  // Training randomness (dropout) gets a stream of its own: building a teacher and
+  // distillers draws random numbers too, and a distillation run must not train its
+  // student with other dropout masks than the same run without a teacher.
+  torch::manual_seed(static_cast<std::uint64_t>(run.train.seed) ^ 0x9e3779b97f4a7c15ULL);
+}
+
+void build_loss(Run& run, std::int64_t ignore_index) {
+  LossContext context;
+  context.num_classes = run.student->num_classes();
+  context.ignore_index = ignore_index;
+  run.loss = run.train.loss.empty() ? losses().create_by_name("cross_entropy", ConfigTable(), context)
+                                    : losses().create(run.train.loss, context);
+  run.loss->to(run.device);
+}
+
+// Returns each group's LR multiplier, in the optimizer's group order.
+std::vector<double> build_optimizer(Run& run, double& base_lr) {
+  const OptimizerOptions o = parse_options<OptimizerOptions>(run.train.optimizer);
+  base_lr = o.lr;
+  std::unordered_set<const void*> seen;
+  const auto backbone = unique_trainable(run.student->backbone().parameters(), seen);
+  const auto head = unique_trainable(run.student->parameters(), seen);
+  const auto distill = unique_trainable(run.distiller_container->parameters(), seen);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  std::vector<double> multipliers;
+  const auto add = [&](const std::vector<at::Tensor>& params, double mult) {
+    if (params.empty()) return;
+    auto options = std::make_unique<torch::optim::SGDOptions>(o.lr * mult);
+    options->momentum(o.momentum).nesterov(o.nesterov && o.momentum > 0).weight_decay(o.weight_decay);
+    groups.emplace_back(params, std::move(options));
+    multipliers.push_back(mult);
+  };
+  add(backbone, 1.0);
+  add(head, run.train.head_lr_mult);
+  add(distill, run.train.distiller_lr_mult);
+  run.optimizer = std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(o.lr));
+  logger()->info("parameters: backbone {}, head {}, distillers {} tensors", backbone.size(), head.size(), distill.size());
+  return multipliers;
+}
+
+void build_loader(Run& run) {
+  LoaderOptions options;
+  options.batch_size = run.train.batch_size / run.world_size;
+  options.workers = static_cast<int>(run.train.workers);
+  options.shuffle = true;
+  options.drop_last = true;
+  options.seed = static_cast<std::uint64_t>(run.train.seed);
+  options.shard_rank = run.rank;
+  options.shard_count = run.world_size;
+  run.loader = std::make_unique<DataLoader>(build_split(run.config, "train"), options);
+  const auto per_epoch = static_cast<std::int64_t>(run.loader->batches_per_epoch());
+  require(per_epoch > 0, "data.train has {} samples, fewer than train.batch_size {}", run.loader->split().dataset->size(),
+          run.train.batch_size);
+  run.state.batches_per_epoch = per_epoch;
+  run.state.total_iterations = run.train.iterations > 0 ? run.train.iterations : run.train.epochs * per_epoch;
+}
+
+// The built-in hooks and the config's [[hooks]], sorted by priority (stable: built-ins
+// first among equals).
+void build_hooks(Run& run, double base_lr, std::vector<double> multipliers) {
+  std::shared_ptr<LrSchedule> schedule;
+  if (!run.train.lr_schedule.empty())
+    schedule = lr_schedules().create(run.train.lr_schedule, ScheduleContext{run.state.total_iterations});
+  const auto add = [&](std::string name, std::shared_ptr<Hook> hook, std::optional<int> priority) {
+    const int p = priority ? *priority : hook->priority();
+    run.hooks.push_back({std::move(name), p, std::move(hook)});
+  };
+  add("lr", make_lr_hook(base_lr, std::move(multipliers), schedule), std::nullopt);
+  add("logging", make_logging_hook(), std::nullopt);
+  add("evaluation", make_evaluation_hook(), std::nullopt);
+  add("checkpoint", make_checkpoint_hook(), std::nullopt);
+  UniqueNames unique;
+  for (const char* builtin : {"lr", "logging", "evaluation", "checkpoint"}) unique(builtin);
+  const auto tables = run.config.root().tables("hooks");
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    HookContext context{"hooks." + std::to_string(i)};
+    add(unique(tables[i].string("type")), hooks().create(tables[i], context), read_hook_priority(tables[i]));
+  }
+  std::stable_sort(run.hooks.begin(), run.hooks.end(),
+                   [](const HookEntry& a, const HookEntry& b) { return a.priority < b.priority; });
+}
+
+void connect_ranks(Run& run) {
+  CollectivesOptions options;
+  options.backend = run.train.dist_backend;
+  options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(run.train.dist_timeout * 1000));
+  options.cuda = run.device.is_cuda();
+  auto collectives = Collectives::connect(*run.options.world, options);
+  std::vector<at::Tensor> parameters;
+  for (const auto& group : run.optimizer->param_groups())
+    for (const auto& p : group.params()) parameters.push_back(p);
+  run.parallel =
+      std::make_unique<DataParallel>(collectives, parameters, static_cast<std::size_t>(run.train.dist_bucket_mb * 1024 * 1024));
+  run.collectives_scope = std::make_unique<CollectivesScope>(collectives, run.train.sync_bn);
+  logger()->info("rank {} of {} ({}), {} images per rank and iteration{}", run.rank, run.world_size, collectives->backend(),
+                 run.train.batch_size / run.world_size, run.train.sync_bn ? ", synchronised BatchNorm" : "");
+}
+
+// The work dir, resumed or new. Nothing of it is written before a resume passed its checks.
+void open_work_dir(Run& run) {
+  const WorkDirMode mode = !run.writes_outputs()   ? WorkDirMode::Follower
+                           : run.options.resume    ? WorkDirMode::Resume
+                           : run.options.overwrite ? WorkDirMode::Overwrite
+                                                   : WorkDirMode::Fresh;
+  run.work = std::make_unique<WorkDir>(run.work_dir, mode);
+  std::optional<std::int64_t> resumed_at;
+  if (run.options.resume) {
+    const auto latest = run.work->latest_checkpoint();
+    require(latest.has_value(), "--resume: no checkpoint in {} (run without --resume to start)", run.work->path("checkpoints"));
+    restore(run, *latest);
+    resumed_at = run.state.iteration;
+  }
+  if (run.writes_outputs()) {
+    add_log_file(run.work->path("log.txt"));
+    run.config.save(run.work->path("config.toml"));
+    run.work->open_metrics(resumed_at);
+  }
+  if (resumed_at) logger()->info("resumed from {} at iteration {}", run.last_checkpoint, *resumed_at);
+}
+
+}  // namespace
+
+std::unique_ptr<Run> set_up(const Config& config, const TrainOptions& options) {
+  auto run = std::make_unique<Run>(config);
+  run->options = options;
+  require(config.root().contains("train"), "{}: no [train] section", config.path());
+  run->train = parse_options<TrainSection>(config.root().table("train"));
+  require(run->train.iterations > 0 || run->train.epochs > 0, "{}: set train.iterations or train.epochs (both are 0)",
+          config.path());
+  run->work_dir = !options.work_dir.empty() ? options.work_dir : run->train.work_dir;
+  require(!run->work_dir.empty(), "no work dir: give --work-dir DIR or set train.work_dir");
+  run->device = pick_device(options.device);
+  if (options.world) {
+    run->rank = options.world->rank;
+    run->world_size = options.world->world_size;
+    // One GPU per process of a machine.
+    if (run->device.is_cuda() && !run->device.has_index()) run->device = torch::Device(torch::kCUDA, options.world->local_rank);
+    check_batch_split(run->train.batch_size, run->world_size);
+  }
+
+  validate_config(config);
+  const DataSection data = parse_options<DataSection>(config.root().table("data"));
+  build_networks(*run);
+  check_classes_fit(config, run->student->num_classes(), "model.num_classes");
+  build_loss(*run, data.ignore_index);
+  double base_lr = 0;
+  std::vector<double> multipliers = build_optimizer(*run, base_lr);
+  build_loader(*run);
+  const auto splits = configured_splits(config);
+  require(run->train.eval_every == 0 || std::find(splits.begin(), splits.end(), "val") != splits.end(),
+          "{}: train.eval_every is set but there is no [data.val] split", config.path());
+  build_hooks(*run, base_lr, std::move(multipliers));
+  if (options.world) connect_ranks(*run);
+  open_work_dir(*run);
+  // The same starting point on every rank, also after a resume at another world size.
+  if (run->parallel) run->parallel->broadcast_state({run->student.get(), run->distiller_container.get()});
+  return run;
+}
+
+}  // namespace segdistill

@@ -1,0 +1,122 @@
+#include "engine/step.hpp"
+
+#include <cmath>
+#include <sstream>
+
+namespace segdistill {
+
+namespace {
+
+// The losses of one rank's part of the batch. The segmentation loss comes as a sum and
+// its normaliser, so that the mean can be taken over the labelled pixels of the global batch.
+struct StepLosses {
+  PixelSum segmentation;
+  std::map<std::string, at::Tensor> distill;  // "loss_<name>": weighted term, mean over this rank's samples
+  std::map<std::string, at::Tensor> terms;    // "loss_<name>.<key>": its weighted parts, for the logs
+};
+
+StepLosses losses_of(Run& run, const Batch& batch) {
+  const at::Tensor images = batch.images.to(run.device);
+  const at::Tensor labels = batch.labels.to(run.device);
+  StepLosses losses;
+  SegmentorOutput student = run.student->forward(images);
+  losses.segmentation = run.loss->pixel_sum(student.logits, labels);
+  if (run.distillers.empty()) return losses;
+  SegmentorOutput teacher;
+  {
+    torch::NoGradGuard no_grad;
+    teacher = run.teacher->forward(images);
+  }
+  for (auto& d : run.distillers) {
+    at::Tensor sum;
+    for (const auto& [key, value] : d.module->forward(student.features, teacher.features)) {
+      losses.terms[d.loss_name + "." + key] = value.detach() * d.weight;  // logged only
+      sum = sum.defined() ? sum + value : value;
+    }
+    losses.distill[d.loss_name] = sum * d.weight;
+  }
+  return losses;
+}
+
+// What the ranks agree on each iteration, in one small all-reduce: the global pixel
+// count of the segmentation loss, the values to log and whether any rank was asked to stop.
+struct StepAgreement {
+  double normaliser = 0;
+  double mean = 0;  // of the segmentation loss's pixel term over the global batch
+  std::map<std::string, double> logged;
+  bool stop = false;
+};
+
+StepAgreement agree(Run& run, const StepLosses& losses) {
+  // One device-to-host copy for every value, not one per value.
+  std::vector<at::Tensor> scalars{losses.segmentation.normaliser.detach().to(torch::kDouble),
+                                  losses.segmentation.sum.detach().to(torch::kDouble)};
+  for (const auto& [name, term] : losses.distill) scalars.push_back(term.detach().to(torch::kDouble));
+  for (const auto& [name, term] : losses.terms) scalars.push_back(term.to(torch::kDouble));
+  const at::Tensor host = torch::stack(scalars).cpu();
+  std::vector<double> values(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
+  values.push_back(stop_signal().load() != 0 ? 1.0 : 0.0);
+  if (run.parallel) {
+    std::vector<at::Tensor> reduced{torch::tensor(values, torch::kDouble)};
+    run.parallel->collectives().all_reduce_sum(reduced);
+    values.assign(reduced[0].data_ptr<double>(), reduced[0].data_ptr<double>() + reduced[0].numel());
+  }
+  StepAgreement a;
+  a.normaliser = values[0];
+  // NaN when nothing is labelled: stops the run as a NaN loss would.
+  a.mean = values[1] / values[0];
+  const double segmentation = run.loss->of_mean(torch::tensor(a.mean, torch::kDouble)).item<double>();
+  a.logged["loss_" + run.loss->log_name()] = segmentation;
+  double total = segmentation;
+  std::size_t i = 2;
+  for (const auto& [name, term] : losses.distill) {
+    a.logged[name] = values[i++] / run.world_size;
+    total += a.logged[name];
+  }
+  for (const auto& [name, term] : losses.terms) a.logged[name] = values[i++] / run.world_size;
+  a.logged["loss"] = total;
+  a.stop = values[i] > 0;
+  return a;
+}
+
+[[noreturn]] void stop_on_nonfinite(const Run& run, const std::map<std::string, double>& losses) {
+  std::ostringstream terms;
+  for (const auto& [name, value] : losses) terms << " " << name << "=" << value;
+  throw Error("loss is not finite at iteration " + std::to_string(run.state.iteration + 1) + ":" + terms.str() +
+              "; training stopped. The last good checkpoint is " +
+              (run.last_checkpoint.empty() ? std::string("(none yet)") : run.last_checkpoint) +
+              "; lower the learning rate or check the data, then resume with --resume");
+}
+
+// The segmentation loss whose gradient, averaged over the ranks, is the gradient of the
+// loss of the global batch's mean: this rank's sum scaled to the global normaliser, and
+// for a loss that is a function of the mean, its derivative at the global mean applied
+// through a term whose value is the global mean and whose gradient is this rank's.
+at::Tensor segmentation_objective(const Run& run, const PixelSum& local, double global_normaliser, double global_mean) {
+  const at::Tensor share = local.sum * (static_cast<double>(run.world_size) / global_normaliser);
+  const at::Tensor mean = share - share.detach() + global_mean;
+  return run.loss->of_mean(mean);
+}
+
+}  // namespace
+
+StepResult run_step(Run& run, const Batch& batch) {
+  const StepLosses losses = losses_of(run, batch);
+  const StepAgreement agreed = agree(run, losses);
+  if (!std::isfinite(agreed.logged.at("loss"))) stop_on_nonfinite(run, agreed.logged);
+  at::Tensor total = segmentation_objective(run, losses.segmentation, agreed.normaliser, agreed.mean);
+  for (const auto& [name, term] : losses.distill) total = total + term;
+  run.optimizer->zero_grad();
+  total.backward();
+  if (run.parallel) run.parallel->average_gradients();
+  if (run.train.grad_clip > 0) {
+    std::vector<at::Tensor> params;
+    for (auto& g : run.optimizer->param_groups())
+      for (auto& p : g.params()) params.push_back(p);
+    torch::nn::utils::clip_grad_norm_(params, run.train.grad_clip);
+  }
+  run.optimizer->step();
+  return {agreed.logged, agreed.stop};
+}
+
+}  // namespace segdistill

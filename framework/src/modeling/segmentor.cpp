@@ -1,0 +1,72 @@
+#include "segdistill/modeling/segmentor.hpp"
+
+#include <torch/torch.h>
+
+#include "segdistill/config/config.hpp"
+#include "segdistill/config/sections.hpp"
+#include "segdistill/core/closest_match.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/plugin/registries.hpp"
+
+namespace segdistill {
+
+Segmentor::Segmentor(const ConfigTable& model)
+    : Segmentor(model.table("backbone"), model.table("head"), parse_options<ModelSection>(model).num_classes) {}
+
+Segmentor::Segmentor(const ConfigTable& backbone, const ConfigTable& head, std::int64_t num_classes) {
+  num_classes_ = num_classes;
+  backbone_ = register_module("backbone", backbones().create(backbone));
+  HeadContext context{backbone_->output_specs(), num_classes_};
+  head_ = heads().create(head, context);
+  // The head's parts join at the top level (aspp.*, decoder.*), as in the reference.
+  for (const auto& child : head_->named_children()) register_module(child.key(), child.value());
+
+  for (const auto& spec : backbone_->output_specs())
+    feature_specs_.push_back({"backbone." + spec.name, spec.channels, spec.stride});
+  for (const auto& spec : head_->exposed_specs()) feature_specs_.push_back({"head." + spec.name, spec.channels, spec.stride});
+  feature_specs_.push_back({"logits", num_classes_, 1});
+}
+
+SegmentorOutput Segmentor::forward(const at::Tensor& images) {
+  SegmentorOutput out;
+  FeatureMap backbone_features = backbone_->forward(images);
+  FeatureMap exposed;
+  torch::Tensor logits = head_->forward(backbone_features, exposed);
+  out.logits = torch::nn::functional::interpolate(logits, torch::nn::functional::InterpolateFuncOptions()
+                                                              .size(std::vector<std::int64_t>{images.size(2), images.size(3)})
+                                                              .mode(torch::kBilinear)
+                                                              .align_corners(true));
+  for (auto& [name, tensor] : backbone_features) out.features.emplace("backbone." + name, std::move(tensor));
+  for (auto& [name, tensor] : exposed) out.features.emplace("head." + name, std::move(tensor));
+  out.features.emplace("logits", out.logits);
+  return out;
+}
+
+std::shared_ptr<Segmentor> build_network(const Config& config, const std::string& section) {
+  const std::string where = config.path().empty() ? "config" : config.path();
+  if (!config.root().contains(section)) throw Error(where + ": no [" + section + "] table to build the network from");
+  if (section == "model") return std::make_shared<Segmentor>(config.root().table("model"));
+  if (section != "teacher") throw Error("unknown network section '" + section + "'; valid: model, teacher");
+  const TeacherSection teacher = parse_options<TeacherSection>(config.root().table("teacher"));
+  std::int64_t classes = teacher.num_classes;
+  if (classes == 0) {
+    if (!config.root().contains("model"))
+      throw Error(where + ": teacher.num_classes is not set and there is no [model] to take it from");
+    classes = parse_options<ModelSection>(config.root().table("model")).num_classes;
+  }
+  return std::make_shared<Segmentor>(teacher.backbone, teacher.head, classes);
+}
+
+const FeatureSpec& Segmentor::feature_spec(const std::string& name, const std::string& config_key) const {
+  std::vector<std::string> names;
+  for (const auto& spec : feature_specs_) {
+    if (spec.name == name) return spec;
+    names.push_back(spec.name);
+  }
+  UnknownName(config_key + ": the network has no feature", name, names)
+      .listed_as("available features")
+      .order(ChoiceOrder::kAsGiven)
+      .raise();
+}
+
+}  // namespace segdistill

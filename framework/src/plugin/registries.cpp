@@ -1,0 +1,52 @@
+// The one place where the registries live: every DSO that asks for one gets these.
+#include "segdistill/plugin/registries.hpp"
+
+namespace segdistill {
+
+BackboneRegistry& backbones() {
+  static BackboneRegistry registry("backbones", "backbone");
+  return registry;
+}
+HeadRegistry& heads() {
+  static HeadRegistry registry("heads", "head");
+  return registry;
+}
+DatasetRegistry& datasets() {
+  static DatasetRegistry registry("datasets", "dataset", {"type", "pipeline", "on_bad_sample"});
+  return registry;
+}
+TransformRegistry& transforms() {
+  static TransformRegistry registry("transforms", "transform");
+  return registry;
+}
+DistillerRegistry& distillers() {
+  static DistillerRegistry registry("distillers", "distiller", {"type", "student_feature", "teacher_feature", "weight", "name"});
+  return registry;
+}
+LossRegistry& losses() {
+  static LossRegistry registry("losses", "loss");
+  return registry;
+}
+LrScheduleRegistry& lr_schedules() {
+  static LrScheduleRegistry registry("lr_schedules", "LR schedule");
+  return registry;
+}
+HookRegistry& hooks() {
+  // `priority` places a hook among the others (engine/hook.hpp); the trainer reads it.
+  static HookRegistry registry("hooks", "hook", {"type", "priority"});
+  return registry;
+}
+
+const std::vector<RegistryBase*>& all_registries() {
+  static const std::vector<RegistryBase*> registries{&backbones(),  &heads(),  &datasets(),     &transforms(),
+                                                     &distillers(), &losses(), &lr_schedules(), &hooks()};
+  return registries;
+}
+
+RegistryBase* find_registry(const std::string& kind) {
+  for (RegistryBase* registry : all_registries())
+    if (registry->kind() == kind) return registry;
+  return nullptr;
+}
+
+}  // namespace segdistill

@@ -1,0 +1,158 @@
+// Example hook plugin: an exponential moving average (EMA) of the student's weights,
+//   ema = decay * ema + (1 - decay) * student   after every `every` iterations,
+// validated whenever the student is (a "val_ema" record in metrics.jsonl) and saved at
+// the end as WORK_DIR/ema/iter_N.pt, a checkpoint `segdistill eval` reads. Its state
+// travels in the run's checkpoints, so --resume continues the average exactly.
+//
+// A complete hook in one file, written against the SDK alone; the guide in
+// plugins/examples/README.md walks through it.
+#include <mutex>
+#include <unordered_set>
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "segdistill/sdk.hpp"
+
+namespace segdistill_example {
+
+using namespace segdistill;
+
+struct EmaOptions {
+  double decay;
+  std::int64_t every;
+  std::int64_t start;
+  bool evaluate;
+  bool save;
+  static void declare(Schema<EmaOptions>& s) {
+    s.field("decay", &EmaOptions::decay, "weight of the running average at each update").default_value(0.999).range(0, 1);
+    s.field("every", &EmaOptions::every, "iterations between updates").default_value(1).at_least(1);
+    s.field("start", &EmaOptions::start, "iteration of the first update; the average copies the student before")
+        .default_value(0)
+        .at_least(0);
+    s.field("evaluate", &EmaOptions::evaluate, "validate the average whenever the student is validated").default_value(true);
+    s.field("save", &EmaOptions::save, "write WORK_DIR/ema/iter_N.pt at the end").default_value(true);
+  }
+};
+
+class EmaHook : public Hook {
+ public:
+  EmaHook(const EmaOptions& options, const HookContext& context) : options_(options), config_key_(context.config_key) {}
+
+  // After the LR hook, before logging: the average is current when the iteration is logged.
+  int priority() const override { return priority::kAboveNormal; }
+
+  void before_run(Trainer& trainer) override {
+    average_ = build_copy(trainer);
+    if (!pending_state_.empty()) {
+      segdistill::load_state_dict(*average_, pending_state_, config_key_ + " (EMA state in the resumed checkpoint)");
+      pending_state_.clear();
+    } else {
+      copy_from(trainer.student());
+    }
+  }
+
+  void after_iteration(Trainer& trainer) override {
+    const std::int64_t iteration = trainer.state().iteration;
+    if (iteration < options_.start) return copy_from(trainer.student());
+    if ((iteration - options_.start) % options_.every == 0) update(trainer.student());
+  }
+
+  void after_evaluation(Trainer& trainer, const Metrics& student) override {
+    if (!options_.evaluate) return;
+    const EvaluationResult r = trainer.evaluate(*average_);
+    logger()->info("EMA validation at iteration {}: mIoU {:.2f} (student {:.2f})", trainer.state().iteration,
+                   100 * r.metrics.miou, 100 * student.miou);
+    trainer.write_metrics({{"type", "val_ema"},
+                           {"iter", trainer.state().iteration},
+                           {"mIoU", r.metrics.miou},
+                           {"mAcc", r.metrics.macc},
+                           {"aAcc", r.metrics.aacc}});
+  }
+
+  void after_run(Trainer& trainer) override {
+    if (!options_.save || !trainer.writes_outputs()) return;
+    Checkpoint checkpoint;
+    checkpoint.iteration = trainer.state().iteration;
+    checkpoint.groups["model"] = segdistill::state_dict(*average_);
+    checkpoint.text["config"] = trainer.config().to_toml();
+    const std::string path = trainer.output_path("ema/iter_" + std::to_string(checkpoint.iteration) + ".pt");
+    save_checkpoint(checkpoint, path);
+    logger()->info("EMA weights: {}", path);
+  }
+
+  TensorDict state_dict() const override { return average_ ? segdistill::state_dict(*average_) : pending_state_; }
+  // Called before before_run on --resume, when the network does not exist yet.
+  void load_state_dict(const TensorDict& state) override { pending_state_ = state; }
+
+ private:
+  // A second network of the student's architecture. Building draws initial weights from
+  // the global generator, which training's dropout and data order also use: its state is
+  // put back, so adding this hook leaves the student's training bit for bit unchanged.
+  std::shared_ptr<Segmentor> build_copy(Trainer& trainer) const {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    at::Tensor saved;
+    {
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      saved = generator.get_state();
+    }
+    auto copy = build_network(trainer.config(), "model");
+    {
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_state(saved);
+    }
+    for (auto& p : copy->parameters()) p.set_requires_grad(false);
+    copy->to(trainer.student().parameters().front().device());
+    copy->eval();
+    return copy;
+  }
+
+  void copy_from(Segmentor& student) {
+    torch::NoGradGuard no_grad;
+    for_each_pair(student, [](const at::Tensor& average, const at::Tensor& value, bool) { average.copy_(value); });
+  }
+
+  // Parameters are averaged; buffers (BatchNorm statistics) are copied, as they are
+  // statistics of the current weights, not weights.
+  void update(Segmentor& student) {
+    torch::NoGradGuard no_grad;
+    const double decay = options_.decay;
+    for_each_pair(student, [decay](const at::Tensor& average, const at::Tensor& value, bool parameter) {
+      if (parameter && average.is_floating_point())
+        average.mul_(decay).add_(value, 1 - decay);
+      else
+        average.copy_(value);
+    });
+  }
+
+  // Calls f(average tensor, student tensor, is_parameter) once per tensor: a network may
+  // register one module under several names.
+  template <class F>
+  void for_each_pair(Segmentor& student, F f) {
+    std::unordered_set<const void*> seen;
+    const auto visit = [&](const torch::OrderedDict<std::string, at::Tensor>& averages,
+                           const torch::OrderedDict<std::string, at::Tensor>& values, bool parameters) {
+      for (const auto& item : values) {
+        const at::Tensor* average = averages.find(item.key());
+        if (!average || !seen.insert(average->unsafeGetTensorImpl()).second) continue;
+        f(*average, item.value(), parameters);
+      }
+    };
+    visit(average_->named_parameters(), student.named_parameters(), true);
+    visit(average_->named_buffers(), student.named_buffers(), false);
+  }
+
+  EmaOptions options_;
+  std::string config_key_;
+  std::shared_ptr<Segmentor> average_;
+  TensorDict pending_state_;
+};
+
+void register_ema(PluginRegistrar& registrar) {
+  registrar.add_class<EmaHook, EmaOptions>(hooks(), "ema",
+                                           "exponential moving average of the student's weights, validated and saved");
+}
+
+}  // namespace segdistill_example
+
+SEGDISTILL_PLUGIN("example_ema", "1.0.0", segdistill_example::register_ema)

@@ -1,0 +1,282 @@
+// Transforms, the loader and the toy data set.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <torch/torch.h>
+
+#include "data_test_support.hpp"
+#include "segdistill/core/error.hpp"
+#include "segdistill/data/image_io.hpp"
+#include "segdistill/data/loader.hpp"
+#include "segdistill/plugin/registries.hpp"
+#include "toy_dataset.hpp"
+
+using namespace segdistill;
+using namespace segdistill_test;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::shared_ptr<Transform> make_transform(const std::string& toml) {
+  PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_TESTS);
+  const Config config = Config::parse("t = " + toml, "pipeline.toml");
+  return transforms().create(config.root().table("t"), TransformContext{255});
+}
+
+// An image whose pixels encode their label, to check image and label move together.
+Sample coded_sample(int width, int height) {
+  Sample s;
+  s.id = "coded";
+  s.label.create(height, width, CV_8UC1);
+  s.image.create(height, width, CV_8UC3);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      const auto v = static_cast<uchar>((x / 10 * 3 + y / 10) % 20 + 1);  // 10x10 blocks
+      s.label.at<uchar>(y, x) = v;
+      s.image.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>(v * 12), 0, 0);
+    }
+  s.original_size = s.image.size();
+  return s;
+}
+
+// With `interior_only`, pixels within 2 of another label value are skipped: bilinear
+// resizing blends the image there while the label (nearest) does not.
+void expect_image_matches_label(const Sample& s, bool interior_only = false) {
+  for (int y = 0; y < s.label.rows; ++y)
+    for (int x = 0; x < s.label.cols; ++x) {
+      const uchar v = s.label.at<uchar>(y, x);
+      if (interior_only) {
+        bool uniform = true;
+        for (int dy = -2; dy <= 2; ++dy)
+          for (int dx = -2; dx <= 2; ++dx) {
+            const int yy = std::clamp(y + dy, 0, s.label.rows - 1), xx = std::clamp(x + dx, 0, s.label.cols - 1);
+            uniform = uniform && s.label.at<uchar>(yy, xx) == v;
+          }
+        if (!uniform) continue;
+      }
+      if (v == 255) {
+        ASSERT_EQ(s.image.at<cv::Vec3b>(y, x)[0], 0) << "padding";
+      } else if (interior_only) {
+        // Within half a label step: the pixel came from its own block, not a neighbour's.
+        ASSERT_NEAR(s.image.at<cv::Vec3b>(y, x)[0], v * 12, 2) << x << "," << y;
+      } else {
+        ASSERT_EQ(s.image.at<cv::Vec3b>(y, x)[0], v * 12) << x << "," << y;
+      }
+    }
+}
+
+std::string toy_config(const std::string& root, const std::string& train_extra = "") {
+  return "[data]\nnum_classes = 6\n[data.train]\ntype = \"voc\"\nroot = \"" + root +
+         "\"\nclass_names = [\"background\", \"disc\", \"square\", \"triangle\", \"ring\", \"cross\"]\n"
+         "pipeline = [{type = \"random_flip\"}, {type = \"random_scale_crop\", base_size = 64, crop_size = [48, 40], "
+         "scale_range = [0.5, 1.5]}, {type = \"gaussian_blur\"}, {type = \"normalize\"}]\n" +
+         train_extra;
+}
+
+class ToyData : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    toy::write_toy_dataset({dir_->path().string(), 7, 24, 8, 64, 64});
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string root() { return dir_->path().string(); }
+  static TempDir* dir_;
+};
+TempDir* ToyData::dir_ = nullptr;
+
+}  // namespace
+
+TEST(Transforms, RandomScaleCropGivesTheCropSizePadsWithIgnoreAndKeepsPairsAligned) {
+  auto crop = make_transform("{type = \"random_scale_crop\", base_size = 40, crop_size = [64, 56], scale_range = [0.5, 2.0]}");
+  std::mt19937_64 rng(3);
+  int padded = 0;
+  for (int i = 0; i < 40; ++i) {
+    Sample s = coded_sample(50, 40);
+    crop->apply(s, rng);
+    ASSERT_EQ(s.image.size(), cv::Size(56, 64));
+    ASSERT_EQ(s.label.size(), cv::Size(56, 64));
+    std::set<int> values;
+    for (int y = 0; y < s.label.rows; ++y)
+      for (int x = 0; x < s.label.cols; ++x) values.insert(s.label.at<uchar>(y, x));
+    for (int v : values) ASSERT_TRUE(v == 255 || (v >= 1 && v <= 20)) << v;
+    padded += values.count(255) ? 1 : 0;
+    expect_image_matches_label(s, /*interior_only=*/true);
+  }
+  EXPECT_GT(padded, 0);  // small scales needed padding, and it was the ignore index
+}
+
+TEST(Transforms, FlipMovesImageAndLabelTogether) {
+  auto flip = make_transform("{type = \"random_flip\", probability = 1.0}");
+  Sample s = coded_sample(31, 17);
+  const cv::Mat before = s.label.clone();
+  std::mt19937_64 rng(1);
+  flip->apply(s, rng);
+  EXPECT_EQ(s.label.at<uchar>(4, 0), before.at<uchar>(4, 30));
+  expect_image_matches_label(s);
+  auto never = make_transform("{type = \"random_flip\", probability = 0.0}");
+  Sample t = coded_sample(31, 17);
+  never->apply(t, rng);
+  EXPECT_TRUE(same(t.label, before));
+}
+
+TEST(Transforms, PadToUsesIgnoreAndMultiples) {
+  auto pad = make_transform("{type = \"pad_to\", multiple_of = 16}");
+  Sample s = coded_sample(33, 20);
+  std::mt19937_64 rng(1);
+  pad->apply(s, rng);
+  EXPECT_EQ(s.image.size(), cv::Size(48, 32));
+  EXPECT_EQ(s.label.at<uchar>(31, 47), 255);
+  expect_image_matches_label(s);
+}
+
+TEST(Transforms, NormalizeIsPublishedMeanAndStd) {
+  auto normalize = make_transform("{type = \"normalize\"}");
+  Sample s;
+  s.image = cv::Mat(1, 1, CV_8UC3, cv::Scalar(255, 0, 128));
+  std::mt19937_64 rng(1);
+  normalize->apply(s, rng);
+  const auto px = s.image.at<cv::Vec3f>(0, 0);
+  EXPECT_NEAR(px[0], (1.0 - 0.485) / 0.229, 1e-5);
+  EXPECT_NEAR(px[1], (0.0 - 0.456) / 0.224, 1e-5);
+  EXPECT_NEAR(px[2], (128.0 / 255 - 0.406) / 0.225, 1e-5);
+}
+
+TEST(Transforms, BlurChangesTheImageNotTheLabel) {
+  auto blur = make_transform("{type = \"gaussian_blur\", probability = 1.0, max_sigma = 3.0}");
+  std::mt19937_64 rng(5);
+  int changed = 0;
+  for (int i = 0; i < 10; ++i) {
+    Sample s = coded_sample(30, 30);  // its image changes at block edges, where blurring shows
+    const cv::Mat label = s.label.clone(), image = s.image.clone();
+    blur->apply(s, rng);
+    EXPECT_TRUE(same(s.label, label));
+    changed += cv::norm(s.image, image, cv::NORM_L1) > 0 ? 1 : 0;
+  }
+  EXPECT_GE(changed, 8);  // only sigmas near 0 leave an image as it was
+}
+
+TEST_F(ToyData, IsDeterministicForASeed) {
+  TempDir again;
+  toy::write_toy_dataset({again.path().string(), 7, 24, 8, 64, 64});
+  for (const char* file : {"JPEGImages/toy_000003.jpg", "SegmentationClass/toy_000030.png", "ImageSets/Segmentation/val.txt"}) {
+    std::ifstream a(fs::path(root()) / file, std::ios::binary), b(again.path() / file, std::ios::binary);
+    const std::string x((std::istreambuf_iterator<char>(a)), {}), y((std::istreambuf_iterator<char>(b)), {});
+    EXPECT_FALSE(x.empty()) << file;
+    EXPECT_EQ(x, y) << file;
+  }
+  TempDir other;
+  toy::write_toy_dataset({other.path().string(), 8, 2, 1, 64, 64});
+  EXPECT_FALSE(same(read_label_png(root() + "/SegmentationClass/toy_000000.png"),
+                    read_label_png(other.path().string() + "/SegmentationClass/toy_000000.png")));
+}
+
+TEST_F(ToyData, HasEveryClassAndVoidBorders) {
+  const DataSplit split = split_from(toy_config(root()));
+  ASSERT_EQ(split.dataset->size(), 24u);
+  std::set<int> values;
+  for (std::size_t i = 0; i < split.dataset->size(); ++i) {
+    const Sample s = split.dataset->load(i);
+    EXPECT_EQ(s.image.size(), cv::Size(64, 64));
+    for (int y = 0; y < s.label.rows; ++y)
+      for (int x = 0; x < s.label.cols; ++x) values.insert(s.label.at<uchar>(y, x));
+  }
+  EXPECT_EQ(values, (std::set<int>{0, 1, 2, 3, 4, 5, 255}));
+}
+
+TEST_F(ToyData, LoaderBatchesAreTheSameWhateverTheWorkers) {
+  auto batches = [&](int workers) {
+    DataLoader loader(split_from(toy_config(root())), LoaderOptions{5, workers, 2, true, true, 11, false});
+    loader.start_epoch(3);
+    std::vector<Batch> out;
+    while (auto b = loader.next()) out.push_back(std::move(*b));
+    return out;
+  };
+  const auto serial = batches(0);
+  const auto parallel = batches(2);
+  ASSERT_EQ(serial.size(), 4u);  // 24 samples, batch 5, drop_last
+  ASSERT_EQ(parallel.size(), serial.size());
+  for (std::size_t i = 0; i < serial.size(); ++i) {
+    EXPECT_EQ(serial[i].ids, parallel[i].ids);
+    EXPECT_TRUE(torch::equal(serial[i].images, parallel[i].images));
+    EXPECT_TRUE(torch::equal(serial[i].labels, parallel[i].labels));
+  }
+  EXPECT_EQ(serial[0].images.sizes(), (std::vector<std::int64_t>{5, 3, 48, 40}));
+  EXPECT_EQ(serial[0].labels.scalar_type(), at::kLong);
+  const auto values = std::get<0>(at::_unique(serial[0].labels));
+  for (std::int64_t i = 0; i < values.numel(); ++i) {
+    const auto v = values[i].item<std::int64_t>();
+    EXPECT_TRUE(v == 255 || (v >= 0 && v < 6)) << v;
+  }
+}
+
+TEST_F(ToyData, EpochOrderComesFromSeedAndEpochAndResumesMidEpoch) {
+  DataLoader loader(split_from(toy_config(root())), LoaderOptions{4, 2, 2, true, false, 5, false});
+  const auto order0 = loader.epoch_order(0), order1 = loader.epoch_order(1);
+  EXPECT_NE(order0, order1);
+  EXPECT_EQ(std::set<std::size_t>(order0.begin(), order0.end()).size(), 24u);
+  DataLoader same_seed(split_from(toy_config(root())), LoaderOptions{4, 0, 2, true, false, 5, false});
+  EXPECT_EQ(same_seed.epoch_order(1), order1);
+
+  loader.start_epoch(1);
+  std::vector<Batch> full;
+  while (auto b = loader.next()) full.push_back(std::move(*b));
+  loader.start_epoch(1, 4);  // resume at batch 4
+  std::size_t i = 4;
+  while (auto b = loader.next()) {
+    EXPECT_EQ(b->ids, full.at(i).ids);
+    EXPECT_TRUE(torch::equal(b->images, full.at(i).images));
+    ++i;
+  }
+  EXPECT_EQ(i, full.size());
+}
+
+TEST_F(ToyData, BadSamplesStopTheLoaderOrAreSkippedAndCounted) {
+  TempDir dir;
+  fs::copy(root(), dir.path() / "toy", fs::copy_options::recursive);
+  fs::remove(dir.path() / "toy/SegmentationClass/toy_000002.png");
+  {
+    DataLoader loader(split_from(toy_config((dir.path() / "toy").string())), LoaderOptions{4, 2, 1, false, false, 0, false});
+    loader.start_epoch(0);
+    try {
+      while (loader.next()) {
+      }
+      FAIL() << "no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("data.train: bad sample 'toy_000002': "), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("toy_000002.png: label not found"), std::string::npos) << e.what();
+    }
+  }
+  DataLoader loader(split_from(toy_config((dir.path() / "toy").string(), "on_bad_sample = \"skip\"\n")),
+                    LoaderOptions{4, 2, 1, false, false, 0, false});
+  loader.start_epoch(0);
+  std::size_t samples = 0;
+  while (auto b = loader.next()) samples += b->ids.size();
+  EXPECT_EQ(samples, 23u);
+  EXPECT_EQ(loader.skipped_samples(), 1u);
+}
+
+TEST_F(ToyData, BatchesOfDifferentSizesAreExplained) {
+  TempDir dir;
+  fs::copy(root(), dir.path() / "toy", fs::copy_options::recursive);
+  const fs::path toy = dir.path() / "toy";
+  write_rgb_image((toy / "JPEGImages/toy_000001.jpg").string(), cv::Mat(80, 72, CV_8UC3, cv::Scalar(9, 9, 9)));
+  write_label_png((toy / "SegmentationClass/toy_000001.png").string(), cv::Mat(80, 72, CV_8UC1, cv::Scalar(0)), voc_palette());
+  const std::string config =
+      "[data]\n[data.train]\ntype = \"voc\"\nroot = \"" + toy.string() +
+      "\"\nclass_names = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\"]\npipeline = [{type = \"normalize\"}]\n";
+  DataLoader loader(split_from(config), LoaderOptions{2, 0, 1, false, false, 0, false});
+  loader.start_epoch(0);
+  try {
+    loader.next();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("data.train: samples 'toy_000000' (64x64) and 'toy_000001' (72x80) differ in size after "
+                                         "the pipeline"),
+              std::string::npos)
+        << e.what();
+  }
+}

@@ -1,0 +1,230 @@
+// Data-parallel training on c10d/Gloo over loopback, as a user runs it: `train --nproc 2`
+// against a single process with the same global batch, distributed evaluation, a rank
+// killed mid-run, and resuming at another world size.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "segdistill/checkpoint/checkpoint.hpp"
+#include "test_support.hpp"
+#include "toy_dataset.hpp"
+
+using namespace segdistill;
+using segdistill_test::contains;
+using segdistill_test::read_file;
+using segdistill_test::run_segdistill;
+using segdistill_test::spawn_segdistill;
+using segdistill_test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+class Distributed : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    toy::write_toy_dataset({(dir_->path() / "toy").string(), 0, 32, 8, 48, 48});
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  // The toy student with synchronised BatchNorm and no dropout (random masks cannot
+  // match across world sizes); crops never pad, so every rank's batch has the same shape.
+  // Batches of 16: with 8, BatchNorm over the 2 x 2 deep features of 8 crops amplifies
+  // float rounding so much that one process with 1 thread and one with 2 threads differ
+  // by 1e-3 after 6 iterations on some CPUs; with 16 the runs below agree to ~3e-7.
+  static std::string config(const std::string& name, const std::string& extra = "") {
+    const std::string root = (dir_->path() / "toy").string();
+    return dir_->write(name + ".toml",
+                       "_base_ = \"" + std::string(SEGDISTILL_SOURCE_DIR) + "/configs/_base_/toy_data.toml\"\n" +
+                           "[data.train]\nroot = \"" + root + "\"\npipeline = [{type = \"random_flip\"}, " +
+                           "{type = \"random_scale_crop\", base_size = 48, crop_size = [32], scale_range = [1.0, 1.25]}, " +
+                           "{type = \"normalize\"}]\n[data.val]\nroot = \"" + root + "\"\n" +
+                           "[model]\nnum_classes = 6\nbackbone = {type = \"resnet18\", width = 0.125}\n"
+                           "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, "
+                           "decoder_channels = 16, aspp_dropout = 0.0, decoder_dropout = [0.0, 0.0]}\n"
+                           "[train]\niterations = 6\nbatch_size = 16\nworkers = 1\nseed = 3\n"
+                           "optimizer = {lr = 0.002}\nlog_every = 1\ncheckpoint_every = 3\neval_every = 6\n"
+                           "sync_bn = true\ndist_timeout = 20\n" +
+                           extra);
+  }
+  static std::string work(const std::string& name) { return (dir_->path() / "runs" / name).string(); }
+  static TempDir* dir_;
+};
+TempDir* Distributed::dir_ = nullptr;
+
+TensorDict model_of(const std::string& checkpoint) { return load_checkpoint(checkpoint).groups.at("model"); }
+
+// Largest difference, relative to the tensor's scale where that exceeds 1 (float32
+// holds large BatchNorm statistics only to their own relative precision).
+double difference(const at::Tensor& a, const at::Tensor& b) {
+  const at::Tensor x = a.to(torch::kDouble), y = b.to(torch::kDouble);
+  return ((x - y).abs().max() / y.abs().max().clamp_min(1.0)).item<double>();
+}
+
+std::vector<pid_t> children_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  std::vector<pid_t> out;
+  for (pid_t child; in >> child;) out.push_back(child);
+  return out;
+}
+
+TEST_F(Distributed, TwoProcessesMatchOneProcessAndEvaluateTheWholeSplit) {
+  const std::string cfg = config("parity");
+  const auto single = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("single")});
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  const auto parallel = run_segdistill({"train", cfg, "--work-dir", work("parallel"), "--nproc", "2"});
+  ASSERT_EQ(parallel.exit_code, 0) << parallel.err;
+
+  // Six iterations over 32 samples in global batches of 16 (epoch boundaries at 2 and 4).
+  const TensorDict a = model_of(work("single") + "/checkpoints/iter_6.pt");
+  const TensorDict b = model_of(work("parallel") + "/checkpoints/iter_6.pt");
+  ASSERT_EQ(a.size(), b.size());
+  double worst = 0;
+  std::string worst_name;
+  for (const auto& [name, tensor] : a) {
+    const double d = difference(tensor, b.at(name));
+    if (d > worst) worst = d, worst_name = name;
+  }
+  EXPECT_LT(worst, 1e-5) << worst_name << " " << a.at(worst_name).abs().max().item<double>();
+  // The weights moved: the comparison is not between two untouched initialisations.
+  const TensorDict start = model_of(work("single") + "/checkpoints/iter_3.pt");
+  EXPECT_GT((a.at("decoder.last_conv.8.weight") - start.at("decoder.last_conv.8.weight")).abs().max().item<double>(), 1e-4);
+
+  // Rank 0 alone wrote the outputs: one record per iteration, not one per rank.
+  std::ifstream metrics(work("parallel") + "/metrics.jsonl");
+  int train_records = 0;
+  for (std::string line; std::getline(metrics, line);) train_records += nlohmann::json::parse(line)["type"] == "train";
+  EXPECT_EQ(train_records, 6);
+  EXPECT_TRUE(contains(parallel.out, "trained 6 iterations")) << parallel.out;
+
+  // Validation during the 2-process run was sharded; its summed confusion matrix is the
+  // one a single process computes for the same weights.
+  const auto distributed_report = nlohmann::json::parse(read_file(work("parallel") + "/eval/iter_6.json"));
+  const std::string report = (dir_->path() / "single_eval.json").string();
+  const auto eval = run_segdistill(
+      {"--threads", "1", "eval", cfg, "--checkpoint", work("parallel") + "/checkpoints/iter_6.pt", "--json", report});
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  const auto single_report = nlohmann::json::parse(read_file(report));
+  EXPECT_EQ(distributed_report["confusion_matrix"], single_report["confusion_matrix"]);
+  std::int64_t pixels = 0;
+  for (const auto& count : distributed_report["confusion_matrix"]) pixels += count.get<std::int64_t>();
+  // Both shards counted: all 8 val images' labelled pixels (a few are void), not half.
+  EXPECT_EQ(pixels, distributed_report["pixels"].get<std::int64_t>());
+  EXPECT_GT(pixels, 8 * 48 * 48 * 8 / 10);
+  EXPECT_LE(pixels, 8 * 48 * 48);
+}
+
+TEST_F(Distributed, TatDistillersAreReplicatedAndTheirParametersAveraged) {
+  const char* teacher =
+      "backbone = {type = \"resnet18\", width = 0.25}\n"
+      "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n";
+  const std::string teacher_cfg = dir_->write("teacher.toml", "_base_ = \"" + config("teacher_base") + "\"\n[model]\n" + teacher);
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", teacher_cfg, "--work-dir", work("teacher"), "--set", "train.iterations=4"})
+                .exit_code,
+            0);
+  const std::string cfg = config("tat", std::string("[teacher]\n") + teacher + "checkpoint = \"" + work("teacher") +
+                                            "/checkpoints/latest\"\n"
+                                            "[[distillers]]\ntype = \"tat_patch_group\"\nstudent_feature = \"head.decoder\"\n"
+                                            "teacher_feature = \"head.decoder\"\nweight = 0.2\npatches = [2, 2]\nheads = 4\n"
+                                            "[[distillers]]\ntype = \"tat_anchor_point\"\nstudent_feature = \"head.decoder\"\n"
+                                            "teacher_feature = \"head.decoder\"\nweight = 0.05\nanchors = [4, 4]\n");
+  // Three iterations, across the epoch boundary at 2: the attention's softmax amplifies
+  // rounding differences further, to ~5e-5 after 4 iterations and 1e-3 after 6.
+  const std::vector<std::string> no_eval{"--set", "train.eval_every=0", "--set", "train.iterations=3"};
+  std::vector<std::string> single{"--threads", "1", "train", cfg, "--work-dir", work("tat_single")};
+  std::vector<std::string> parallel{"train", cfg, "--work-dir", work("tat_parallel"), "--nproc", "2"};
+  single.insert(single.end(), no_eval.begin(), no_eval.end());
+  parallel.insert(parallel.end(), no_eval.begin(), no_eval.end());
+  ASSERT_EQ(run_segdistill(single).exit_code, 0);
+  const auto r = run_segdistill(parallel);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The student and the TaT embeddings (parameters and BatchNorm statistics) alike.
+  for (const char* group : {"model", "distillers"}) {
+    const TensorDict a = load_checkpoint(work("tat_single") + "/checkpoints/iter_3.pt").groups.at(group);
+    const TensorDict b = load_checkpoint(work("tat_parallel") + "/checkpoints/iter_3.pt").groups.at(group);
+    ASSERT_EQ(a.size(), b.size()) << group;
+    for (const auto& [name, tensor] : a) EXPECT_LT(difference(tensor, b.at(name)), 1e-5) << group << " " << name;
+  }
+}
+
+TEST_F(Distributed, AKilledRankStopsTheJobWhichResumesAtAnotherWorldSize) {
+  const std::string cfg = config("kill", "");
+  const std::string err = (dir_->path() / "kill.err").string();
+  const pid_t launcher =
+      spawn_segdistill({"train", cfg, "--work-dir", work("kill"), "--nproc", "2", "--set", "train.iterations=2000", "--set",
+                        "train.checkpoint_every=2", "--set", "train.eval_every=0"},
+                       err);
+  const fs::path checkpoint = fs::path(work("kill")) / "checkpoints/iter_4.pt";
+  for (int i = 0; i < 6000 && !fs::exists(checkpoint); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(fs::exists(checkpoint));
+  const std::vector<pid_t> ranks = children_of(launcher);
+  ASSERT_EQ(ranks.size(), 2u);
+  kill(ranks[1], SIGKILL);
+  const auto killed_at = std::chrono::steady_clock::now();
+  int status = 0;
+  waitpid(launcher, &status, 0);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  EXPECT_LT(seconds, 20.0);  // well within dist_timeout: no hang
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  const std::string messages = read_file(err);
+  EXPECT_TRUE(contains(messages, "rank 1 was killed by signal 9")) << messages;
+  EXPECT_TRUE(contains(messages, "rank 0: all_reduce across 2 ranks failed")) << messages;
+  EXPECT_FALSE(fs::exists(fs::path(work("kill")) / "checkpoints/iter_2000.pt"));
+
+  // Resume with one process: the same global batch, from the last checkpoint on.
+  const Checkpoint last = load_checkpoint((fs::path(work("kill")) / "checkpoints/latest").string());
+  const std::int64_t until = last.iteration + 4;
+  // A shorter schedule is a change that breaks exactness: it takes --resume-changed.
+  const std::vector<std::string> resume{"--threads",
+                                        "1",
+                                        "train",
+                                        cfg,
+                                        "--work-dir",
+                                        work("kill"),
+                                        "--resume",
+                                        "--set",
+                                        "train.iterations=" + std::to_string(until),
+                                        "--set",
+                                        "train.eval_every=0"};
+  const auto refused = run_segdistill(resume);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_TRUE(contains(refused.err, "train.iterations: 2000 -> " + std::to_string(until))) << refused.err;
+  std::vector<std::string> changed = resume;
+  changed.push_back("--resume-changed");
+  const auto resumed = run_segdistill(changed);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_TRUE(contains(resumed.err, "resumed from")) << resumed.err;
+  EXPECT_TRUE(contains(resumed.err, "resume with --resume-changed: train.iterations")) << resumed.err;
+  EXPECT_TRUE(fs::exists(fs::path(work("kill")) / ("checkpoints/iter_" + std::to_string(until) + ".pt")));
+}
+
+TEST_F(Distributed, ErrorsBeforeAnyWorkerStarts) {
+  const auto uneven = run_segdistill({"train", config("uneven"), "--work-dir", work("uneven"), "--nproc", "3"});
+  EXPECT_EQ(uneven.exit_code, 1);
+  EXPECT_TRUE(contains(uneven.err, "train.batch_size = 16 is not divisible by the 3 ranks")) << uneven.err;
+  EXPECT_FALSE(fs::exists(work("uneven")));
+  const auto bad_env = run_segdistill({"train", config("env"), "--work-dir", work("env")}, "WORLD_SIZE=2 RANK=5");
+  EXPECT_EQ(bad_env.exit_code, 1);
+  EXPECT_TRUE(contains(bad_env.err, "RANK='5': expected an integer from 0 to 1")) << bad_env.err;
+  const auto both = run_segdistill({"train", config("both"), "--work-dir", work("both"), "--nproc", "2"}, "WORLD_SIZE=2 RANK=0");
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_TRUE(contains(both.err, "--nproc 2: the environment already describes a data-parallel job (WORLD_SIZE=2")) << both.err;
+  const auto port = run_segdistill({"train", config("port"), "--work-dir", work("port"), "--nproc", "2"}, "MASTER_PORT=abc");
+  EXPECT_EQ(port.exit_code, 1);
+  EXPECT_TRUE(contains(port.err, "MASTER_PORT='abc': expected a port number from 1 to 65535")) << port.err;
+  EXPECT_FALSE(fs::exists(work("port") + "/checkpoints"));
+}
+
+}  // namespace

@@ -1,0 +1,208 @@
+// The engine's extension points as a config uses them: [[hooks]] built from the registry
+// (the example EMA hook), hook state in checkpoints and exact resume, priorities,
+// [train.loss] from the losses registry, each distiller term logged.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "run_test_support.hpp"
+#include "segdistill/checkpoint/checkpoint.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/engine/hook.hpp"
+#include "segdistill/engine/train_section.hpp"
+#include "test_support.hpp"
+#include "toy_dataset.hpp"
+
+using namespace segdistill;
+using segdistill_test::contains;
+using segdistill_test::error_of;
+using segdistill_test::expect_identical;
+using segdistill_test::run_segdistill;
+using segdistill_test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+class Hooks : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    toy::write_toy_dataset({(dir_->path() / "toy").string(), 3, 24, 6, 48, 48});
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  // The small student on the toy data, constant LR (a resumed run with more iterations
+  // then continues exactly), validation at the end; `extra` is appended.
+  std::string config(const std::string& name, const std::string& extra = "") const {
+    const std::string root = (dir_->path() / "toy").string();
+    return dir_->write(
+        name + ".toml",
+        "_base_ = \"" + std::string(SEGDISTILL_SOURCE_DIR) + "/configs/_base_/toy_data.toml\"\n" + "[data.train]\nroot = \"" +
+            root + "\"\npipeline = [{type = \"random_flip\"}, {type = \"normalize\"}]\n" + "[data.val]\nroot = \"" + root +
+            "\"\n[model]\nnum_classes = 6\n" +
+            "backbone = {type = \"resnet18\", width = 0.125}\n"
+            "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n"
+            "[train]\niterations = 8\nbatch_size = 4\nworkers = 1\nseed = 5\noptimizer = {lr = 0.01}\n"
+            "log_every = 1\ncheckpoint_every = 4\n" +
+            extra);
+  }
+  static std::string work(const std::string& name) { return (dir_->path() / "runs" / name).string(); }
+  static TempDir* dir_;
+};
+TempDir* Hooks::dir_ = nullptr;
+
+const char* kEma = "[[hooks]]\ntype = \"ema\"\ndecay = 0.9\n";
+
+std::vector<nlohmann::json> records(const std::string& work_dir, const std::string& type) {
+  return segdistill_test::metrics_records(work_dir, type);
+}
+
+TensorDict group_of(const std::string& checkpoint, const std::string& group) {
+  return segdistill_test::checkpoint_group(checkpoint, group);
+}
+
+}  // namespace
+
+TEST_F(Hooks, EmaFromTheConfigIsValidatedSavedAndLeavesTheStudentAlone) {
+  const std::string with = work("ema"), without = work("plain");
+  const auto r = run_segdistill({"--threads", "1", "train", config("ema", kEma), "--work-dir", with});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("plain"), "--work-dir", without}).exit_code, 0);
+
+  // The student trains bit for bit as without the hook.
+  expect_identical(group_of(with + "/checkpoints/iter_8.pt", "model"), group_of(without + "/checkpoints/iter_8.pt", "model"));
+  // The average is validated next to the student and saved as a checkpoint eval reads.
+  const auto ema_records = records(with, "val_ema");
+  ASSERT_EQ(ema_records.size(), 1u);
+  EXPECT_EQ(ema_records[0]["iter"], 8);
+  const std::string saved = with + "/ema/iter_8.pt";
+  ASSERT_TRUE(fs::exists(saved));
+  const TensorDict average = group_of(saved, "model");
+  const TensorDict student = group_of(with + "/checkpoints/iter_8.pt", "model");
+  ASSERT_EQ(average.size(), student.size());
+  // Averaged weights differ from the student's; BatchNorm statistics are copied.
+  EXPECT_FALSE(torch::equal(average.at("backbone.conv1.weight"), student.at("backbone.conv1.weight")));
+  EXPECT_TRUE(torch::equal(average.at("backbone.bn1.running_mean"), student.at("backbone.bn1.running_mean")));
+  // The hook's state rides in the run's checkpoints.
+  const TensorDict hooks = group_of(with + "/checkpoints/iter_8.pt", "hooks");
+  expect_identical(average, [&] {
+    TensorDict stripped;
+    for (const auto& [key, tensor] : hooks) stripped[key.substr(std::string("ema.").size())] = tensor;
+    return stripped;
+  }());
+  const auto eval = run_segdistill({"--threads", "1", "eval", config("ema", kEma), "--checkpoint", saved});
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_TRUE(contains(eval.out, "mIoU")) << eval.out;
+}
+
+TEST_F(Hooks, EmaStateResumesExactly) {
+  const std::string straight = work("ema_straight"), halves = work("ema_halves");
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("ema_resume", kEma), "--work-dir", straight}).exit_code, 0);
+  ASSERT_EQ(
+      run_segdistill({"--threads", "1", "train", config("ema_resume", kEma), "--work-dir", halves, "--set", "train.iterations=4"})
+          .exit_code,
+      0);
+  const auto resumed = run_segdistill(
+      {"--threads", "1", "train", config("ema_resume", kEma), "--work-dir", halves, "--resume", "--resume-changed"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  expect_identical(group_of(straight + "/ema/iter_8.pt", "model"), group_of(halves + "/ema/iter_8.pt", "model"));
+  expect_identical(group_of(straight + "/checkpoints/iter_8.pt", "model"), group_of(halves + "/checkpoints/iter_8.pt", "model"));
+}
+
+TEST_F(Hooks, UnknownHooksAndPrioritiesAreNamed) {
+  const auto typo = run_segdistill({"config", "check", config("typo", "[[hooks]]\ntype = \"emma\"\n")});
+  EXPECT_NE(typo.exit_code, 0);
+  EXPECT_TRUE(contains(typo.err, "hooks.0.type: unknown hook 'emma' (did you mean 'ema'?); available hooks: ema")) << typo.err;
+  const auto priority =
+      run_segdistill({"config", "check", config("priority", "[[hooks]]\ntype = \"ema\"\npriority = \"lowe\"\n")});
+  EXPECT_NE(priority.exit_code, 0);
+  EXPECT_TRUE(contains(priority.err, "hooks.0.priority: unknown priority 'lowe' (did you mean 'low'?)")) << priority.err;
+  const auto range = run_segdistill({"config", "check", config("range", "[[hooks]]\ntype = \"ema\"\npriority = 101\n")});
+  EXPECT_NE(range.exit_code, 0);
+  EXPECT_TRUE(contains(range.err, "priority 101 is out of range: must be between 0 and 100")) << range.err;
+  const auto key = run_segdistill({"config", "check", config("key", "[[hooks]]\ntype = \"ema\"\ndecay = 1.5\n")});
+  EXPECT_NE(key.exit_code, 0);
+  EXPECT_TRUE(contains(key.err, "hooks.0.decay")) << key.err;
+}
+
+TEST(HookPriority, NamesAndNumbers) {
+  EXPECT_EQ(priority_from_name("very_high"), priority::kVeryHigh);
+  EXPECT_EQ(priority_from_name("low"), priority::kLow);
+  EXPECT_FALSE(priority_from_name("urgent"));
+  TempDir dir;
+  const Config config = Config::load(dir.write("h.toml",
+                                               "[[hooks]]\ntype = \"a\"\npriority = 75\n[[hooks]]\ntype = \"b\"\n"
+                                               "priority = \"below_normal\"\n[[hooks]]\ntype = \"c\"\n"));
+  const auto tables = config.root().tables("hooks");
+  EXPECT_EQ(read_hook_priority(tables[0]), 75);
+  EXPECT_EQ(read_hook_priority(tables[1]), priority::kBelowNormal);
+  EXPECT_FALSE(read_hook_priority(tables[2]));
+}
+
+TEST_F(Hooks, FocalLossIsTheFunctionOfTheMeanCrossEntropy) {
+  const std::string ce = work("loss_ce"), focal = work("loss_focal");
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("ce"), "--work-dir", ce, "--set", "train.iterations=1"}).exit_code,
+            0);
+  const auto r =
+      run_segdistill({"--threads", "1", "train", config("focal", "[train.loss]\ntype = \"focal\"\ngamma = 2.0\nalpha = 0.5\n"),
+                      "--work-dir", focal, "--set", "train.iterations=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The first iteration sees the same weights and batch: loss_focal = alpha (1 - e^-c)^gamma c.
+  const double c = records(ce, "train").at(0)["loss_ce"].get<double>();
+  const auto first = records(focal, "train").at(0);
+  ASSERT_FALSE(first.contains("loss_ce"));
+  const double expected = 0.5 * std::pow(1 - std::exp(-c), 2.0) * c;
+  EXPECT_NEAR(first["loss_focal"].get<double>(), expected, 1e-6 * expected);
+  EXPECT_DOUBLE_EQ(first["loss"].get<double>(), first["loss_focal"].get<double>());
+}
+
+TEST_F(Hooks, LossOptionsAreChecked) {
+  const auto weights = run_segdistill({"--threads", "1", "train",
+                                       config("weights", "[train.loss]\ntype = \"cross_entropy\"\nclass_weights = [1.0, 2.0]\n"),
+                                       "--work-dir", work("weights")});
+  EXPECT_NE(weights.exit_code, 0);
+  EXPECT_TRUE(contains(weights.err, "train.loss.class_weights: 2 values for 6 classes")) << weights.err;
+  const auto unknown = run_segdistill({"config", "check", config("unknown_loss", "[train.loss]\ntype = \"focall\"\n")});
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_TRUE(contains(unknown.err, "unknown loss 'focall' (did you mean 'focal'?)")) << unknown.err;
+}
+
+TEST_F(Hooks, ClassWeightsWeightTheMean) {
+  // Uniform weights leave the weighted mean the plain mean.
+  const std::string plain = work("uniform_plain"), weighted = work("uniform_weighted");
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("uw_plain"), "--work-dir", plain, "--set", "train.iterations=1"})
+                .exit_code,
+            0);
+  ASSERT_EQ(
+      run_segdistill({"--threads", "1", "train",
+                      config("uw", "[train.loss]\ntype = \"cross_entropy\"\nclass_weights = [3.0, 3.0, 3.0, 3.0, 3.0, 3.0]\n"),
+                      "--work-dir", weighted, "--set", "train.iterations=1"})
+          .exit_code,
+      0);
+  EXPECT_NEAR(records(plain, "train").at(0)["loss_ce"].get<double>(), records(weighted, "train").at(0)["loss_ce"].get<double>(),
+              1e-5);
+}
+
+TEST_F(Hooks, EachDistillerTermIsLoggedUnderItsName) {
+  const std::string w = work("terms");
+  const auto r = run_segdistill(
+      {"--threads", "1", "train",
+       config("terms",
+              "[teacher]\nbackbone = {type = \"resnet18\", width = 0.125}\n"
+              "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n"
+              "[[distillers]]\ntype = \"kd\"\nname = \"logits\"\nstudent_feature = \"logits\"\nteacher_feature = \"logits\"\n"
+              "weight = 2.0\n"),
+       "--work-dir", w, "--set", "train.iterations=2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const auto& record : records(w, "train")) {
+    ASSERT_TRUE(record.contains("loss_logits.kd")) << record.dump();
+    // One term: it is the whole weighted distiller loss; the total adds it to the CE.
+    EXPECT_NEAR(record["loss_logits.kd"].get<double>(), record["loss_logits"].get<double>(), 1e-6);
+    EXPECT_NEAR(record["loss"].get<double>(), record["loss_ce"].get<double>() + record["loss_logits"].get<double>(), 1e-5);
+  }
+}

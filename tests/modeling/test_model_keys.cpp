@@ -1,0 +1,82 @@
+// State-dict names, shapes and dtypes identical to the reference DeepLabV3+ checkpoints
+// (tests/data/reference_keys/deeplabv3plus_*_os16_keys.txt, listed from the published code).
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "model_test_support.hpp"
+
+using namespace segdistill;
+
+namespace {
+
+struct KeyInfo {
+  std::string shape;
+  std::string dtype;
+  bool operator==(const KeyInfo& o) const { return shape == o.shape && dtype == o.dtype; }
+};
+
+std::string shape_text(const at::Tensor& t) {
+  if (t.dim() == 0) return "()";
+  std::string out = "(";
+  for (int64_t i = 0; i < t.dim(); ++i) out += (i ? ", " : "") + std::to_string(t.size(i));
+  return out + (t.dim() == 1 ? ",)" : ")");
+}
+
+std::string dtype_text(const at::Tensor& t) { return t.scalar_type() == at::kLong ? "int64" : "float32"; }
+
+std::map<std::string, KeyInfo> reference_keys(const std::string& file) {
+  const std::string path = std::string(SEGDISTILL_REFERENCE_DIR) + "/" + file;
+  std::ifstream in(path);
+  if (!in) ADD_FAILURE() << "cannot read the reference key file " << path;
+  std::map<std::string, KeyInfo> keys;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string name, shape, dtype;
+    std::getline(fields, name, '\t');
+    std::getline(fields, shape, '\t');
+    std::getline(fields, dtype, '\t');
+    keys[name] = {shape, dtype};
+  }
+  return keys;
+}
+
+std::map<std::string, KeyInfo> model_keys(Segmentor& model) {
+  std::map<std::string, KeyInfo> keys;
+  for (const auto& p : model.named_parameters()) keys[p.key()] = {shape_text(p.value()), dtype_text(p.value())};
+  for (const auto& b : model.named_buffers()) keys[b.key()] = {shape_text(b.value()), dtype_text(b.value())};
+  return keys;
+}
+
+void expect_same_keys(const std::string& backbone, const std::string& file) {
+  auto model = segdistill_test::make_model(backbone, 16, 1.0, 21);
+  const auto expected = reference_keys(file);
+  const auto actual = model_keys(*model);
+  ASSERT_FALSE(expected.empty());
+  std::ostringstream diff;
+  for (const auto& [name, info] : expected) {
+    auto it = actual.find(name);
+    if (it == actual.end())
+      diff << "missing: " << name << " " << info.shape << "\n";
+    else if (!(it->second == info))
+      diff << "differs: " << name << " " << it->second.shape << " " << it->second.dtype << " vs reference " << info.shape << " "
+           << info.dtype << "\n";
+  }
+  for (const auto& [name, info] : actual)
+    if (!expected.count(name)) diff << "unexpected: " << name << " " << info.shape << "\n";
+  EXPECT_EQ(diff.str(), "") << backbone;
+  EXPECT_EQ(actual.size(), expected.size());
+}
+
+}  // namespace
+
+class ModelKeys : public segdistill_test::WithPlugins {};
+
+TEST_F(ModelKeys, ResNet18MatchesTheReference) { expect_same_keys("resnet18", "deeplabv3plus_resnet18_os16_keys.txt"); }
+TEST_F(ModelKeys, ResNet101MatchesTheReference) { expect_same_keys("resnet101", "deeplabv3plus_resnet101_os16_keys.txt"); }
+TEST_F(ModelKeys, MobileNetV2MatchesTheReference) { expect_same_keys("mobilenetv2", "deeplabv3plus_mobilenet_os16_keys.txt"); }
