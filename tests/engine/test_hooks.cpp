@@ -206,3 +206,16 @@ TEST_F(Hooks, EachDistillerTermIsLoggedUnderItsName) {
     EXPECT_NEAR(record["loss"].get<double>(), record["loss_ce"].get<double>() + record["loss_logits"].get<double>(), 1e-5);
   }
 }
+
+TEST_F(Hooks, APriorityFromTheConfigMovesTheHookPastTheCheckpoint) {
+  // At "lowest" the EMA hook runs after the checkpoint hook (low, 70): the checkpoint of
+  // iteration 8 holds the average before its 8th update, the saved average after it.
+  const std::string w = work("ema_lowest");
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("ema_lowest", std::string(kEma) + "priority = \"lowest\"\n"),
+                            "--work-dir", w})
+                .exit_code,
+            0);
+  const TensorDict saved = group_of(w + "/ema/iter_8.pt", "model");
+  const TensorDict in_checkpoint = group_of(w + "/checkpoints/iter_8.pt", "hooks");
+  EXPECT_FALSE(torch::equal(saved.at("backbone.conv1.weight"), in_checkpoint.at("ema.backbone.conv1.weight")));
+}

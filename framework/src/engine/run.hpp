@@ -32,6 +32,7 @@ struct HookEntry {
   std::string name;
   int priority = priority::kNormal;
   std::shared_ptr<Hook> hook;
+  bool from_config = false;  // a [[hooks]] entry (the built-ins keep no state)
 };
 
 // A data-parallel run's collectives are current (SyncBatchNorm) for its length only.

@@ -67,8 +67,7 @@ void restore_hook_states(Run& run, const Checkpoint& checkpoint, const std::stri
       for (const auto& [key, tensor] : group->second)
         if (key.rfind(prefix, 0) == 0) state[key.substr(prefix.size())] = tensor;
     if (state.empty()) {
-      if (!entry.hook->state_dict().empty())
-        logger()->warn("resume: {} holds no state of hook '{}'; it starts afresh", path, entry.name);
+      if (entry.from_config) logger()->warn("resume: {} holds no state of hook '{}'; it starts afresh", path, entry.name);
       continue;
     }
     try {

@@ -177,20 +177,20 @@ void build_hooks(Run& run, double base_lr, std::vector<double> multipliers) {
   std::shared_ptr<LrSchedule> schedule;
   if (!run.train.lr_schedule.empty())
     schedule = lr_schedules().create(run.train.lr_schedule, ScheduleContext{run.state.total_iterations});
-  const auto add = [&](std::string name, std::shared_ptr<Hook> hook, std::optional<int> priority) {
+  const auto add = [&](std::string name, std::shared_ptr<Hook> hook, std::optional<int> priority, bool from_config) {
     const int p = priority ? *priority : hook->priority();
-    run.hooks.push_back({std::move(name), p, std::move(hook)});
+    run.hooks.push_back({std::move(name), p, std::move(hook), from_config});
   };
-  add("lr", make_lr_hook(base_lr, std::move(multipliers), schedule), std::nullopt);
-  add("logging", make_logging_hook(), std::nullopt);
-  add("evaluation", make_evaluation_hook(), std::nullopt);
-  add("checkpoint", make_checkpoint_hook(), std::nullopt);
+  add("lr", make_lr_hook(base_lr, std::move(multipliers), schedule), std::nullopt, false);
+  add("logging", make_logging_hook(), std::nullopt, false);
+  add("evaluation", make_evaluation_hook(), std::nullopt, false);
+  add("checkpoint", make_checkpoint_hook(), std::nullopt, false);
   UniqueNames unique;
   for (const char* builtin : {"lr", "logging", "evaluation", "checkpoint"}) unique(builtin);
   const auto tables = run.config.root().tables("hooks");
   for (std::size_t i = 0; i < tables.size(); ++i) {
     HookContext context{"hooks." + std::to_string(i)};
-    add(unique(tables[i].string("type")), hooks().create(tables[i], context), read_hook_priority(tables[i]));
+    add(unique(tables[i].string("type")), hooks().create(tables[i], context), read_hook_priority(tables[i]), true);
   }
   std::stable_sort(run.hooks.begin(), run.hooks.end(),
                    [](const HookEntry& a, const HookEntry& b) { return a.priority < b.priority; });
