@@ -19,7 +19,7 @@ cv::Size size_option(const std::vector<std::int64_t>& values, const std::string&
 RandomScaleCrop::RandomScaleCrop(const RandomScaleCropOptions& options, const TransformContext& context)
     : options_(options),
       crop_(size_option(options.crop_size, "random_scale_crop.crop_size")),
-      ignore_(static_cast<int>(context.ignore_index)) {
+      label_fill_(static_cast<int>(options.label_fill ? *options.label_fill : context.ignore_index)) {
   if (options.scale_range.size() != 2 || options.scale_range[0] > options.scale_range[1])
     throw Error("random_scale_crop.scale_range: expected [min, max] with min <= max");
 }
@@ -32,7 +32,7 @@ void RandomScaleCrop::apply(Sample& sample, std::mt19937_64& rng) const {
   const cv::Size scaled = w > h ? cv::Size(static_cast<int>(1.0 * w * short_side / h), short_side)
                                 : cv::Size(short_side, static_cast<int>(1.0 * h * short_side / w));
   resize_sample(sample, scaled);
-  pad_sample(sample, crop_, 0.0, ignore_);
+  pad_sample(sample, crop_, 0.0, label_fill_);
   const int x = uniform_int(rng, 0, sample.image.cols - crop_.width);
   const int y = uniform_int(rng, 0, sample.image.rows - crop_.height);
   const cv::Rect window(x, y, crop_.width, crop_.height);

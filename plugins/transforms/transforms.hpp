@@ -1,5 +1,6 @@
 #pragma once
 // The data-pipeline transforms: options and classes.
+#include <optional>
 #include <vector>
 
 #include "segdistill/config/schema.hpp"
@@ -15,6 +16,7 @@ struct RandomScaleCropOptions {
   std::int64_t base_size;
   std::vector<double> scale_range;
   std::vector<std::int64_t> crop_size;
+  std::optional<std::int64_t> label_fill;
   static void declare(Schema<RandomScaleCropOptions>& s) {
     s.field("base_size", &RandomScaleCropOptions::base_size, "short side before scaling").default_value(513).range(1, kMaxSide);
     s.field("scale_range", &RandomScaleCropOptions::scale_range, "[min, max] factor of base_size for the short side")
@@ -23,11 +25,14 @@ struct RandomScaleCropOptions {
     s.field("crop_size", &RandomScaleCropOptions::crop_size, "[height, width] of the crop (one value: square)")
         .default_value(std::vector<std::int64_t>{513})
         .range(1, kMaxSide);
+    s.field("label_fill", &RandomScaleCropOptions::label_fill,
+            "label of the padding (default: data.ignore_index; the published VOC pipeline pads with 0, background)")
+        .range(0, 255);
   }
 };
 
 // Scales the short side to a random size in scale_range x base_size (aspect kept), pads
-// to the crop size (image 0, label ignore) and crops at a random place: the published
+// to the crop size (image 0, label label_fill or the ignore index) and crops at a random place: the published
 // training augmentation.
 class RandomScaleCrop : public Transform {
  public:
@@ -37,7 +42,7 @@ class RandomScaleCrop : public Transform {
  private:
   RandomScaleCropOptions options_;
   cv::Size crop_;
-  int ignore_;
+  int label_fill_;
 };
 
 struct RandomFlipOptions {

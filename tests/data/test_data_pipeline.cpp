@@ -109,6 +109,25 @@ TEST(Transforms, RandomScaleCropGivesTheCropSizePadsWithIgnoreAndKeepsPairsAlign
   EXPECT_GT(padded, 0);  // small scales needed padding, and it was the ignore index
 }
 
+TEST(Transforms, RandomScaleCropPadsLabelsWithLabelFill) {
+  // The published VOC pipeline pads labels with background (0); the labels of
+  // coded_sample are 1..20, so a 0 can only be padding, and no 255 may appear.
+  auto crop = make_transform(
+      "{type = \"random_scale_crop\", base_size = 40, crop_size = [64, 56], scale_range = [0.5, 0.6], label_fill = 0}");
+  std::mt19937_64 rng(3);
+  Sample s = coded_sample(50, 40);
+  crop->apply(s, rng);
+  std::set<int> values;
+  for (int y = 0; y < s.label.rows; ++y)
+    for (int x = 0; x < s.label.cols; ++x) values.insert(s.label.at<uchar>(y, x));
+  EXPECT_TRUE(values.count(0)) << "the crop needed padding";
+  EXPECT_FALSE(values.count(255));
+  // Out of the label range: refused.
+  EXPECT_NE(
+      segdistill_test::error_of([] { make_transform("{type = \"random_scale_crop\", label_fill = 256}"); }).find("label_fill"),
+      std::string::npos);
+}
+
 TEST(Transforms, FlipMovesImageAndLabelTogether) {
   auto flip = make_transform("{type = \"random_flip\", probability = 1.0}");
   Sample s = coded_sample(31, 17);

@@ -219,3 +219,44 @@ TEST_F(Hooks, APriorityFromTheConfigMovesTheHookPastTheCheckpoint) {
   const TensorDict in_checkpoint = group_of(w + "/checkpoints/iter_8.pt", "hooks");
   EXPECT_FALSE(torch::equal(saved.at("backbone.conv1.weight"), in_checkpoint.at("ema.backbone.conv1.weight")));
 }
+
+TEST_F(Hooks, CeBatchAverageDividesTheSegmentationLossByTheBatchSize) {
+  const std::string plain = work("ba_plain"), averaged = work("ba_averaged");
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("ba_plain"), "--work-dir", plain, "--set", "train.iterations=1"})
+                .exit_code,
+            0);
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("ba", "ce_batch_average = true\n"), "--work-dir", averaged, "--set",
+                            "train.iterations=1"})
+                .exit_code,
+            0);
+  // The same first batch and weights: the published CE is the plain one over batch_size (4).
+  const double published = records(averaged, "train").at(0)["loss_ce"].get<double>();
+  EXPECT_NEAR(published, records(plain, "train").at(0)["loss_ce"].get<double>() / 4, 1e-7);
+}
+
+TEST_F(Hooks, SaveBestKeepsTheBestValidationAndResumesWithIt) {
+  // 24 training images in batches of 4: 6 iterations an epoch, validation every epoch.
+  const std::string extra = "save_best = true\neval_every_epochs = 1\n";
+  const std::string w = work("best");
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("best", extra), "--work-dir", w, "--set", "train.iterations=12"}).exit_code,
+            0);
+  const auto validations = records(w, "val");
+  ASSERT_EQ(validations.size(), 2u);  // iterations 6 and 12
+  EXPECT_EQ(validations[0]["iter"], 6);
+  EXPECT_EQ(validations[1]["iter"], 12);
+  const auto& best = validations[0]["mIoU"].get<double>() >= validations[1]["mIoU"].get<double>() ? validations[0] : validations[1];
+  std::ifstream in(w + "/checkpoints/best.json");
+  const auto record = nlohmann::json::parse(in);
+  EXPECT_EQ(record["iter"], best["iter"]);
+  EXPECT_DOUBLE_EQ(record["mIoU"].get<double>(), best["mIoU"].get<double>());
+  const Checkpoint saved = load_checkpoint(w + "/checkpoints/best.pt");
+  EXPECT_EQ(saved.iteration, best["iter"].get<std::int64_t>());
+  if (best["iter"] == 12) expect_identical(saved.groups.at("model"), group_of(w + "/checkpoints/iter_12.pt", "model"));
+  // eval reads it like any checkpoint and finds the recorded mIoU.
+  const auto eval = run_segdistill({"--threads", "1", "eval", config("best", extra), "--checkpoint", w + "/checkpoints/best.pt"});
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  // The best so far is run state: saved with every checkpoint.
+  const TensorDict state = group_of(w + "/checkpoints/iter_12.pt", "hooks");
+  EXPECT_DOUBLE_EQ(state.at("best_checkpoint.miou").item<double>(), best["mIoU"].get<double>());
+  EXPECT_EQ(state.at("best_checkpoint.iteration").item<std::int64_t>(), best["iter"].get<std::int64_t>());
+}

@@ -7,6 +7,9 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.hpp"
+#include "segdistill/checkpoint/checkpoint.hpp"
+#include "segdistill/core/check.hpp"
 #include "segdistill/core/log.hpp"
 #include "segdistill/core/progress.hpp"
 #include "segdistill/engine/train_section.hpp"
@@ -82,7 +85,10 @@ class EvaluationHook : public Hook {
   void after_iteration(Trainer& trainer) override {
     const TrainState& s = trainer.state();
     const std::int64_t every = trainer.settings().eval_every;
-    if ((every > 0 && s.iteration % every == 0) || s.iteration == s.total_iterations) validate(trainer);
+    const std::int64_t every_epochs = trainer.settings().eval_every_epochs * s.batches_per_epoch;
+    if ((every > 0 && s.iteration % every == 0) || (every_epochs > 0 && s.iteration % every_epochs == 0) ||
+        s.iteration == s.total_iterations)
+      validate(trainer);
   }
 
  private:
@@ -121,6 +127,46 @@ class CheckpointHook : public Hook {
   }
 };
 
+class BestCheckpointHook : public Hook {
+ public:
+  int priority() const override { return priority::kLow; }
+  void after_evaluation(Trainer& trainer, const Metrics& metrics) override {
+    if (best_iteration_ >= 0 && !(metrics.miou > best_miou_)) return;
+    best_miou_ = metrics.miou;
+    best_iteration_ = trainer.state().iteration;
+    if (!trainer.writes_outputs()) return;
+    Checkpoint checkpoint;
+    checkpoint.iteration = best_iteration_;
+    checkpoint.groups["model"] = segdistill::state_dict(trainer.student());
+    checkpoint.text["config"] = trainer.config().to_toml();
+    save_checkpoint(checkpoint, trainer.output_path("checkpoints/best.pt"));
+    const nlohmann::json record{{"iter", best_iteration_},
+                                {"mIoU", metrics.miou},
+                                {"mAcc", metrics.macc},
+                                {"aAcc", metrics.aacc},
+                                {"fwIoU", metrics.fwiou}};
+    const std::string text = record.dump(2) + "\n";
+    write_file_atomically(trainer.output_path("checkpoints/best.json"), std::vector<char>(text.begin(), text.end()),
+                          "the best checkpoint's record");
+    logger()->info("best mIoU so far: {:.2f} at iteration {} (checkpoints/best.pt)", 100 * metrics.miou, best_iteration_);
+  }
+  TensorDict state_dict() const override {
+    if (best_iteration_ < 0) return {};
+    return {{"miou", torch::tensor(best_miou_, torch::kDouble)}, {"iteration", torch::tensor(best_iteration_, torch::kLong)}};
+  }
+  void load_state_dict(const TensorDict& state) override {
+    const auto miou = state.find("miou"), iteration = state.find("iteration");
+    require(miou != state.end() && iteration != state.end() && miou->second.numel() == 1 && iteration->second.numel() == 1,
+            "the best checkpoint's state needs 'miou' and 'iteration' scalars");
+    best_miou_ = miou->second.item<double>();
+    best_iteration_ = iteration->second.item<std::int64_t>();
+  }
+
+ private:
+  double best_miou_ = -1;
+  std::int64_t best_iteration_ = -1;
+};
+
 }  // namespace
 
 std::shared_ptr<Hook> make_lr_hook(double base_lr, std::vector<double> group_multipliers, std::shared_ptr<LrSchedule> schedule) {
@@ -129,5 +175,6 @@ std::shared_ptr<Hook> make_lr_hook(double base_lr, std::vector<double> group_mul
 std::shared_ptr<Hook> make_logging_hook() { return std::make_shared<LoggingHook>(); }
 std::shared_ptr<Hook> make_evaluation_hook() { return std::make_shared<EvaluationHook>(); }
 std::shared_ptr<Hook> make_checkpoint_hook() { return std::make_shared<CheckpointHook>(); }
+std::shared_ptr<Hook> make_best_checkpoint_hook() { return std::make_shared<BestCheckpointHook>(); }
 
 }  // namespace segdistill

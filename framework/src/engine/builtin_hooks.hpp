@@ -18,5 +18,8 @@ std::shared_ptr<Hook> make_logging_hook();
 std::shared_ptr<Hook> make_evaluation_hook();
 // A checkpoint every train.checkpoint_every iterations and at the end.
 std::shared_ptr<Hook> make_checkpoint_hook();
+// train.save_best: checkpoints/best.pt and best.json whenever a validation beats the best
+// mIoU so far; the best so far is part of the run's state, so a resumed run keeps it.
+std::shared_ptr<Hook> make_best_checkpoint_hook();
 
 }  // namespace segdistill

@@ -17,7 +17,7 @@ bool change_keeps_exactness(const std::string& key) {
   static const char* const free_keys[] = {"train.log_every",
                                           "train.checkpoint_every",
                                           "train.keep_last",
-                                          "train.eval_every",
+                                          "train.eval_every",  "train.eval_every_epochs", "train.save_best",
                                           "train.work_dir",
                                           "train.workers",
                                           "train.dist_backend",

@@ -185,8 +185,9 @@ void build_hooks(Run& run, double base_lr, std::vector<double> multipliers) {
   add("logging", make_logging_hook(), std::nullopt, false);
   add("evaluation", make_evaluation_hook(), std::nullopt, false);
   add("checkpoint", make_checkpoint_hook(), std::nullopt, false);
+  if (run.train.save_best) add("best_checkpoint", make_best_checkpoint_hook(), std::nullopt, false);
   UniqueNames unique;
-  for (const char* builtin : {"lr", "logging", "evaluation", "checkpoint"}) unique(builtin);
+  for (const char* builtin : {"lr", "logging", "evaluation", "checkpoint", "best_checkpoint"}) unique(builtin);
   const auto tables = run.config.root().tables("hooks");
   for (std::size_t i = 0; i < tables.size(); ++i) {
     HookContext context{"hooks." + std::to_string(i)};
@@ -263,8 +264,12 @@ std::unique_ptr<Run> set_up(const Config& config, const TrainOptions& options) {
   std::vector<double> multipliers = build_optimizer(*run, base_lr);
   build_loader(*run);
   const auto splits = configured_splits(config);
-  require(run->train.eval_every == 0 || std::find(splits.begin(), splits.end(), "val") != splits.end(),
-          "{}: train.eval_every is set but there is no [data.val] split", config.path());
+  const bool has_val = std::find(splits.begin(), splits.end(), "val") != splits.end();
+  require(run->train.eval_every == 0 || has_val, "{}: train.eval_every is set but there is no [data.val] split", config.path());
+  require(run->train.eval_every_epochs == 0 || has_val, "{}: train.eval_every_epochs is set but there is no [data.val] split",
+          config.path());
+  require(!run->train.save_best || has_val, "{}: train.save_best keeps the best validation, but there is no [data.val] split",
+          config.path());
   build_hooks(*run, base_lr, std::move(multipliers));
   if (options.world) connect_ranks(*run);
   open_work_dir(*run);

@@ -47,6 +47,12 @@ struct StepAgreement {
   bool stop = false;
 };
 
+// train.ce_batch_average: the published code divides its (pixel-mean) segmentation loss
+// by the batch size once more.
+double batch_average_factor(const Run& run) {
+  return run.train.ce_batch_average ? 1.0 / static_cast<double>(run.train.batch_size) : 1.0;
+}
+
 StepAgreement agree(Run& run, const StepLosses& losses) {
   // One device-to-host copy for every value, not one per value.
   std::vector<at::Tensor> scalars{losses.segmentation.normaliser.detach().to(torch::kDouble),
@@ -65,7 +71,7 @@ StepAgreement agree(Run& run, const StepLosses& losses) {
   a.normaliser = values[0];
   // NaN when nothing is labelled: stops the run as a NaN loss would.
   a.mean = values[1] / values[0];
-  const double segmentation = run.loss->of_mean(torch::tensor(a.mean, torch::kDouble)).item<double>();
+  const double segmentation = run.loss->of_mean(torch::tensor(a.mean, torch::kDouble)).item<double>() * batch_average_factor(run);
   a.logged["loss_" + run.loss->log_name()] = segmentation;
   double total = segmentation;
   std::size_t i = 2;
@@ -95,7 +101,8 @@ StepAgreement agree(Run& run, const StepLosses& losses) {
 at::Tensor segmentation_objective(const Run& run, const PixelSum& local, double global_normaliser, double global_mean) {
   const at::Tensor share = local.sum * (static_cast<double>(run.world_size) / global_normaliser);
   const at::Tensor mean = share - share.detach() + global_mean;
-  return run.loss->of_mean(mean);
+  const double factor = batch_average_factor(run);
+  return factor == 1.0 ? run.loss->of_mean(mean) : run.loss->of_mean(mean) * factor;
 }
 
 }  // namespace

@@ -34,10 +34,13 @@ struct TrainSection {
   double head_lr_mult;
   double distiller_lr_mult;
   ConfigTable loss;
+  bool ce_batch_average;
   double grad_clip;
   std::int64_t log_every;
   std::int64_t checkpoint_every;
   std::int64_t eval_every;
+  std::int64_t eval_every_epochs;
+  bool save_best;
   std::int64_t keep_last;
   std::string work_dir;
   bool sync_bn;
@@ -62,6 +65,10 @@ struct TrainSection {
         .range(0, 1000);
     s.field("loss", &TrainSection::loss, "segmentation loss: {type = cross_entropy | focal, ...} (default cross_entropy)")
         .component("losses");
+    s.field("ce_batch_average", &TrainSection::ce_batch_average,
+            "divide the segmentation loss by train.batch_size, as the published code does (its batch_average): "
+            "the distillation terms then weigh batch_size times more against it")
+        .default_value(false);
     s.field("grad_clip", &TrainSection::grad_clip, "clip the gradient norm to this (0: off)").default_value(0.0).at_least(0);
     s.field("log_every", &TrainSection::log_every, "iterations between log lines / metrics.jsonl records")
         .default_value(20)
@@ -72,6 +79,13 @@ struct TrainSection {
     s.field("eval_every", &TrainSection::eval_every, "iterations between validations (0: only at the end)")
         .default_value(0)
         .at_least(0);
+    s.field("eval_every_epochs", &TrainSection::eval_every_epochs,
+            "epochs between validations (0: off; the published runs validate every epoch)")
+        .default_value(0)
+        .at_least(0);
+    s.field("save_best", &TrainSection::save_best,
+            "keep checkpoints/best.pt (the student's weights) and best.json of the best validation mIoU")
+        .default_value(false);
     s.field("keep_last", &TrainSection::keep_last, "checkpoints kept (older ones deleted)").default_value(3).at_least(1);
     s.field("work_dir", &TrainSection::work_dir, "output folder (--work-dir overrides)").default_value(std::string(""));
     s.field("sync_bn", &TrainSection::sync_bn, "data-parallel runs: BatchNorm statistics over the global batch of all ranks")
