@@ -32,6 +32,22 @@ PixelSum weighted_cross_entropy(const at::Tensor& logits, const at::Tensor& labe
   return out;
 }
 
+// The pixel sum both losses share: (weighted) cross-entropy over the labelled pixels.
+class PixelCrossEntropy : public Loss {
+ public:
+  PixelCrossEntropy(const std::vector<double>& class_weights, const LossContext& context) : ignore_index_(context.ignore_index) {
+    at::Tensor weights = class_weight_tensor(class_weights, context);
+    if (weights.defined()) weights_ = register_buffer("class_weights", weights);
+  }
+  PixelSum pixel_sum(const at::Tensor& logits, const at::Tensor& labels) override {
+    return weighted_cross_entropy(logits, labels, weights_, ignore_index_);
+  }
+
+ private:
+  std::int64_t ignore_index_;
+  at::Tensor weights_;
+};
+
 struct CrossEntropyOptions {
   std::vector<double> class_weights;
   static void declare(Schema<CrossEntropyOptions>& s) {
@@ -41,20 +57,11 @@ struct CrossEntropyOptions {
   }
 };
 
-class CrossEntropy : public Loss {
+class CrossEntropy : public PixelCrossEntropy {
  public:
-  CrossEntropy(const CrossEntropyOptions& options, const LossContext& context) : ignore_index_(context.ignore_index) {
-    at::Tensor weights = class_weight_tensor(options.class_weights, context);
-    if (weights.defined()) weights_ = register_buffer("class_weights", weights);
-  }
+  CrossEntropy(const CrossEntropyOptions& options, const LossContext& context)
+      : PixelCrossEntropy(options.class_weights, context) {}
   std::string log_name() const override { return "ce"; }
-  PixelSum pixel_sum(const at::Tensor& logits, const at::Tensor& labels) override {
-    return weighted_cross_entropy(logits, labels, weights_, ignore_index_);
-  }
-
- private:
-  std::int64_t ignore_index_;
-  at::Tensor weights_;
 };
 
 struct FocalOptions {
@@ -72,23 +79,15 @@ struct FocalOptions {
 
 // The published focal loss: applied to the batch's mean cross-entropy c, not per pixel:
 // alpha (1 - e^-c)^gamma c.
-class Focal : public Loss {
+class Focal : public PixelCrossEntropy {
  public:
   Focal(const FocalOptions& options, const LossContext& context)
-      : gamma_(options.gamma), alpha_(options.alpha), ignore_index_(context.ignore_index) {
-    at::Tensor weights = class_weight_tensor(options.class_weights, context);
-    if (weights.defined()) weights_ = register_buffer("class_weights", weights);
-  }
+      : PixelCrossEntropy(options.class_weights, context), gamma_(options.gamma), alpha_(options.alpha) {}
   std::string log_name() const override { return "focal"; }
-  PixelSum pixel_sum(const at::Tensor& logits, const at::Tensor& labels) override {
-    return weighted_cross_entropy(logits, labels, weights_, ignore_index_);
-  }
   at::Tensor of_mean(const at::Tensor& mean) const override { return alpha_ * torch::pow(1 - torch::exp(-mean), gamma_) * mean; }
 
  private:
   double gamma_, alpha_;
-  std::int64_t ignore_index_;
-  at::Tensor weights_;
 };
 
 void register_losses(PluginRegistrar& r) {

@@ -41,13 +41,13 @@ void RandomScaleCrop::apply(Sample& sample, std::mt19937_64& rng) const {
 }
 
 void RandomFlip::apply(Sample& sample, std::mt19937_64& rng) const {
-  if (uniform01(rng) >= options_.probability) return;
+  if (!bernoulli(rng, options_.probability)) return;
   cv::flip(sample.image, sample.image, 1);
   if (!sample.label.empty()) cv::flip(sample.label, sample.label, 1);
 }
 
 void GaussianBlur::apply(Sample& sample, std::mt19937_64& rng) const {
-  if (uniform01(rng) >= options_.probability) return;
+  if (!bernoulli(rng, options_.probability)) return;
   const double sigma = uniform01(rng) * options_.max_sigma;
   if (sigma <= 0) return;
   cv::GaussianBlur(sample.image, sample.image, cv::Size(0, 0), sigma, sigma, cv::BORDER_REFLECT);

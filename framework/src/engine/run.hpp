@@ -65,6 +65,7 @@ struct Run {
   std::unique_ptr<DataParallel> parallel;  // null in a single-process run
   std::unique_ptr<CollectivesScope> collectives_scope;
   int rank = 0, world_size = 1;
+  bool has_validation = false;  // the config has a [data.val] split
 
   explicit Run(const Config& c) : config(c) {}
   bool writes_outputs() const { return rank == 0; }

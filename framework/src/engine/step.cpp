@@ -101,8 +101,7 @@ StepAgreement agree(Run& run, const StepLosses& losses) {
 at::Tensor segmentation_objective(const Run& run, const PixelSum& local, double global_normaliser, double global_mean) {
   const at::Tensor share = local.sum * (static_cast<double>(run.world_size) / global_normaliser);
   const at::Tensor mean = share - share.detach() + global_mean;
-  const double factor = batch_average_factor(run);
-  return factor == 1.0 ? run.loss->of_mean(mean) : run.loss->of_mean(mean) * factor;
+  return run.loss->of_mean(mean) * batch_average_factor(run);
 }
 
 }  // namespace

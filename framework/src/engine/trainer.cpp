@@ -31,7 +31,7 @@ namespace {
 // The run as hooks see it.
 class RunTrainer : public Trainer {
  public:
-  explicit RunTrainer(Run& run) : run_(run), has_validation_(has_val_split(run.config)) {}
+  explicit RunTrainer(Run& run) : run_(run) {}
 
   const Config& config() const override { return run_.config; }
   const TrainSection& settings() const override { return run_.train; }
@@ -50,10 +50,10 @@ class RunTrainer : public Trainer {
     if (run_.writes_outputs()) save(run_);
   }
   const std::string& last_checkpoint() const override { return run_.last_checkpoint; }
-  bool has_validation() const override { return has_validation_; }
+  bool has_validation() const override { return run_.has_validation; }
 
   EvaluationResult evaluate(Segmentor& model) override {
-    require(has_validation_, "{}: a hook asked for validation, but there is no [data.val] split", run_.config.path());
+    require(run_.has_validation, "{}: a hook asked for validation, but there is no [data.val] split", run_.config.path());
     EvaluationOutputs outputs;
     outputs.workers = static_cast<int>(run_.train.workers);
     outputs.progress = false;
@@ -74,13 +74,7 @@ class RunTrainer : public Trainer {
   }
 
  private:
-  static bool has_val_split(const Config& config) {
-    const auto splits = configured_splits(config);
-    return std::find(splits.begin(), splits.end(), "val") != splits.end();
-  }
-
   Run& run_;
-  bool has_validation_;
 };
 
 void set_training_modes(Run& run) {

@@ -44,18 +44,19 @@ class EmaHook : public Hook {
 
   void before_run(Trainer& trainer) override {
     average_ = build_copy(trainer);
+    pair_up(trainer.student());
     if (!pending_state_.empty()) {
       segdistill::load_state_dict(*average_, pending_state_, config_key_ + " (EMA state in the resumed checkpoint)");
       pending_state_.clear();
     } else {
-      copy_from(trainer.student());
+      copy_from();
     }
   }
 
   void after_iteration(Trainer& trainer) override {
     const std::int64_t iteration = trainer.state().iteration;
-    if (iteration < options_.start) return copy_from(trainer.student());
-    if ((iteration - options_.start) % options_.every == 0) update(trainer.student());
+    if (iteration < options_.start) return copy_from();
+    if ((iteration - options_.start) % options_.every == 0) update();
   }
 
   void after_evaluation(Trainer& trainer, const Metrics& student) override {
@@ -107,45 +108,51 @@ class EmaHook : public Hook {
     return copy;
   }
 
-  void copy_from(Segmentor& student) {
+  void copy_from() {
     torch::NoGradGuard no_grad;
-    for_each_pair(student, [](const at::Tensor& average, const at::Tensor& value, bool) { average.copy_(value); });
+    for (auto& pair : pairs_) pair.average.copy_(pair.value);
   }
 
   // Parameters are averaged; buffers (BatchNorm statistics) are copied, as they are
   // statistics of the current weights, not weights.
-  void update(Segmentor& student) {
+  void update() {
     torch::NoGradGuard no_grad;
-    const double decay = options_.decay;
-    for_each_pair(student, [decay](const at::Tensor& average, const at::Tensor& value, bool parameter) {
-      if (parameter && average.is_floating_point())
-        average.mul_(decay).add_(value, 1 - decay);
+    for (auto& pair : pairs_) {
+      if (pair.parameter && pair.average.is_floating_point())
+        pair.average.mul_(options_.decay).add_(pair.value, 1 - options_.decay);
       else
-        average.copy_(value);
-    });
+        pair.average.copy_(pair.value);
+    }
   }
 
-  // Calls f(average tensor, student tensor, is_parameter) once per tensor: a network may
-  // register one module under several names.
-  template <class F>
-  void for_each_pair(Segmentor& student, F f) {
+  // Each tensor of the average with the student's tensor of the same name, once each (a
+  // network may register one module under several names). Found once: the optimizer
+  // updates the student's tensors in place, so the pairs stay valid for the run.
+  void pair_up(Segmentor& student) {
+    pairs_.clear();
     std::unordered_set<const void*> seen;
     const auto visit = [&](const torch::OrderedDict<std::string, at::Tensor>& averages,
                            const torch::OrderedDict<std::string, at::Tensor>& values, bool parameters) {
       for (const auto& item : values) {
         const at::Tensor* average = averages.find(item.key());
         if (!average || !seen.insert(average->unsafeGetTensorImpl()).second) continue;
-        f(*average, item.value(), parameters);
+        pairs_.push_back({*average, item.value(), parameters});
       }
     };
     visit(average_->named_parameters(), student.named_parameters(), true);
     visit(average_->named_buffers(), student.named_buffers(), false);
   }
 
+  struct Pair {
+    at::Tensor average, value;
+    bool parameter;
+  };
+
   EmaOptions options_;
   std::string config_key_;
   std::shared_ptr<Segmentor> average_;
   TensorDict pending_state_;
+  std::vector<Pair> pairs_;
 };
 
 void register_ema(PluginRegistrar& registrar) {

@@ -15,10 +15,4 @@ void require(bool condition, fmt::format_string<Args...> format, Args&&... args)
   if (!condition) throw Error(fmt::format(format, std::forward<Args>(args)...));
 }
 
-// The same message, thrown unconditionally (a branch that has already decided).
-template <class... Args>
-[[noreturn]] void throw_error(fmt::format_string<Args...> format, Args&&... args) {
-  throw Error(fmt::format(format, std::forward<Args>(args)...));
-}
-
 }  // namespace segdistill
