@@ -9,7 +9,7 @@ usage() {
 Usage: tools/setup-deps.sh [--with-test-tools] [--with-fuzz-tools] [--dry-run] [--help]
 
 Installs the Debian packages segdistill needs, only those that are missing.
-  --with-test-tools  also install python3-torch, python3-pil, python3-scipy,
+  --with-test-tools  also install python3-torch, python3-torchvision, python3-pil, python3-scipy,
                      python3-numpy and python3-h5py, which the tests use (through
                      /usr/bin/python3) to write PyTorch checkpoints, palette PNGs and
                      .mat files (v5 with scipy, v7.3/HDF5 with h5py)
@@ -44,7 +44,7 @@ packages=(
   libmatio-dev libpng-dev zlib1g-dev
 )
 if [ "$with_test_tools" = 1 ]; then
-  packages+=(python3 python3-torch python3-pil python3-scipy python3-numpy python3-h5py)
+  packages+=(python3 python3-torch python3-torchvision python3-pil python3-scipy python3-numpy python3-h5py)
 fi
 if [ "$with_fuzz_tools" = 1 ]; then
   packages+=(clang libclang-rt-dev)

@@ -4,6 +4,7 @@
 
 #include "frozen_batch_norm.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
+#include "segdistill/modeling/init.hpp"
 
 namespace segdistill::backbones_plugin {
 
@@ -113,6 +114,7 @@ MobileNetV2::MobileNetV2(const MobileNetV2Options& options) : options_(options) 
   register_module("low_level_features", low_level_features);
   register_module("high_level_features", high_level_features);
   specs_ = {{"low_level", low_level_channels, 4}, {"out", channels, options.output_stride}};
+  he_normal_init(*this, Fan::kIn);  // the published MobileNetV2: kaiming_normal_ (depthwise std sqrt(2/9))
   if (options.frozen_bn) freeze_batch_norms(*this);
 }
 

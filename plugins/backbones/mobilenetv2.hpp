@@ -27,6 +27,9 @@ class MobileNetV2 : public Backbone {
   explicit MobileNetV2(const MobileNetV2Options& options);
   FeatureMap forward(const at::Tensor& images) override;
   std::vector<FeatureSpec> output_specs() const override;
+  // The published ImageNet file: the classifier and the last 320 -> 1280 stage, which
+  // DeepLabV3+ does not use.
+  std::vector<std::string> pretrained_ignored_prefixes() const override { return {"classifier.", "features.18."}; }
   void train(bool on = true) override;
 
  private:

@@ -1,6 +1,7 @@
 #include "resnet.hpp"
 
 #include "frozen_batch_norm.hpp"
+#include "segdistill/modeling/init.hpp"
 
 namespace segdistill::backbones_plugin {
 
@@ -40,6 +41,7 @@ ResNet::ResNet(const ResNetLayout& layout, const ResNetOptions& options) : layou
   }
   specs_.push_back({"low_level", specs_[0].channels, specs_[0].stride});
   specs_.push_back({"out", specs_[3].channels, specs_[3].stride});
+  he_normal_init(*this, Fan::kOut);  // the published ResNet: normal(0, sqrt(2 / (k * k * out)))
   if (options.frozen_bn) freeze_batch_norms(*this);
 }
 

@@ -25,6 +25,8 @@ class ResNet : public Backbone {
   ResNet(const ResNetLayout& layout, const ResNetOptions& options);
   FeatureMap forward(const at::Tensor& images) override;
   std::vector<FeatureSpec> output_specs() const override;
+  // torchvision's ImageNet files: the classifier.
+  std::vector<std::string> pretrained_ignored_prefixes() const override { return {"fc."}; }
   void train(bool on = true) override;
 
  private:

@@ -2,6 +2,7 @@
 
 #include "feature_lookup.hpp"
 #include "segdistill/core/error.hpp"
+#include "segdistill/modeling/init.hpp"
 
 namespace segdistill::heads_plugin {
 
@@ -39,6 +40,7 @@ Aspp::Aspp(std::int64_t in, std::int64_t channels, const std::vector<std::int64_
   conv1 = register_module("conv1", make_conv(channels * static_cast<std::int64_t>(dilations.size() + 1), channels, 1));
   bn1 = register_module("bn1", segdistill::BatchNorm2d(channels));
   dropout = register_module("dropout", nn::Dropout(dropout_rate));
+  he_normal_init(*this, Fan::kIn);
 }
 
 torch::Tensor Aspp::forward(const torch::Tensor& x) {
@@ -62,6 +64,7 @@ Decoder::Decoder(std::int64_t low_level_in, std::int64_t low_level_channels, std
   bn_b = last->register_module("5", segdistill::BatchNorm2d(channels));
   dropout_b = last->register_module("7", nn::Dropout(dropout.at(1)));
   classifier = last->register_module("8", make_conv(channels, num_classes, 1, 1, /*bias=*/true));
+  he_normal_init(*this, Fan::kIn);  // the classifier bias keeps the default, as published
 }
 
 torch::Tensor Decoder::forward(const torch::Tensor& aspp_out, const torch::Tensor& low_level, torch::Tensor& decoder_feature) {

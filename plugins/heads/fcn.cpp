@@ -1,6 +1,7 @@
 #include "fcn.hpp"
 
 #include "feature_lookup.hpp"
+#include "segdistill/modeling/init.hpp"
 
 namespace segdistill::heads_plugin {
 
@@ -13,6 +14,7 @@ FcnHead::FcnHead(const FcnOptions& options, const HeadContext& context) {
   bn = fcn->register_module("bn", segdistill::BatchNorm2d(options.channels));
   dropout = fcn->register_module("dropout", nn::Dropout(options.dropout));
   classifier = fcn->register_module("classifier", nn::Conv2d(nn::Conv2dOptions(options.channels, context.num_classes, 1)));
+  he_normal_init(*this, Fan::kIn);  // as the DeepLabV3+ head
   exposed_ = {{"fcn", options.channels, out.stride}};
 }
 

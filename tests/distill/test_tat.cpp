@@ -124,6 +124,8 @@ TEST_F(Tat, HeadsThatSplitPatchesMatchThePerSampleFormula) { expect_matches("spl
 // anchor grid does not tile the patches, so that term converts back; split_heads: the
 // rows follow the anchor grid and the patch-group term converts back).
 TEST_F(Tat, TrainingModeTiledAnchorsMatchBatchStatistics) { expect_matches("tiled", true); }
+TEST_F(Tat, TiledAnchorsWithDroppedRowsMatchThePerSampleFormula) { expect_matches("tiled_leftover"); }
+TEST_F(Tat, TrainingModeTiledAnchorsWithDroppedRowsMatchBatchStatistics) { expect_matches("tiled_leftover", true); }
 TEST_F(Tat, TrainingModeOddSizesMatchBatchStatistics) { expect_matches("odd", true); }
 TEST_F(Tat, TrainingModeSplitHeadsMatchBatchStatistics) { expect_matches("split_heads", true); }
 

@@ -3,7 +3,7 @@
 from the published code's facts; docs/architecture.md), for the distiller tests: random features and
 embedding weights, the patch-group and anchor-point losses, and their gradients.
 
-  tat_reference.py OUT.pt --setting voc_r18|voc_mbv2|odd|tiled|split_heads [--train-per-sample | --train-batched]
+  tat_reference.py OUT.pt --setting voc_r18|voc_mbv2|odd|tiled|tiled_leftover|split_heads [--train-per-sample | --train-batched]
 
 Writes a dict of float64 tensors: inputs (fs, ft), embedding weights (embed_*.conv2d.weight,
 embed_*.norm.*), hyper-parameters, losses (loss_pg, loss_ap, total = beta*pg + gamma*ap
@@ -27,6 +27,9 @@ SETTINGS = {
     "tiled": (2, 8, 16, 32, 32, 8, 8, 16, 16, 16, 1.0, 0.4),
     # heads of 9 stacked channels: they cut through patches of 6
     "split_heads": (2, 5, 6, 14, 15, 2, 3, 4, 7, 5, 1.0, 0.5),
+    # anchor cells tile the patches and the grid drops a row and a column (the published
+    # 129 x 129 and 65 x 65 shapes)
+    "tiled_leftover": (2, 8, 16, 33, 33, 8, 8, 16, 16, 16, 1.0, 0.4),
 }
 
 

@@ -5,12 +5,15 @@
 #include <CLI/CLI.hpp>
 
 #include "command.hpp"
+#include "model_loading.hpp"
 #include "plugin_setup.hpp"
 #include "segdistill/checkpoint/checkpoint.hpp"
 #include "segdistill/checkpoint/pytorch_checkpoint.hpp"
 #include "segdistill/config/config.hpp"
+#include "segdistill/core/check.hpp"
 #include "segdistill/core/error.hpp"
 #include "segdistill/core/log.hpp"
+#include "segdistill/engine/starting_weights.hpp"
 #include "segdistill/modeling/segmentor.hpp"
 
 namespace segdistill::cli {
@@ -74,15 +77,42 @@ struct ExportArgs : ModelArgs {
   std::string checkpoint, output;
 };
 
-int run_export(const GlobalOptions& globals, const ExportArgs& args) {
-  auto [config, model] = build_model(globals, args);
-  const Checkpoint checkpoint = load_checkpoint(args.checkpoint);
+// The tensors of one section: from a checkpoint (the model group loaded into the
+// section's network, so that its shapes are checked; or the distillers group), or, with
+// no checkpoint, the starting weights the config builds.
+TensorDict exported_tensors(const GlobalOptions& globals, const ExportArgs& args, std::string& source) {
+  Config config = Config::load(args.config, args.overrides);
+  load_plugins(globals, &config);
+  if (args.checkpoint.empty()) {
+    auto groups = starting_weights(config);
+    auto group = groups.find(args.section);
+    require(group != groups.end(), "{}: no {} to export ({})", args.config, args.section,
+            args.section == "teacher" ? "no [teacher] section" : "no [[distillers]]");
+    source = "the starting weights of " + args.config + " (train.seed)";
+    return group->second;
+  }
+  const std::string path = resolve_checkpoint(config, args.checkpoint);
+  source = path;
+  const Checkpoint checkpoint = load_checkpoint(path);
+  if (args.section == "distillers") {
+    auto group = checkpoint.groups.find("distillers");
+    require(group != checkpoint.groups.end(), "{}: the checkpoint holds no distiller weights (a run without [[distillers]])",
+            path);
+    return group->second;
+  }
+  auto model = build_network(config, args.section);
   auto group = checkpoint.groups.find("model");
-  if (group == checkpoint.groups.end()) throw Error(args.checkpoint + ": the checkpoint holds no model weights");
-  load_state_dict(*model, group->second, args.checkpoint);
-  const TensorDict tensors = state_dict(*model);
+  require(group != checkpoint.groups.end(), "{}: the checkpoint holds no model weights", path);
+  load_state_dict(*model, group->second, path);
+  return state_dict(*model);
+}
+
+int run_export(const GlobalOptions& globals, const ExportArgs& args) {
+  std::string source;
+  const TensorDict tensors = exported_tensors(globals, args, source);
   write_pytorch_state_dict(tensors, args.output);
-  std::cout << "exported " << tensors.size() << " tensors to " << args.output << " (load with torch.load)\n";
+  std::cout << "exported " << tensors.size() << " " << args.section << " tensors of " << source << " to " << args.output
+            << " (load with torch.load)\n";
   return 0;
 }
 
@@ -101,10 +131,19 @@ Runner attach_import_checkpoint(CLI::App& app) {
 
 Runner attach_export_checkpoint(CLI::App& app) {
   auto args = std::make_shared<ExportArgs>();
-  add_model_args(app, *args);
-  app.add_option("--checkpoint", args->checkpoint, "segdistill checkpoint (for a distillation run: the student)")
+  app.add_option("CONFIG", args->config, "TOML config whose networks the weights belong to")
       ->required()
       ->check(CLI::ExistingFile);
+  app.add_option("--set", args->overrides, "override a config key (repeatable)")->type_name("KEY=VALUE");
+  app.add_option("--section", args->section,
+                 "what to write: model (the student), teacher, or distillers (their parameters and buffers, "
+                 "keys '<index>.<name>' in [[distillers]] order)")
+      ->check(CLI::IsMember({"model", "teacher", "distillers"}))
+      ->capture_default_str();
+  app.add_option("--checkpoint", args->checkpoint,
+                 std::string(kCheckpointHelp) +
+                     "; without it, the weights training starts from (initialisation, pretrained, init_from, teacher.checkpoint)")
+      ->check(checkpoint_argument());
   app.add_option("--output", args->output, "PyTorch state dict file to write (torch.load reads it)")->required();
   return [args](const GlobalOptions& globals) { return run_export(globals, *args); };
 }

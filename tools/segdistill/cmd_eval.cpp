@@ -79,7 +79,7 @@ int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
     report["seconds"] = result.seconds;
     report["config"] = config.to_toml();
     report["config_file"] = args.config;
-    if (!args.checkpoint.empty()) report["checkpoint"] = args.checkpoint;
+    if (!args.checkpoint.empty()) report["checkpoint"] = resolve_checkpoint(config, args.checkpoint);
     if (!args.pred_dir.empty()) report["predictions"] = args.pred_dir;
     report["eval"] = {{"mode", options.mode},
                       {"crop", options.crop},
@@ -100,8 +100,7 @@ int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
 Runner attach_eval(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   app.add_option("CONFIG", args->config, "TOML config ([model], [data], [eval])")->required()->check(CLI::ExistingFile);
-  auto* checkpoint =
-      app.add_option("--checkpoint", args->checkpoint, "segdistill checkpoint of the model")->check(CLI::ExistingFile);
+  auto* checkpoint = app.add_option("--checkpoint", args->checkpoint, kCheckpointHelp)->check(checkpoint_argument());
   auto* preds = app.add_option("--pred-dir", args->pred_dir, "score saved predictions (ID.png, indices or palette) instead");
   checkpoint->excludes(preds);
   app.add_option("--split", args->split, "train, val or test")

@@ -123,7 +123,7 @@ Runner attach_predict(CLI::App& app) {
   app.add_option("CONFIG", args->config, "TOML config ([model]; [data.val] pipeline and [eval] if present)")
       ->required()
       ->check(CLI::ExistingFile);
-  app.add_option("--checkpoint", args->checkpoint, "segdistill checkpoint of the model")->required()->check(CLI::ExistingFile);
+  app.add_option("--checkpoint", args->checkpoint, kCheckpointHelp)->required()->check(checkpoint_argument());
   app.add_option("--input", args->input, "an image or a folder of images")->required();
   app.add_option("--output", args->output, "folder for NAME.png masks (palette) and NAME_overlay.png")->required();
   app.add_option("--set", args->overrides, "override a config key (repeatable)")->type_name("KEY=VALUE");

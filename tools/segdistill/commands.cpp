@@ -11,7 +11,9 @@ const std::vector<Command>& commands() {
       {"predict", "masks and overlays for images with a trained checkpoint", attach_predict},
       {"import-checkpoint", "convert a PyTorch state dict (torch.save file) into a segdistill checkpoint",
        attach_import_checkpoint},
-      {"export-checkpoint", "write a checkpoint's model weights as a PyTorch state dict", attach_export_checkpoint},
+      {"export-checkpoint",
+       "write a checkpoint's (or a config's starting) model, teacher or distiller weights as a PyTorch state dict",
+       attach_export_checkpoint},
       {"make-toy-dataset", "write the embedded toy data set (VOC layout, procedurally drawn scenes)", attach_make_toy_dataset},
       {"data", "check a configured split or show what the network will see", attach_data},
   };

@@ -1,11 +1,45 @@
 #include "model_loading.hpp"
 
+#include <filesystem>
+
 #include "segdistill/checkpoint/checkpoint.hpp"
+#include "segdistill/core/check.hpp"
 #include "segdistill/core/error.hpp"
 
 namespace segdistill::cli {
 
-std::shared_ptr<Segmentor> load_model(const Config& config, const std::string& checkpoint_path) {
+namespace fs = std::filesystem;
+
+namespace {
+bool is_keyword(const std::string& argument) { return argument == "best" || argument == "latest"; }
+}  // namespace
+
+CLI::Validator checkpoint_argument() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        std::error_code ec;
+        if (fs::is_regular_file(value, ec) || (is_keyword(value) && !fs::exists(value, ec))) return "";
+        return "no such checkpoint file: " + value + " (give a file, 'best' or 'latest')";
+      },
+      "FILE|best|latest");
+}
+
+std::string resolve_checkpoint(const Config& config, const std::string& argument) {
+  std::error_code ec;
+  if (!is_keyword(argument) || fs::exists(argument, ec)) return argument;
+  std::string work_dir;
+  if (config.root().contains("train") && config.root().table("train").contains("work_dir"))
+    work_dir = config.root().table("train").string("work_dir");
+  require(!work_dir.empty(), "--checkpoint {}: {} sets no train.work_dir to find it in", argument, config.path());
+  const fs::path dir = fs::path(work_dir) / "checkpoints";
+  const fs::path file = dir / (argument == "best" ? "best.pt" : "latest");
+  require(fs::exists(file, ec), "--checkpoint {}: {} does not exist{}", argument, file.string(),
+          argument == "best" ? " (a run keeps it with train.save_best = true)" : " (no checkpoint saved yet)");
+  return fs::canonical(file, ec).string();
+}
+
+std::shared_ptr<Segmentor> load_model(const Config& config, const std::string& checkpoint_argument) {
+  const std::string checkpoint_path = resolve_checkpoint(config, checkpoint_argument);
   auto model = build_network(config, "model");
   const Checkpoint checkpoint = load_checkpoint(checkpoint_path);
   auto group = checkpoint.groups.find("model");

@@ -1,12 +1,26 @@
 #pragma once
-// Building a config's network and loading a checkpoint into it, for eval and predict.
+// Building a config's network and loading a checkpoint into it, for eval, predict and
+// export-checkpoint.
 #include <memory>
 #include <string>
+
+#include <CLI/CLI.hpp>
 
 #include "segdistill/config/config.hpp"
 #include "segdistill/modeling/segmentor.hpp"
 
 namespace segdistill::cli {
+
+// What --checkpoint accepts: an existing file, or "best" / "latest": the checkpoint of
+// that name in the config's train.work_dir.
+CLI::Validator checkpoint_argument();
+inline constexpr const char* kCheckpointHelp =
+    "segdistill checkpoint: a file, 'best' (WORK_DIR/checkpoints/best.pt, train.save_best) or 'latest' "
+    "(WORK_DIR/checkpoints/latest), WORK_DIR being the config's train.work_dir";
+
+// The file --checkpoint names (see checkpoint_argument). Errors name the work dir and
+// what is missing.
+std::string resolve_checkpoint(const Config& config, const std::string& argument);
 
 // The [model] network of `config` with the checkpoint's "model" weights. Errors name
 // the checkpoint when it holds no model or one of another shape.

@@ -21,6 +21,7 @@
 #include "segdistill/modeling/batch_norm.hpp"
 #include "segdistill/modeling/feature.hpp"
 #include "segdistill/modeling/head.hpp"
+#include "segdistill/modeling/init.hpp"
 #include "segdistill/modeling/segmentor.hpp"
 
 #include "segdistill/data/dataset.hpp"

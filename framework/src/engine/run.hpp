@@ -71,6 +71,11 @@ struct Run {
   bool writes_outputs() const { return rank == 0; }
 };
 
+// The networks of a run: the student (with its initial weights unless resuming), the
+// teacher (its checkpoint), the distillers, all drawn from train.seed, then reseeds the
+// training randomness. Needs run.config, run.train, run.options and run.device.
+void build_networks(Run& run);
+
 // Builds the run: everything that can fail on the user's input fails here, before the
 // first iteration. Resumes from the work dir's latest checkpoint with --resume.
 std::unique_ptr<Run> set_up(const Config& config, const TrainOptions& options);

@@ -26,6 +26,10 @@ bool change_keeps_exactness(const std::string& key) {
                                           "train.dist_timeout",
                                           "train.dist_bucket_mb",
                                           "eval",
+                                          "model.init_from",
+                                          "model.init_from_partial",
+                                          "model.backbone.pretrained",
+                                          "teacher.backbone.pretrained",
                                           "plugins",
                                           "data.val"};
   for (const std::string prefix : free_keys)

@@ -6,12 +6,13 @@
 
 #include "engine/builtin_hooks.hpp"
 #include "engine/run.hpp"
-#include "segdistill/checkpoint/pytorch_checkpoint.hpp"
+#include "segdistill/checkpoint/network_weights.hpp"
 #include "segdistill/config/sections.hpp"
 #include "segdistill/core/check.hpp"
 #include "segdistill/core/log.hpp"
 #include "segdistill/data/sections.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
+#include "segdistill/modeling/initial_weights.hpp"
 #include "segdistill/plugin/registries.hpp"
 
 namespace segdistill {
@@ -49,25 +50,12 @@ std::vector<at::Tensor> unique_trainable(const std::vector<at::Tensor>& paramete
   return out;
 }
 
+// The teacher's trained weights: a segdistill checkpoint's student or the published
+// teacher's PyTorch file.
 void load_teacher_weights(Run& run, const std::string& path) {
-  TensorDict tensors;
-  std::string format;
-  try {
-    const Checkpoint checkpoint = load_checkpoint(path);
-    auto group = checkpoint.groups.find("model");
-    require(group != checkpoint.groups.end(), "{}: the checkpoint holds no model weights", path);
-    tensors = group->second;
-    format = "segdistill checkpoint";
-  } catch (const Error& not_ours) {
-    // A PyTorch state dict as users have it (the published teacher).
-    const std::string message = not_ours.what();
-    if (message.find("not a segdistill checkpoint") == std::string::npos) throw;
-    PyTorchStateDict file = read_pytorch_state_dict(path);
-    tensors = std::move(file.tensors);
-    format = "PyTorch " + file.format;
-  }
-  load_state_dict(*run.teacher, tensors, "teacher.checkpoint " + path);
-  logger()->info("teacher weights from {} ({})", path, format);
+  const NetworkWeights weights = read_network_weights(path, "model");
+  load_state_dict(*run.teacher, weights.tensors, "teacher.checkpoint " + path);
+  logger()->info("teacher weights from {} ({})", path, weights.format);
 }
 
 // A name per entry of `type`s, "_1", "_2" added to repeats: keys of logs and checkpoints.
@@ -81,44 +69,6 @@ class UniqueNames {
  private:
   std::map<std::string, int> count_;
 };
-
-void build_networks(Run& run) {
-  torch::manual_seed(static_cast<std::uint64_t>(run.train.seed));
-  run.student = build_network(run.config, "model");
-  if (run.config.root().contains("teacher")) {
-    const TeacherSection section = parse_options<TeacherSection>(run.config.root().table("teacher"));
-    run.teacher = build_network(run.config, "teacher");
-    if (section.checkpoint)
-      load_teacher_weights(run, *section.checkpoint);
-    else
-      logger()->warn("teacher.checkpoint is not set: the teacher keeps its random initial weights");
-    for (auto& p : run.teacher->parameters()) p.set_requires_grad(false);
-    run.teacher_train_mode = section.mode == "train";
-  }
-  const auto tables = run.config.root().tables("distillers");
-  require(tables.empty() || run.teacher != nullptr, "{}: [[distillers]] need a [teacher]", run.config.path());
-  UniqueNames unique;
-  for (std::size_t i = 0; i < tables.size(); ++i) {
-    const std::string key = "distillers." + std::to_string(i);
-    const DistillerKeys keys = read_distiller_keys(tables[i]);
-    DistillerContext context;
-    context.config_key = key;
-    context.student = run.student->feature_spec(keys.student_feature, key + ".student_feature (student)");
-    context.teacher = run.teacher->feature_spec(keys.teacher_feature, key + ".teacher_feature (teacher)");
-    context.num_classes = run.student->num_classes();
-    context.shared = &run.shared;
-    auto module = distillers().create(tables[i], context);
-    run.distiller_container->register_module(std::to_string(i), module);
-    run.distillers.push_back({"loss_" + unique(keys.name ? *keys.name : tables[i].string("type")), keys.weight, module});
-  }
-  run.student->to(run.device);
-  if (run.teacher) run.teacher->to(run.device);
-  run.distiller_container->to(run.device);
-  // Training randomness (dropout) gets a stream of its own: building a teacher and
-  // distillers draws random numbers too, and a distillation run must not train its
-  // student with other dropout masks than the same run without a teacher.
-  torch::manual_seed(static_cast<std::uint64_t>(run.train.seed) ^ 0x9e3779b97f4a7c15ULL);
-}
 
 void build_loss(Run& run, std::int64_t ignore_index) {
   LossContext context;
@@ -236,6 +186,49 @@ void open_work_dir(Run& run) {
 }
 
 }  // namespace
+
+void build_networks(Run& run) {
+  torch::manual_seed(static_cast<std::uint64_t>(run.train.seed));
+  // A resumed run takes every weight from its checkpoint: the files the networks started
+  // from need not be there any more.
+  const bool initial_weights = !run.options.resume;
+  run.student = build_network(run.config, "model");
+  if (initial_weights) load_initial_weights(*run.student, run.config, "model");
+  if (run.config.root().contains("teacher")) {
+    const TeacherSection section = parse_options<TeacherSection>(run.config.root().table("teacher"));
+    run.teacher = build_network(run.config, "teacher");
+    if (initial_weights) load_initial_weights(*run.teacher, run.config, "teacher");
+    if (section.checkpoint)
+      load_teacher_weights(run, *section.checkpoint);
+    else
+      logger()->warn("teacher.checkpoint is not set: the teacher keeps its random initial weights");
+    for (auto& p : run.teacher->parameters()) p.set_requires_grad(false);
+    run.teacher_train_mode = section.mode == "train";
+  }
+  const auto tables = run.config.root().tables("distillers");
+  require(tables.empty() || run.teacher != nullptr, "{}: [[distillers]] need a [teacher]", run.config.path());
+  UniqueNames unique;
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    const std::string key = "distillers." + std::to_string(i);
+    const DistillerKeys keys = read_distiller_keys(tables[i]);
+    DistillerContext context;
+    context.config_key = key;
+    context.student = run.student->feature_spec(keys.student_feature, key + ".student_feature (student)");
+    context.teacher = run.teacher->feature_spec(keys.teacher_feature, key + ".teacher_feature (teacher)");
+    context.num_classes = run.student->num_classes();
+    context.shared = &run.shared;
+    auto module = distillers().create(tables[i], context);
+    run.distiller_container->register_module(std::to_string(i), module);
+    run.distillers.push_back({"loss_" + unique(keys.name ? *keys.name : tables[i].string("type")), keys.weight, module});
+  }
+  run.student->to(run.device);
+  if (run.teacher) run.teacher->to(run.device);
+  run.distiller_container->to(run.device);
+  // Training randomness (dropout) gets a stream of its own: building a teacher and
+  // distillers draws random numbers too, and a distillation run must not train its
+  // student with other dropout masks than the same run without a teacher.
+  torch::manual_seed(static_cast<std::uint64_t>(run.train.seed) ^ 0x9e3779b97f4a7c15ULL);
+}
 
 std::unique_ptr<Run> set_up(const Config& config, const TrainOptions& options) {
   auto run = std::make_unique<Run>(config);

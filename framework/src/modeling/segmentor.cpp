@@ -15,6 +15,7 @@ Segmentor::Segmentor(const ConfigTable& model)
 
 Segmentor::Segmentor(const ConfigTable& backbone, const ConfigTable& head, std::int64_t num_classes) {
   num_classes_ = num_classes;
+  if (backbone.contains("pretrained")) backbone.string("pretrained");  // a file name, checked before anything is built
   backbone_ = register_module("backbone", backbones().create(backbone));
   HeadContext context{backbone_->output_specs(), num_classes_};
   head_ = heads().create(head, context);

@@ -4,7 +4,8 @@
 namespace segdistill {
 
 BackboneRegistry& backbones() {
-  static BackboneRegistry registry("backbones", "backbone");
+  // `pretrained` (ImageNet weights) is loaded by the framework for every backbone.
+  static BackboneRegistry registry("backbones", "backbone", {"type", "pretrained"});
   return registry;
 }
 HeadRegistry& heads() {

@@ -27,10 +27,21 @@ struct ModelSection {
   std::int64_t num_classes;
   ConfigTable backbone;
   ConfigTable head;
+  std::optional<std::string> init_from;
+  bool init_from_partial;
   static void declare(Schema<ModelSection>& s) {
     s.field("num_classes", &ModelSection::num_classes, "classes the network predicts").required().at_least(1);
-    s.field("backbone", &ModelSection::backbone, "backbone: {type = NAME, ...its options}").required().component("backbones");
+    s.field("backbone", &ModelSection::backbone,
+            "backbone: {type = NAME, pretrained = IMAGENET_FILE (torchvision / published layout; \"\" for none), ...its options}")
+        .required()
+        .component("backbones");
     s.field("head", &ModelSection::head, "head: {type = NAME, ...its options}").required().component("heads");
+    s.field("init_from", &ModelSection::init_from,
+            "training starts from these weights: a segdistill checkpoint or a PyTorch state dict (mmseg's load_from); "
+            "every key and shape must match");
+    s.field("init_from_partial", &ModelSection::init_from_partial,
+            "init_from loads the tensors that match by name and shape and lists the rest")
+        .default_value(false);
   }
 };
 
@@ -46,10 +57,13 @@ struct TeacherSection {
         .at_least(0);
     s.field("checkpoint", &TeacherSection::checkpoint, "teacher weights (segdistill or imported checkpoint)");
     s.field("mode", &TeacherSection::mode,
-            "'eval' (frozen BatchNorm statistics, no dropout) or 'train' (the published run's quirk)")
+            "'eval' (frozen BatchNorm statistics, no dropout) or 'train' (batch statistics and the head's dropouts, as "
+            "published; the published teacher also sets head.aspp_dropout = 0)")
         .default_value(std::string("eval"))
         .one_of({"eval", "train"});
-    s.field("backbone", &TeacherSection::backbone, "teacher backbone: {type = NAME, ...}").required().component("backbones");
+    s.field("backbone", &TeacherSection::backbone, "teacher backbone: {type = NAME, pretrained = IMAGENET_FILE, ...}")
+        .required()
+        .component("backbones");
     s.field("head", &TeacherSection::head, "teacher head: {type = NAME, ...}").required().component("heads");
   }
 };

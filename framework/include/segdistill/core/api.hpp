@@ -12,5 +12,6 @@ namespace segdistill {
 // version. The host refuses plugins whose version differs.
 // 2: headers laid out by concern (segdistill/<concern>/...), segdistill/sdk.hpp, the
 //    Hook/Trainer interface, Loss with LossContext, PluginRegistrar::add_class.
-inline constexpr unsigned kSdkApiVersion = 2;
+// 3: Backbone::pretrained_ignored_prefixes (a new virtual), modeling/init.hpp.
+inline constexpr unsigned kSdkApiVersion = 3;
 }  // namespace segdistill

@@ -50,7 +50,8 @@ struct EvalSection {
     s.field("batch_size", &EvalSection::batch_size, "images per forward pass (needs images of one size)")
         .default_value(1)
         .at_least(1);
-    s.field("size_divisor", &EvalSection::size_divisor, "whole: pad images to a multiple of this (0: the output stride)")
+    s.field("size_divisor", &EvalSection::size_divisor,
+            "whole: pad images to a multiple of this (0: the output stride; 1: no padding, the published protocol)")
         .default_value(0)
         .at_least(0);
   }

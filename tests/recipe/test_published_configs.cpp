@@ -1,0 +1,201 @@
+// Every shipped published config carries every published setting (README: "Reproducing
+// the published runs", the settings table): read from `segdistill config show`, as a
+// user sees the resolved config, and validated with `segdistill config check`.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "segdistill/config/config.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using segdistill::Config;
+using segdistill::ConfigTable;
+using segdistill_test::run_segdistill;
+
+using Settings = std::vector<std::pair<std::string, std::string>>;  // dotted key, expected TOML value
+
+bool is_index(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
+
+// The TOML text of a dotted key; "distillers.1.weight" and "data.train.pipeline.1.label_fill"
+// index arrays of tables. "(absent)" when a part is missing.
+std::string value(const Config& config, const std::string& dotted) {
+  std::vector<std::string> parts;
+  std::size_t begin = 0;
+  for (std::size_t dot; (dot = dotted.find('.', begin)) != std::string::npos; begin = dot + 1)
+    parts.push_back(dotted.substr(begin, dot - begin));
+  parts.push_back(dotted.substr(begin));
+  ConfigTable table = config.root();
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (!table.contains(parts[i])) return "(absent)";
+    if (i + 2 < parts.size() && is_index(parts[i + 1])) {
+      const auto tables = table.tables(parts[i]);
+      const auto index = std::stoul(parts[i + 1]);
+      if (index >= tables.size()) return "(absent)";
+      table = tables[index];
+      ++i;
+    } else {
+      table = table.table(parts[i]);
+    }
+  }
+  return table.contains(parts.back()) ? table.to_toml(parts.back()) : "(absent)";
+}
+
+// Numbers compare as numbers (5e-4 == 0.0005), everything else as text.
+bool same_value(const std::string& actual, const std::string& expected) {
+  char* end_a = nullptr;
+  char* end_e = nullptr;
+  const double a = std::strtod(actual.c_str(), &end_a), e = std::strtod(expected.c_str(), &end_e);
+  if (!actual.empty() && !expected.empty() && *end_a == '\0' && *end_e == '\0') return std::abs(a - e) <= 1e-12 * std::abs(e);
+  return actual == expected;
+}
+
+// What every published script shares (published recipe, sections 1 and 4).
+Settings common(const std::string& data, const std::string& backbone_file) {
+  Settings s = {
+      {"train.optimizer.momentum", "0.9"},
+      {"train.optimizer.nesterov", "true"},
+      {"train.optimizer.weight_decay", "5e-4"},
+      {"train.head_lr_mult", "10.0"},
+      {"train.ce_batch_average", "true"},
+      {"train.eval_every_epochs", "1"},
+      {"train.save_best", "true"},
+      {"train.seed", "1"},
+      {"eval.mode", "\"whole\""},
+      {"eval.resize_to", "513"},
+      {"eval.size_divisor", "1"},
+      {"model.backbone.output_stride", "16"},
+      {"model.backbone.pretrained", "\"checkpoints/imagenet/" + backbone_file + "\""},
+      {"data.train.pipeline.0.type", "\"random_flip\""},
+      {"data.train.pipeline.0.probability", "0.5"},
+      {"data.train.pipeline.1.type", "\"random_scale_crop\""},
+      {"data.train.pipeline.1.base_size", "513"},
+      {"data.train.pipeline.1.crop_size", "[513]"},
+      {"data.train.pipeline.1.scale_range", "[0.5, 2.0]"},
+      {"data.train.pipeline.2.type", "\"gaussian_blur\""},
+      {"data.train.pipeline.2.probability", "0.5"},
+      {"data.train.pipeline.3.type", "\"normalize\""},
+      {"data.ignore_index", "255"},
+  };
+  if (data == "voc") {
+    s.push_back({"data.num_classes", "21"});
+    s.push_back({"model.num_classes", "21"});
+    s.push_back({"data.train.pipeline.1.label_fill", "0"});                      // VOC/SBD pad labels with background
+    s.push_back({"data.train.sbd_root", "\"data/benchmark_RELEASE/dataset\""});  // trainaug
+    s.push_back({"data.val.split", "\"val\""});
+  } else {
+    s.push_back({"data.num_classes", "182"});
+    s.push_back({"model.num_classes", "182"});
+    s.push_back({"data.train.pipeline.1.label_fill", "255"});
+    s.push_back({"data.train.label_mapping", "\"deeplab182\""});
+    s.push_back({"data.val.split", "\"test\""});
+  }
+  return s;
+}
+
+struct TatRun {
+  std::string file, data, student, backbone_file;
+  std::string batch, lr, alpha_beta, alpha_gamma, patches, heads, anchors;
+};
+
+Settings tat_settings(const TatRun& r) {
+  Settings s = common(r.data, r.backbone_file);
+  const Settings tat = {
+      {"train.epochs", "100"},
+      {"train.batch_size", r.batch},
+      {"train.optimizer.lr", r.lr},
+      {"train.lr_schedule.type", "\"cosine\""},
+      {"train.distiller_lr_mult", "1.0"},
+      {"model.backbone.type", "\"" + r.student + "\""},
+      {"model.head.aspp_dropout", "0.0"},  // extract_feature applies no ASPP dropout
+      {"teacher.backbone.type", "\"resnet101\""},
+      {"teacher.backbone.output_stride", "16"},
+      {"teacher.head.aspp_dropout", "0.0"},
+      {"teacher.mode", "\"train\""},  // batch statistics, decoder dropout active
+      {"distillers.0.type", "\"tat_patch_group\""},
+      {"distillers.0.student_feature", "\"head.decoder\""},
+      {"distillers.0.teacher_feature", "\"head.decoder\""},
+      {"distillers.0.weight", r.alpha_beta},
+      {"distillers.0.patches", r.patches},
+      {"distillers.0.heads", r.heads},
+      {"distillers.0.per_sample_embedding", "true"},
+      {"distillers.1.type", "\"tat_anchor_point\""},
+      {"distillers.1.student_feature", "\"head.decoder\""},
+      {"distillers.1.teacher_feature", "\"head.decoder\""},
+      {"distillers.1.weight", r.alpha_gamma},
+      {"distillers.1.anchors", r.anchors},
+      {"distillers.1.per_sample_embedding", "true"},
+  };
+  s.insert(s.end(), tat.begin(), tat.end());
+  return s;
+}
+
+struct PlainRun {
+  std::string file, data, backbone, backbone_file, epochs, batch, lr, schedule;
+};
+
+Settings plain_settings(const PlainRun& r) {
+  Settings s = common(r.data, r.backbone_file);
+  const Settings plain = {
+      {"train.epochs", r.epochs},
+      {"train.batch_size", r.batch},
+      {"train.optimizer.lr", r.lr},
+      {"train.lr_schedule.type", "\"" + r.schedule + "\""},
+      {"model.backbone.type", "\"" + r.backbone + "\""},
+      {"model.head.aspp_dropout", "(absent)"},  // train.py's forward: the default ASPP dropout 0.5
+      {"teacher.mode", "(absent)"},
+  };
+  s.insert(s.end(), plain.begin(), plain.end());
+  if (r.schedule == "poly") s.push_back({"train.lr_schedule.power", "0.9"});
+  return s;
+}
+
+void expect_settings(const std::string& relative, const Settings& settings) {
+  const std::string path = std::string(SEGDISTILL_SOURCE_DIR) + "/" + relative;
+  const auto checked = run_segdistill({"config", "check", path});
+  EXPECT_EQ(checked.exit_code, 0) << relative << ": " << checked.err;
+  const auto shown = run_segdistill({"config", "show", path});
+  ASSERT_EQ(shown.exit_code, 0) << relative << ": " << shown.err;
+  const Config config = Config::parse(shown.out, relative + " (config show)");
+  for (const auto& [key, expected] : settings)
+    EXPECT_TRUE(same_value(value(config, key), expected))
+        << relative << ": " << key << " = " << value(config, key) << ", published: " << expected;
+}
+
+const char* const kR18 = "resnet18-5c106cde.pth";
+const char* const kR101 = "resnet101-5d3b4d8f.pth";
+const char* const kMbv2 = "mobilenet_v2-6a65762b.pth";
+
+TEST(PublishedConfigs, TatRunsCarryEveryPublishedSetting) {
+  const std::vector<TatRun> runs = {
+      {"configs/voc/tat_r101_r18.toml", "voc", "resnet18", kR18, "16", "0.007", "0.1", "0.04", "[16, 16]", "64", "[32, 32]"},
+      {"configs/voc/tat_r101_mbv2.toml", "voc", "mobilenetv2", kMbv2, "12", "0.004", "0.1", "0.05", "[32, 32]", "1024",
+       "[64, 64]"},
+      {"configs/cocostuff10k/tat_r101_r18.toml", "coco", "resnet18", kR18, "16", "0.01", "0.6", "0.6", "[32, 32]", "512",
+       "[32, 32]"},
+      {"configs/cocostuff10k/tat_r101_mbv2.toml", "coco", "mobilenetv2", kMbv2, "12", "0.007", "0.4", "0.4", "[16, 16]", "64",
+       "[32, 32]"},
+  };
+  for (const auto& run : runs) expect_settings(run.file, tat_settings(run));
+}
+
+TEST(PublishedConfigs, TeachersAndStudentBaselinesCarryEveryPublishedSetting) {
+  const std::vector<PlainRun> runs = {
+      // train_cocostuff10k_baseline.sh
+      {"configs/cocostuff10k/deeplabv3plus_r101_teacher.toml", "coco", "resnet101", kR101, "200", "16", "0.004", "poly"},
+      // train.py's pascal settings
+      {"configs/voc/deeplabv3plus_r101_teacher.toml", "voc", "resnet101", kR101, "50", "16", "0.007", "poly"},
+      // students alone, on the schedules of the runs they are compared with
+      {"configs/voc/deeplabv3plus_r18.toml", "voc", "resnet18", kR18, "100", "16", "0.007", "cosine"},
+      {"configs/voc/deeplabv3plus_mbv2.toml", "voc", "mobilenetv2", kMbv2, "100", "12", "0.004", "cosine"},
+      {"configs/cocostuff10k/deeplabv3plus_r18.toml", "coco", "resnet18", kR18, "100", "16", "0.007", "poly"},
+      {"configs/cocostuff10k/deeplabv3plus_mbv2.toml", "coco", "mobilenetv2", kMbv2, "100", "12", "0.007", "poly"},
+  };
+  for (const auto& run : runs) expect_settings(run.file, plain_settings(run));
+}
+
+}  // namespace
