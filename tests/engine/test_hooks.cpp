@@ -12,6 +12,7 @@
 
 #include "run_test_support.hpp"
 #include "segdistill/checkpoint/checkpoint.hpp"
+#include "segdistill/checkpoint/pytorch_checkpoint.hpp"
 #include "segdistill/config/config.hpp"
 #include "segdistill/engine/hook.hpp"
 #include "segdistill/engine/train_section.hpp"
@@ -211,8 +212,8 @@ TEST_F(Hooks, APriorityFromTheConfigMovesTheHookPastTheCheckpoint) {
   // At "lowest" the EMA hook runs after the checkpoint hook (low, 70): the checkpoint of
   // iteration 8 holds the average before its 8th update, the saved average after it.
   const std::string w = work("ema_lowest");
-  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("ema_lowest", std::string(kEma) + "priority = \"lowest\"\n"),
-                            "--work-dir", w})
+  ASSERT_EQ(run_segdistill(
+                {"--threads", "1", "train", config("ema_lowest", std::string(kEma) + "priority = \"lowest\"\n"), "--work-dir", w})
                 .exit_code,
             0);
   const TensorDict saved = group_of(w + "/ema/iter_8.pt", "model");
@@ -238,13 +239,15 @@ TEST_F(Hooks, SaveBestKeepsTheBestValidationAndResumesWithIt) {
   // 24 training images in batches of 4: 6 iterations an epoch, validation every epoch.
   const std::string extra = "save_best = true\neval_every_epochs = 1\n";
   const std::string w = work("best");
-  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("best", extra), "--work-dir", w, "--set", "train.iterations=12"}).exit_code,
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("best", extra), "--work-dir", w, "--set", "train.iterations=12"})
+                .exit_code,
             0);
   const auto validations = records(w, "val");
   ASSERT_EQ(validations.size(), 2u);  // iterations 6 and 12
   EXPECT_EQ(validations[0]["iter"], 6);
   EXPECT_EQ(validations[1]["iter"], 12);
-  const auto& best = validations[0]["mIoU"].get<double>() >= validations[1]["mIoU"].get<double>() ? validations[0] : validations[1];
+  const auto& best =
+      validations[0]["mIoU"].get<double>() >= validations[1]["mIoU"].get<double>() ? validations[0] : validations[1];
   std::ifstream in(w + "/checkpoints/best.json");
   const auto record = nlohmann::json::parse(in);
   EXPECT_EQ(record["iter"], best["iter"]);
@@ -259,4 +262,29 @@ TEST_F(Hooks, SaveBestKeepsTheBestValidationAndResumesWithIt) {
   const TensorDict state = group_of(w + "/checkpoints/iter_12.pt", "hooks");
   EXPECT_DOUBLE_EQ(state.at("best_checkpoint.miou").item<double>(), best["mIoU"].get<double>());
   EXPECT_EQ(state.at("best_checkpoint.iteration").item<std::int64_t>(), best["iter"].get<std::int64_t>());
+
+  // `--checkpoint best` and `latest` name those files of the config's train.work_dir.
+  const std::vector<std::string> in_w{"--set", "train.work_dir=\"" + w + "\""};
+  std::vector<std::string> by_name{"--threads", "1", "eval", config("best", extra), "--checkpoint", "best"};
+  by_name.insert(by_name.end(), in_w.begin(), in_w.end());
+  const auto named = run_segdistill(by_name);
+  ASSERT_EQ(named.exit_code, 0) << named.err;
+  EXPECT_EQ(named.out.substr(0, named.out.rfind(" images in")), eval.out.substr(0, eval.out.rfind(" images in")));
+  const std::string exported = w + "/best_export.pth";
+  std::vector<std::string> export_best{"export-checkpoint", config("best", extra), "--checkpoint", "best", "--output", exported};
+  export_best.insert(export_best.end(), in_w.begin(), in_w.end());
+  ASSERT_EQ(run_segdistill(export_best).exit_code, 0);
+  expect_identical(read_pytorch_state_dict(exported).tensors, saved.groups.at("model"));
+  std::vector<std::string> export_latest{"export-checkpoint", config("best", extra),   "--checkpoint", "latest",
+                                         "--output",          w + "/latest_export.pth"};
+  export_latest.insert(export_latest.end(), in_w.begin(), in_w.end());
+  ASSERT_EQ(run_segdistill(export_latest).exit_code, 0);
+  expect_identical(read_pytorch_state_dict(w + "/latest_export.pth").tensors, group_of(w + "/checkpoints/iter_12.pt", "model"));
+  // A work dir without a best checkpoint: the message says which file and why.
+  const auto none = run_segdistill(
+      {"eval", config("plain_best"), "--checkpoint", "best", "--set", "train.work_dir=\"" + work("never_trained") + "\""});
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_TRUE(contains(none.err, "--checkpoint best: " + work("never_trained") + "/checkpoints/best.pt does not exist"))
+      << none.err;
+  EXPECT_TRUE(contains(none.err, "train.save_best = true")) << none.err;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -346,6 +347,32 @@ TEST_F(Training, TatDistillationRunLogsEachTermAndExportsTheStudent) {
   const auto student = read_pytorch_state_dict(exported).tensors;
   EXPECT_EQ(student.size(), ckpt.groups.at("model").size());
   for (const auto& [name, tensor] : student) EXPECT_EQ(name.find("embed"), std::string::npos) << name;
+
+  // --section distillers: the checkpoint's embeddings as a dict torch.load reads; without
+  // --checkpoint, the embeddings training started from (the teacher's file is read too).
+  const auto distillers = work("tat") + "/distillers.pt";
+  ASSERT_EQ(run_segdistill({"export-checkpoint", tat, "--section", "distillers", "--checkpoint",
+                            work("tat") + "/checkpoints/latest", "--output", distillers})
+                .exit_code,
+            0);
+  const auto embeddings = read_pytorch_state_dict(distillers).tensors;
+  ASSERT_EQ(embeddings.size(), ckpt.groups.at("distillers").size());
+  for (const auto& [name, tensor] : ckpt.groups.at("distillers")) EXPECT_TRUE(torch::equal(embeddings.at(name), tensor)) << name;
+  const auto initial = work("tat") + "/distillers0.pt";
+  ASSERT_EQ(run_segdistill({"export-checkpoint", tat, "--section", "distillers", "--output", initial}).exit_code, 0);
+  const auto start = read_pytorch_state_dict(initial).tensors;
+  // The conv weights moved in training; the BatchNorm weights started at 1.
+  EXPECT_FALSE(torch::equal(start.at("0.embed_query.conv2d.weight"), embeddings.at("0.embed_query.conv2d.weight")));
+  EXPECT_TRUE(torch::equal(start.at("1.embed_key.norm.weight"), torch::ones_like(start.at("1.embed_key.norm.weight"))));
+  // The published embeddings keep PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+  const at::Tensor query = start.at("0.embed_query.conv2d.weight");
+  const double bound = 1.0 / std::sqrt(static_cast<double>(query.size(1)));
+  EXPECT_LE(query.abs().max().item<double>(), bound);
+  EXPECT_NEAR(query.std().item<double>(), bound / std::sqrt(3.0), 0.15 * bound / std::sqrt(3.0));
+  // A run without [[distillers]] has none to export.
+  const auto none = run_segdistill({"export-checkpoint", teacher_cfg, "--section", "distillers", "--output", work("x.pt")});
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_TRUE(contains(none.err, "no distillers to export")) << none.err;
 }
 
 TEST_F(Training, AZeroWeightDistillerLeavesTheStudentsTrainingUnchanged) {
