@@ -84,4 +84,99 @@ TEST(DemoFigures, CurvesReadMetricsAndNameWhatIsMissing) {
   EXPECT_TRUE(contains(bad.err, "bad/metrics.jsonl:2: not JSON")) << bad.err;
 }
 
+// An eval report as `segdistill eval --json` writes it (the fields the table reads).
+void write_eval(const TempDir& dir, const std::string& run, double miou, double seconds) {
+  dir.write(run + "/eval.json", "{\"mIoU\": " + std::to_string(miou) + ", \"samples\": 60, \"seconds\": " +
+                                    std::to_string(seconds) + ", \"parameters\": 66466, \"aAcc\": 0.9}");
+}
+
+std::string runs_of(const TempDir& dir, const std::string& name, int seeds) {
+  std::string out = name + "=";
+  for (int s = 0; s < seeds; ++s) out += (s ? "," : "") + (dir.path() / (name + std::to_string(s))).string();
+  return out;
+}
+
+TEST(DemoFigures, TableOfSeedsGivesMeansSpreadsWinsAndAPlainHeadline) {
+  TempDir dir;
+  write_eval(dir, "teacher0", 0.8093, 1.0);
+  const double student[] = {0.30, 0.50, 0.40}, tat[] = {0.41, 0.55, 0.47}, kd[] = {0.29, 0.60, 0.45};
+  for (int s = 0; s < 3; ++s) {
+    write_eval(dir, "student" + std::to_string(s), student[s], 0.5);
+    write_eval(dir, "tat" + std::to_string(s), tat[s], 0.6);
+    write_eval(dir, "kd" + std::to_string(s), kd[s], 0.5);
+  }
+  const std::vector<std::string> rows{"--run", runs_of(dir, "teacher", 1), "--run", runs_of(dir, "student", 3),
+                                      "--run", runs_of(dir, "tat", 3),     "--run", runs_of(dir, "kd", 3)};
+  std::vector<std::string> args{"table", "--baseline", "student", "--headline", "tat"};
+  args.insert(args.end(), rows.begin(), rows.end());
+  const auto r = run_program(SEGDISTILL_DEMO_FIGURES, args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // student: mean 40, sample sd 10; tat: mean 47.67, sd 7.02; kd: mean 44.67, sd 15.50.
+  EXPECT_TRUE(contains(r.out, "40.00 +- 10.00")) << r.out;
+  EXPECT_TRUE(contains(r.out, "47.67 +- 7.02")) << r.out;
+  EXPECT_TRUE(contains(r.out, "44.67 +- 15.50")) << r.out;
+  EXPECT_TRUE(contains(r.out, "41.00 55.00 47.00")) << r.out;  // each seed, in order
+  EXPECT_TRUE(contains(r.out, "80.93")) << r.out;              // the teacher's single run
+  EXPECT_TRUE(contains(r.out, "120.0")) << r.out;              // student images/s: 60 / 0.5
+  EXPECT_TRUE(contains(r.out, "tat             better on 3 of 3 seeds, mean +7.67 points")) << r.out;
+  EXPECT_TRUE(contains(r.out, "kd              better on 2 of 3 seeds, mean +4.67 points")) << r.out;
+  EXPECT_TRUE(contains(r.out, "best student row: tat (47.67)")) << r.out;
+  EXPECT_TRUE(contains(r.out, "headline: tat beats student on every seed, by 7.67 points on the mean, and is the best")) << r.out;
+
+  // A higher bar: the headline says so plainly.
+  args.insert(args.end(), {"--margin", "8"});
+  const auto strict = run_program(SEGDISTILL_DEMO_FIGURES, args);
+  EXPECT_TRUE(contains(strict.out, "headline: tat does NOT clearly beat student: better on 3 of 3 seeds, +7.67 points"))
+      << strict.out;
+  // KD as the headline: it loses a seed and is not the best row.
+  std::vector<std::string> kd_args{"table", "--baseline", "student", "--headline", "kd"};
+  kd_args.insert(kd_args.end(), rows.begin(), rows.end());
+  const auto kd_first = run_program(SEGDISTILL_DEMO_FIGURES, kd_args);
+  EXPECT_TRUE(contains(kd_first.out, "does NOT clearly beat student: better on 2 of 3 seeds")) << kd_first.out;
+  EXPECT_TRUE(contains(kd_first.out, "not the best student row")) << kd_first.out;
+
+  // A missing report names the file.
+  const auto missing = run_program(SEGDISTILL_DEMO_FIGURES, {"table", "--run", "x=" + (dir.path() / "none").string()});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_TRUE(contains(missing.err, "none/eval.json: cannot read")) << missing.err;
+}
+
+TEST(DemoFigures, CurvesOfSeveralSeedsDrawTheMeanWithABand) {
+  TempDir dir;
+  // Three seeds whose val mIoU at iteration 20 is 0.2, 0.4, 0.6: mean 0.4, band 0.2 .. 0.6.
+  for (int s = 0; s < 3; ++s)
+    dir.write("run" + std::to_string(s) + "/metrics.jsonl",
+              "{\"type\":\"train\",\"iter\":10,\"loss_ce\":1.0}\n{\"type\":\"train\",\"iter\":20,\"loss_ce\":0.5}\n"
+              "{\"type\":\"val\",\"iter\":10,\"mIoU\":0.1}\n{\"type\":\"val\",\"iter\":20,\"mIoU\":" +
+                  std::to_string(0.2 * (s + 1)) + "}\n");
+  const std::string out = (dir.path() / "curves.png").string();
+  const auto r = run_program(SEGDISTILL_DEMO_FIGURES, {"curves", "--run", runs_of(dir, "run", 3), "--output", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const cv::Mat image = segdistill::read_rgb_image(out);
+  // In the mIoU panel, the right edge's column (iteration 20) holds the band: a faded
+  // colour spanning from the lowest to the highest seed, the mean line in full colour.
+  const cv::Mat panel = image(cv::Rect(1060, 35, 420, 375));
+  const int x = panel.cols - 3;
+  int faded_top = -1, faded_bottom = -1, line = -1;
+  for (int y = 0; y < panel.rows; ++y) {
+    const cv::Vec3b p = panel.at<cv::Vec3b>(y, x);
+    const int chroma = std::max({p[0], p[1], p[2]}) - std::min({p[0], p[1], p[2]});
+    if (chroma > 25 && chroma < 90 && std::min({p[0], p[1], p[2]}) > 120) {
+      if (faded_top < 0) faded_top = y;
+      faded_bottom = y;
+    }
+    if (chroma >= 90) line = y;
+  }
+  ASSERT_GE(faded_top, 0) << "no band";
+  ASSERT_GE(line, 0) << "no mean line";
+  // y axis from 0 to 60 * 1.05: the band covers 20 .. 60, the mean sits at 40.
+  const double per_point = 375.0 / 63.0;
+  EXPECT_NEAR(faded_bottom - faded_top, 40 * per_point, 12);
+  EXPECT_NEAR(line, 375 - 40 * per_point, 10);
+  // The legend names the number of seeds.
+  const auto one =
+      run_program(SEGDISTILL_DEMO_FIGURES, {"curves", "--run", "solo=" + (dir.path() / "run0").string(), "--output", out});
+  EXPECT_EQ(one.exit_code, 0) << one.err;
+}
+
 }  // namespace

@@ -1,4 +1,4 @@
-// segdistill_demo_figures curves|grid: the pictures tools/demo.sh writes.
+// segdistill_demo_figures curves|grid|table: the pictures and the table of tools/demo.sh.
 #include <iostream>
 #include <stdexcept>
 
@@ -22,13 +22,13 @@ std::vector<segdistill::demo::NamedDir> named_dirs(const std::vector<std::string
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Draws the demo's pictures: training curves and a prediction grid (PNG)."};
+  CLI::App app{"Draws the demo's pictures (training curves, a prediction grid) and prints its table of seeds."};
   app.require_subcommand(1);
   std::vector<std::string> runs;
-  std::string output, data_root;
+  std::string output, data_root, baseline;
   int count = 4, cell = 128;
   CLI::App* curves = app.add_subcommand("curves", "cross-entropy, distillation terms and val mIoU of each run's metrics.jsonl");
-  curves->add_option("--run", runs, "NAME=WORK_DIR (repeatable, in legend order)")->required();
+  curves->add_option("--run", runs, "NAME=WORK_DIR[,WORK_DIR...] (one per seed; repeatable, in legend order)")->required();
   curves->add_option("--output", output, "PNG to write")->required();
   CLI::App* grid = app.add_subcommand("grid", "image | label | each run's prediction, one row per val image");
   grid->add_option("--data", data_root, "VOC-layout data set root (its val split)")->required();
@@ -36,12 +36,29 @@ int main(int argc, char** argv) {
   grid->add_option("--count", count, "rows (the first val images)")->check(CLI::Range(1, 64));
   grid->add_option("--cell", cell, "tile size in pixels")->check(CLI::Range(16, 1024));
   grid->add_option("--output", output, "PNG to write")->required();
+  CLI::App* table =
+      app.add_subcommand("table", "mIoU mean +- sd over seeds, each seed, parameters, images/s; wins against a baseline");
+  table->add_option("--run", runs, "NAME=WORK_DIR[,WORK_DIR...] holding eval.json (repeatable, in row order)")->required();
+  table->add_option("--baseline", baseline, "the row the others are compared with, seed by seed");
+  std::string headline;
+  double margin = 5.0;
+  table->add_option("--headline", headline, "the row whose win over the baseline the last line states or denies");
+  table->add_option("--margin", margin, "points on the mean the headline row must win by")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
-    if (curves->parsed())
-      segdistill::demo::draw_curves(named_dirs(runs), output);
-    else
+    if (table->parsed()) {
+      std::vector<segdistill::demo::ModelScores> models;
+      for (const auto& run : runs) models.push_back(segdistill::demo::read_scores(segdistill::demo::parse_run_group(run)));
+      std::cout << segdistill::demo::format_table(models, baseline, headline, margin);
+      return 0;
+    }
+    if (curves->parsed()) {
+      std::vector<segdistill::demo::RunGroup> groups;
+      for (const auto& run : runs) groups.push_back(segdistill::demo::parse_run_group(run));
+      segdistill::demo::draw_curves(groups, output);
+    } else {
       segdistill::demo::draw_grid(data_root, named_dirs(runs), count, cell, output);
+    }
   } catch (const std::exception& e) {
     std::cerr << "segdistill_demo_figures: " << e.what() << "\n";
     return 1;

@@ -35,6 +35,17 @@ void put_text(cv::Mat& image, const std::string& text, cv::Point at, double scal
   cv::putText(image, text, at, kFont, scale, kBlack, thickness, cv::LINE_AA);
 }
 
+// The band between low and high, in the series' colour faded towards white.
+void draw_band(cv::Mat& image, const Series& s, const std::function<cv::Point(double, double)>& to_pixel) {
+  if (s.low.size() != s.x.size() || s.high.size() != s.x.size() || s.x.size() < 2) return;
+  std::vector<cv::Point> outline;
+  for (std::size_t i = 0; i < s.x.size(); ++i) outline.push_back(to_pixel(s.x[i], s.high[i]));
+  for (std::size_t i = s.x.size(); i-- > 0;) outline.push_back(to_pixel(s.x[i], s.low[i]));
+  cv::Mat layer = image.clone();
+  cv::fillPoly(layer, std::vector<std::vector<cv::Point>>{outline}, s.colour, cv::LINE_AA);
+  cv::addWeighted(layer, 0.25, image, 0.75, 0, image);
+}
+
 void draw_series(cv::Mat& image, const Series& s, const std::function<cv::Point(double, double)>& to_pixel) {
   for (std::size_t i = 1; i < s.x.size(); ++i) {
     if (s.dashed && i % 2 == 0) continue;
@@ -60,6 +71,8 @@ void draw_panel(cv::Mat& image, const cv::Rect& area, const std::string& title, 
     for (std::size_t i = 0; i < s.x.size(); ++i) {
       x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]);
       y0 = std::min(y0, s.y[i]), y1 = std::max(y1, s.y[i]);
+      if (i < s.high.size()) y1 = std::max(y1, s.high[i]);
+      if (i < s.low.size()) y0 = std::min(y0, s.low[i]);
     }
   if (x0 > x1) {
     put_text(image, "(no data)", {plot.x + 10, plot.y + plot.height / 2}, 0.5);
@@ -86,6 +99,7 @@ void draw_panel(cv::Mat& image, const cv::Rect& area, const std::string& title, 
   }
   cv::rectangle(image, plot, kBlack, 1);
   put_text(image, x_label, {plot.x + plot.width / 2 - 30, plot.y + plot.height + 40}, 0.45);
+  for (const auto& s : series) draw_band(image, s, to_pixel);
   for (const auto& s : series) draw_series(image, s, to_pixel);
   // Legend below the plot, one row per series.
   int row = plot.y + plot.height + 62;

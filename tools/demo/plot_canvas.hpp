@@ -13,6 +13,8 @@ struct Series {
   std::vector<double> x, y;
   cv::Scalar colour;
   bool dashed = false;
+  // Optional band drawn under the line (the range over seeds), one value per x.
+  std::vector<double> low, high;
 };
 
 // Draws `series` into `area` of `image` with the title and axis labels.

@@ -55,6 +55,7 @@ int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
   load_plugins(globals, &config);
   const EvalSection options = eval_options(config);
   DataSplit split = build_split(config, args.split);
+  std::int64_t parameters = 0;  // of the model; 0 when scoring saved predictions
   EvaluationResult result = [&] {
     if (!args.pred_dir.empty()) {
       const int threads = globals.threads > 0 ? globals.threads : static_cast<int>(std::thread::hardware_concurrency());
@@ -62,7 +63,6 @@ int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
     }
     refuse_data_folders(split, {{"--save-pred", args.save_pred}, {"--save-overlay", args.save_overlay}});
     auto model = load_model(config, args.checkpoint);
-    std::int64_t parameters = 0;
     std::unordered_set<const void*> seen;  // MobileNetV2 shares modules under several names
     for (const auto& p : model->parameters())
       if (seen.insert(p.unsafeGetTensorImpl()).second) parameters += p.numel();
@@ -76,6 +76,7 @@ int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
     nlohmann::json report = metrics_to_json(result.metrics, result.class_names);
     report["split"] = "data." + args.split;
     report["samples"] = result.samples;
+    if (parameters > 0) report["parameters"] = parameters;
     report["seconds"] = result.seconds;
     report["config"] = config.to_toml();
     report["config_file"] = args.config;
