@@ -91,20 +91,13 @@ TensorDict exported_tensors(const GlobalOptions& globals, const ExportArgs& args
     source = "the starting weights of " + args.config + " (train.seed)";
     return group->second;
   }
-  const std::string path = resolve_checkpoint(config, args.checkpoint);
-  source = path;
-  const Checkpoint checkpoint = load_checkpoint(path);
-  if (args.section == "distillers") {
-    auto group = checkpoint.groups.find("distillers");
-    require(group != checkpoint.groups.end(), "{}: the checkpoint holds no distiller weights (a run without [[distillers]])",
-            path);
-    return group->second;
-  }
-  auto model = build_network(config, args.section);
-  auto group = checkpoint.groups.find("model");
-  require(group != checkpoint.groups.end(), "{}: the checkpoint holds no model weights", path);
-  load_state_dict(*model, group->second, path);
-  return state_dict(*model);
+  source = resolve_checkpoint(config, args.checkpoint);
+  if (args.section != "distillers") return state_dict(*load_model(config, source, args.section));
+  const Checkpoint checkpoint = load_checkpoint(source);
+  auto group = checkpoint.groups.find("distillers");
+  require(group != checkpoint.groups.end(), "{}: the checkpoint holds no distiller weights (a run without [[distillers]])",
+          source);
+  return group->second;
 }
 
 int run_export(const GlobalOptions& globals, const ExportArgs& args) {

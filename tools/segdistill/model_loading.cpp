@@ -38,9 +38,9 @@ std::string resolve_checkpoint(const Config& config, const std::string& argument
   return fs::canonical(file, ec).string();
 }
 
-std::shared_ptr<Segmentor> load_model(const Config& config, const std::string& checkpoint_argument) {
+std::shared_ptr<Segmentor> load_model(const Config& config, const std::string& checkpoint_argument, const std::string& section) {
   const std::string checkpoint_path = resolve_checkpoint(config, checkpoint_argument);
-  auto model = build_network(config, "model");
+  auto model = build_network(config, section);
   const Checkpoint checkpoint = load_checkpoint(checkpoint_path);
   auto group = checkpoint.groups.find("model");
   if (group == checkpoint.groups.end()) throw Error(checkpoint_path + ": the checkpoint holds no model weights");

@@ -22,8 +22,9 @@ inline constexpr const char* kCheckpointHelp =
 // what is missing.
 std::string resolve_checkpoint(const Config& config, const std::string& argument);
 
-// The [model] network of `config` with the checkpoint's "model" weights. Errors name
+// The `section` ("model" or "teacher") network of `config` with the checkpoint's "model"
+// weights (a checkpoint always holds the network its run trained as "model"). Errors name
 // the checkpoint when it holds no model or one of another shape.
-std::shared_ptr<Segmentor> load_model(const Config& config, const std::string& checkpoint);
+std::shared_ptr<Segmentor> load_model(const Config& config, const std::string& checkpoint, const std::string& section = "model");
 
 }  // namespace segdistill::cli

@@ -1,8 +1,8 @@
 #include "segdistill/engine/starting_weights.hpp"
 
 #include <algorithm>
-#include "engine/run.hpp"
 
+#include "engine/run.hpp"
 #include "segdistill/config/schema.hpp"
 #include "segdistill/config/sections.hpp"
 

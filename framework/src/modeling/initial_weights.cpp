@@ -88,9 +88,12 @@ PretrainedReport load_pretrained_backbone(Backbone& backbone, const std::string&
                 " tensor(s) of the file have no place in this backbone, so it is a file of another architecture: " +
                 first_names(foreign, 5) + "; the backbone's tensors are: " + first_names(own_names, 5));
   }
-  // Keys it has no place for say more about the file than shapes do: checked first.
-  require(mismatched.empty(), "{} = '{}': {}{}", config_key, path, mismatched.front(),
-          mismatched.size() > 1 ? " (and " + std::to_string(mismatched.size() - 1) + " more tensors of other shapes)" : "");
+  // Keys it has no place for say more about the file than shapes do: checked first. (Not
+  // require(): its arguments would read mismatched.front() of an empty list.)
+  if (!mismatched.empty())
+    throw Error(
+        config_key + " = '" + path + "': " + mismatched.front() +
+        (mismatched.size() > 1 ? " (and " + std::to_string(mismatched.size() - 1) + " more tensors of other shapes)" : ""));
   require(!report.loaded.empty(), "{} = '{}': the file holds no backbone tensor (only {})", config_key, path,
           first_names(report.ignored));
 
