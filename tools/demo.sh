@@ -130,7 +130,9 @@ done
 echo
 "$figures" table "${rows[@]}" --baseline student --headline student+TaT | tee "$out/table.txt"
 
-"$figures" curves "${rows[@]}" --output "$out/curves.png" >/dev/null
+curves=()
+for ((i = 1; i < ${#rows[@]}; i += 2)); do curves+=("${rows[i]}"); done
+"$segdistill" --log-level warn plot "${curves[@]}" --output "$out/curves.png" >/dev/null
 "$figures" grid --data data/toy --count 6 --run "teacher=$out/teacher/predictions" \
   --run "student=$(dir_of student)/seed${seeds[0]}/predictions" \
   --run "student+TaT=$(dir_of student+TaT)/seed${seeds[0]}/predictions" \

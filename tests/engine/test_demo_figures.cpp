@@ -1,5 +1,6 @@
-// The demo's picture tool (tools/demo): the grid shows the files it names, in the VOC
-// palette, with a class legend; the curves come from metrics.jsonl; bad inputs are named.
+// The demo's pictures: the grid (tools/demo) shows the files it names, in the VOC palette,
+// with a class legend; the curves (`segdistill plot`) come from metrics.jsonl, one panel
+// per metric, seeds as a mean with a band; bad inputs are named.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,6 +11,7 @@
 
 using segdistill_test::contains;
 using segdistill_test::run_program;
+using segdistill_test::run_segdistill;
 using segdistill_test::TempDir;
 namespace fs = std::filesystem;
 
@@ -52,15 +54,14 @@ TEST(DemoFigures, GridTilesAreTheImagesLabelsAndPredictions) {
   EXPECT_TRUE(found_disc);
 }
 
-TEST(DemoFigures, CurvesReadMetricsAndNameWhatIsMissing) {
+TEST(Plot, CurvesReadMetricsAndNameWhatIsMissing) {
   TempDir dir;
   dir.write("run/metrics.jsonl",
             "{\"type\":\"train\",\"iter\":10,\"loss\":1.5,\"loss_ce\":1.0,\"loss_tat_patch_group\":0.5,\"lr\":0.1}\n"
             "{\"type\":\"train\",\"iter\":20,\"loss\":0.9,\"loss_ce\":0.6,\"loss_tat_patch_group\":0.3,\"lr\":0.1}\n"
             "{\"type\":\"val\",\"iter\":10,\"mIoU\":0.3}\n{\"type\":\"val\",\"iter\":20,\"mIoU\":0.5}\n");
   const std::string out = (dir.path() / "curves.png").string();
-  const auto ok =
-      run_program(SEGDISTILL_DEMO_FIGURES, {"curves", "--run", "a=" + (dir.path() / "run").string(), "--output", out});
+  const auto ok = run_segdistill({"plot", "a=" + (dir.path() / "run").string(), "--output", out});
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   const cv::Mat image = segdistill::read_rgb_image(out);
   EXPECT_EQ(image.cols, 1500);
@@ -73,15 +74,33 @@ TEST(DemoFigures, CurvesReadMetricsAndNameWhatIsMissing) {
       coloured += (std::max({(*it)[0], (*it)[1], (*it)[2]}) - std::min({(*it)[0], (*it)[1], (*it)[2]})) > 60;
     EXPECT_GT(coloured, 50) << "panel " << panel;
   }
-  const auto missing =
-      run_program(SEGDISTILL_DEMO_FIGURES, {"curves", "--run", "a=" + (dir.path() / "nothing").string(), "--output", out});
+  const auto missing = run_segdistill({"plot", "a=" + (dir.path() / "nothing").string(), "--output", out});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_TRUE(contains(missing.err, "nothing/metrics.jsonl: cannot read")) << missing.err;
   dir.write("bad/metrics.jsonl", "{\"type\":\"train\"}\nnot json\n");
-  const auto bad =
-      run_program(SEGDISTILL_DEMO_FIGURES, {"curves", "--run", "a=" + (dir.path() / "bad").string(), "--output", out});
+  const auto bad = run_segdistill({"plot", "a=" + (dir.path() / "bad").string(), "--output", out});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_TRUE(contains(bad.err, "bad/metrics.jsonl:2: not JSON")) << bad.err;
+  // Chosen metrics: one panel each, three to a row; a bare work dir is labelled by its name.
+  const auto chosen =
+      run_segdistill({"plot", (dir.path() / "run").string(), "--metrics", "lr,loss,mIoU,loss_tat_patch_group", "--output", out});
+  ASSERT_EQ(chosen.exit_code, 0) << chosen.err;
+  const cv::Mat four = segdistill::read_rgb_image(out);
+  EXPECT_EQ(four.cols, 1500);
+  EXPECT_EQ(four.rows, 2 * 560);
+  // The fourth panel (second row) holds the TaT term's line.
+  const cv::Mat fourth = four(cv::Rect(60, 560 + 35, 420, 375));
+  int coloured = 0;
+  for (auto it = fourth.begin<cv::Vec3b>(); it != fourth.end<cv::Vec3b>(); ++it)
+    coloured += (std::max({(*it)[0], (*it)[1], (*it)[2]}) - std::min({(*it)[0], (*it)[1], (*it)[2]})) > 60;
+  EXPECT_GT(coloured, 50);
+  // A metric no run logged: named, with the keys the runs have.
+  const auto typo = run_segdistill({"plot", (dir.path() / "run").string(), "--metrics", "miou", "--output", out});
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_TRUE(contains(typo.err,
+                       "--metrics miou: no run logged it (validation: mIoU; training: loss, loss_ce, "
+                       "loss_tat_patch_group, lr;"))
+      << typo.err;
 }
 
 // An eval report as `segdistill eval --json` writes it (the fields the table reads).
@@ -141,7 +160,7 @@ TEST(DemoFigures, TableOfSeedsGivesMeansSpreadsWinsAndAPlainHeadline) {
   EXPECT_TRUE(contains(missing.err, "none/eval.json: cannot read")) << missing.err;
 }
 
-TEST(DemoFigures, CurvesOfSeveralSeedsDrawTheMeanWithABand) {
+TEST(Plot, CurvesOfSeveralSeedsDrawTheMeanWithABand) {
   TempDir dir;
   // Three seeds whose val mIoU at iteration 20 is 0.2, 0.4, 0.6: mean 0.4, band 0.2 .. 0.6.
   for (int s = 0; s < 3; ++s)
@@ -150,7 +169,7 @@ TEST(DemoFigures, CurvesOfSeveralSeedsDrawTheMeanWithABand) {
               "{\"type\":\"val\",\"iter\":10,\"mIoU\":0.1}\n{\"type\":\"val\",\"iter\":20,\"mIoU\":" +
                   std::to_string(0.2 * (s + 1)) + "}\n");
   const std::string out = (dir.path() / "curves.png").string();
-  const auto r = run_program(SEGDISTILL_DEMO_FIGURES, {"curves", "--run", runs_of(dir, "run", 3), "--output", out});
+  const auto r = run_segdistill({"plot", runs_of(dir, "run", 3), "--output", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const cv::Mat image = segdistill::read_rgb_image(out);
   // In the mIoU panel, the right edge's column (iteration 20) holds the band: a faded
@@ -174,8 +193,7 @@ TEST(DemoFigures, CurvesOfSeveralSeedsDrawTheMeanWithABand) {
   EXPECT_NEAR(faded_bottom - faded_top, 40 * per_point, 12);
   EXPECT_NEAR(line, 375 - 40 * per_point, 10);
   // The legend names the number of seeds.
-  const auto one =
-      run_program(SEGDISTILL_DEMO_FIGURES, {"curves", "--run", "solo=" + (dir.path() / "run0").string(), "--output", out});
+  const auto one = run_segdistill({"plot", "solo=" + (dir.path() / "run0").string(), "--output", out});
   EXPECT_EQ(one.exit_code, 0) << one.err;
 }
 

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "confusion_picture.hpp"
 #include "data_test_support.hpp"
 #include "segdistill/checkpoint/checkpoint.hpp"
 #include "segdistill/data/image_io.hpp"
@@ -135,4 +136,81 @@ TEST(CliEval, CheckpointEvaluationSavesPredictionsAndPredictWritesMasks) {
   // predict and eval agree on the same image.
   EXPECT_TRUE(same(read_label_png((dir.path() / "masks/toy_000005.png").string()),
                    read_label_png((dir.path() / "pred/toy_000005.png").string())));
+}
+
+TEST(CliEval, ConfusionMatrixPictureShowsWhereEachClassWent) {
+  TempDir dir;
+  toy::write_toy_dataset({(dir.path() / "toy").string(), 2, 2, 6, 64, 64});
+  const std::string config = dir.write("toy.toml", "_base_ = \"" + std::string(SEGDISTILL_SOURCE_DIR) +
+                                                       "/configs/_base_/toy_data.toml\"\n[data.val]\nroot = \"" +
+                                                       (dir.path() / "toy").string() + "\"\n");
+  // Predictions that are the labels, except that every disc (1) is called a square (2).
+  const DataSplit split = split_from(Config::load(config).to_toml(), "val");
+  fs::create_directories(dir.path() / "preds");
+  int discs = 0, squares = 0;
+  for (std::size_t i = 0; i < split.dataset->size(); ++i) {
+    cv::Mat label = split.dataset->load_label(i).clone();
+    discs += cv::countNonZero(label == 1);
+    squares += cv::countNonZero(label == 2);
+    label.setTo(2, label == 1);
+    write_label_png((dir.path() / "preds" / (split.dataset->id(i) + ".png")).string(), label, voc_palette());
+  }
+  ASSERT_GT(discs, 0);
+  ASSERT_GT(squares, 0);
+  const std::string picture = (dir.path() / "confusion.png").string();
+  const auto r = run_segdistill({"eval", config, "--pred-dir", (dir.path() / "preds").string(), "--confusion-matrix", picture});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const cv::Mat image = read_rgb_image(picture);
+  const std::vector<std::string> names{"background", "disc", "square", "triangle", "ring", "cross"};
+  const auto layout = segdistill::plotting::confusion_layout(names.size(), names);
+  // The colour at the centre-left of cell (label row, predicted column), away from its number.
+  auto cell = [&](int row, int column) {
+    return image.at<cv::Vec3b>(layout.top + row * layout.cell + 3, layout.left + column * layout.cell + 3);
+  };
+  const cv::Vec3b white(255, 255, 255);
+  EXPECT_NE(cell(1, 2), white) << "disc -> square is all of the disc row";
+  EXPECT_EQ(cell(1, 1), white) << "no disc pixel is called a disc";
+  EXPECT_NE(cell(2, 2), white);
+  EXPECT_EQ(cell(2, 1), white);
+  EXPECT_NE(cell(0, 0), white);
+  // Full shares are the darkest blue; the colour of a cell grows with its share.
+  EXPECT_EQ(cell(1, 2), cell(0, 0));
+  const auto bad = run_segdistill({"eval", config, "--pred-dir", (dir.path() / "preds").string(), "--confusion-matrix",
+                                   (dir.path() / "confusion.jpg").string()});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_TRUE(contains(bad.err, "expected a .png file name")) << bad.err;
+}
+
+TEST(CliEval, DeviceIsCheckedBeforeAnyWork) {
+  TempDir dir;
+  toy::write_toy_dataset({(dir.path() / "toy").string(), 3, 1, 1, 32, 32});
+  const std::string config = dir.write("toy.toml", "_base_ = \"" + std::string(SEGDISTILL_SOURCE_DIR) +
+                                                       "/configs/_base_/toy_data.toml\"\n[model]\nnum_classes = 6\n"
+                                                       "backbone = {type = \"resnet18\", width = 0.0625}\n"
+                                                       "head = {type = \"fcn\", channels = 8}\n[data.val]\nroot = \"" +
+                                                       (dir.path() / "toy").string() + "\"\n");
+  PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_TESTS);
+  auto model = std::make_shared<Segmentor>(Config::load(config).root().table("model"));
+  Checkpoint checkpoint;
+  checkpoint.groups["model"] = state_dict(*model);
+  const std::string ckpt = (dir.path() / "model.ckpt").string();
+  save_checkpoint(checkpoint, ckpt);
+  const auto cpu = run_segdistill({"eval", config, "--checkpoint", ckpt, "--device", "cpu"});
+  EXPECT_EQ(cpu.exit_code, 0) << cpu.err;
+  for (const char* command : {"eval", "predict"}) {
+    std::vector<std::string> args{command, config, "--checkpoint", ckpt, "--device", "gpu"};
+    if (std::string(command) == "predict")
+      args.insert(args.end(), {"--input", (dir.path() / "toy/JPEGImages").string(), "--output", (dir.path() / "out").string()});
+    const auto wrong = run_segdistill(args);
+    EXPECT_NE(wrong.exit_code, 0) << command;
+    EXPECT_TRUE(contains(wrong.err, "--device: invalid device 'gpu'; valid: auto, cpu, cuda, cuda:N")) << wrong.err;
+    if (!torch::cuda::is_available()) {
+      args[5] = "cuda";
+      const auto absent = run_segdistill(args);
+      EXPECT_NE(absent.exit_code, 0) << command;
+      EXPECT_TRUE(contains(absent.err, "--device cuda: this LibTorch has no CUDA device available (use --device cpu)"))
+          << absent.err;
+    }
+  }
+  EXPECT_FALSE(fs::exists(dir.path() / "out")) << "predict wrote before checking the device";
 }

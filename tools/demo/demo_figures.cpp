@@ -1,4 +1,4 @@
-// segdistill_demo_figures curves|grid|table: the pictures and the table of tools/demo.sh.
+// segdistill_demo_figures grid|table: the prediction grid and the table of tools/demo.sh.
 #include <iostream>
 #include <stdexcept>
 
@@ -22,14 +22,11 @@ std::vector<segdistill::demo::NamedDir> named_dirs(const std::vector<std::string
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Draws the demo's pictures (training curves, a prediction grid) and prints its table of seeds."};
+  CLI::App app{"Draws the demo's prediction grid and prints its table of seeds (its curves: segdistill plot)."};
   app.require_subcommand(1);
   std::vector<std::string> runs;
   std::string output, data_root, baseline;
   int count = 4, cell = 128;
-  CLI::App* curves = app.add_subcommand("curves", "cross-entropy, distillation terms and val mIoU of each run's metrics.jsonl");
-  curves->add_option("--run", runs, "NAME=WORK_DIR[,WORK_DIR...] (one per seed; repeatable, in legend order)")->required();
-  curves->add_option("--output", output, "PNG to write")->required();
   CLI::App* grid = app.add_subcommand("grid", "image | label | each run's prediction, one row per val image");
   grid->add_option("--data", data_root, "VOC-layout data set root (its val split)")->required();
   grid->add_option("--run", runs, "NAME=PREDICTION_DIR holding ID.png palette predictions (repeatable)")->required();
@@ -48,17 +45,11 @@ int main(int argc, char** argv) {
   try {
     if (table->parsed()) {
       std::vector<segdistill::demo::ModelScores> models;
-      for (const auto& run : runs) models.push_back(segdistill::demo::read_scores(segdistill::demo::parse_run_group(run)));
+      for (const auto& run : runs) models.push_back(segdistill::demo::read_scores(segdistill::plotting::parse_run_group(run)));
       std::cout << segdistill::demo::format_table(models, baseline, headline, margin);
       return 0;
     }
-    if (curves->parsed()) {
-      std::vector<segdistill::demo::RunGroup> groups;
-      for (const auto& run : runs) groups.push_back(segdistill::demo::parse_run_group(run));
-      segdistill::demo::draw_curves(groups, output);
-    } else {
-      segdistill::demo::draw_grid(data_root, named_dirs(runs), count, cell, output);
-    }
+    segdistill::demo::draw_grid(data_root, named_dirs(runs), count, cell, output);
   } catch (const std::exception& e) {
     std::cerr << "segdistill_demo_figures: " << e.what() << "\n";
     return 1;

@@ -1,28 +1,17 @@
 #pragma once
-// The pictures and the table of tools/demo.sh.
+// The prediction grid and the table of tools/demo.sh (its curves are `segdistill plot`).
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "training_curves.hpp"
 
 namespace segdistill::demo {
 
 // A named run: its label and a folder (a work dir, or a folder of predictions).
 using NamedDir = std::pair<std::string, std::string>;
 
-// One model trained with several seeds: its label and one work dir per seed.
-struct RunGroup {
-  std::string name;
-  std::vector<std::string> dirs;
-};
-
-// "NAME=DIR[,DIR...]" -> RunGroup; throws std::runtime_error naming the argument.
-RunGroup parse_run_group(const std::string& argument);
-
-// Training curves from each run's metrics.jsonl: cross-entropy, distillation terms and
-// validation mIoU against the iteration, one PNG. A group of several seeds is drawn as
-// its mean with a band from the lowest to the highest seed. Throws std::runtime_error
-// naming the file for unreadable metrics.
-void draw_curves(const std::vector<RunGroup>& runs, const std::string& output);
+using plotting::RunGroup;
 
 // A grid with one row per validation image of the VOC-layout data set at `data_root`:
 // image, label, then each run's palette prediction (RUN_DIR/ID.png).

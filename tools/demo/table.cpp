@@ -24,20 +24,6 @@ std::string padded(const std::string& text, std::size_t width) {
 
 }  // namespace
 
-RunGroup parse_run_group(const std::string& argument) {
-  const auto eq = argument.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == argument.size())
-    throw std::runtime_error("--run '" + argument + "': expected NAME=DIR[,DIR...]");
-  RunGroup group{argument.substr(0, eq), {}};
-  std::size_t begin = eq + 1;
-  for (std::size_t comma; (comma = argument.find(',', begin)) != std::string::npos; begin = comma + 1)
-    group.dirs.push_back(argument.substr(begin, comma - begin));
-  group.dirs.push_back(argument.substr(begin));
-  for (const auto& dir : group.dirs)
-    if (dir.empty()) throw std::runtime_error("--run '" + argument + "': an empty folder name");
-  return group;
-}
-
 double ModelScores::mean() const { return std::accumulate(miou.begin(), miou.end(), 0.0) / static_cast<double>(miou.size()); }
 
 double ModelScores::spread() const {

@@ -1,5 +1,6 @@
 // segdistill eval CONFIG (--checkpoint CKPT | --pred-dir DIR) [--split S] [--json OUT]
-//                 [--save-pred DIR] [--save-overlay DIR]
+//                 [--save-pred DIR] [--save-overlay DIR] [--confusion-matrix PNG] [--device D]
+#include <cctype>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "command.hpp"
+#include "confusion_picture.hpp"
 #include "model_loading.hpp"
 #include "plugin_setup.hpp"
 #include "segdistill/config/config.hpp"
@@ -22,10 +24,22 @@ namespace segdistill::cli {
 namespace {
 
 struct EvalArgs {
-  std::string config, checkpoint, pred_dir, split = "val", json, save_pred, save_overlay;
+  std::string config, checkpoint, pred_dir, split = "val", json, save_pred, save_overlay, confusion_matrix, device = "auto";
   std::vector<std::string> overrides;
   int workers = 2;
 };
+
+// imwrite picks the format from the extension: anything but .png would not be a PNG.
+CLI::Validator png_path() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        const auto dot = value.rfind('.');
+        std::string ext = dot == std::string::npos ? "" : value.substr(dot);
+        for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return ext == ".png" ? "" : "expected a .png file name, got " + value;
+      },
+      "FILE.png");
+}
 
 void write_json(const std::string& path, const nlohmann::json& report) {
   std::ofstream out(path);
@@ -62,7 +76,7 @@ int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
       return evaluate_predictions(args.pred_dir, split, options, threads);
     }
     refuse_data_folders(split, {{"--save-pred", args.save_pred}, {"--save-overlay", args.save_overlay}});
-    auto model = load_model(config, args.checkpoint);
+    auto model = load_model(config, args.checkpoint, "model", args.device);
     std::unordered_set<const void*> seen;  // MobileNetV2 shares modules under several names
     for (const auto& p : model->parameters())
       if (seen.insert(p.unsafeGetTensorImpl()).second) parameters += p.numel();
@@ -72,6 +86,14 @@ int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
   std::cout << format_metrics(result.metrics, result.class_names);
   std::cout << result.samples << " images in " << result.seconds << " s ("
             << (result.seconds > 0 ? static_cast<double>(result.samples) / result.seconds : 0.0) << " images/s)\n";
+  if (!args.confusion_matrix.empty()) {
+    try {
+      plotting::draw_confusion_matrix(result.evaluator.confusion(), result.class_names, args.confusion_matrix);
+    } catch (const std::runtime_error& e) {
+      throw Error(std::string("--confusion-matrix: ") + e.what());
+    }
+    logger()->info("wrote {}", args.confusion_matrix);
+  }
   if (!args.json.empty()) {
     nlohmann::json report = metrics_to_json(result.metrics, result.class_names);
     report["split"] = "data." + args.split;
@@ -110,6 +132,10 @@ Runner attach_eval(CLI::App& app) {
   app.add_option("--json", args->json, "write every metric, per-class values, counts, config and mode as JSON");
   app.add_option("--save-pred", args->save_pred, "write predictions as palette PNGs (indices preserved)")->excludes(preds);
   app.add_option("--save-overlay", args->save_overlay, "write predictions coloured over the images")->excludes(preds);
+  app.add_option("--confusion-matrix", args->confusion_matrix,
+                 "draw the confusion matrix (rows: label, normalised; columns: prediction) with class names into a PNG")
+      ->check(png_path());
+  add_device_option(app, args->device);
   app.add_option("--workers", args->workers, "data loading threads")->capture_default_str()->check(CLI::Range(0, 64));
   app.add_option("--set", args->overrides, "override a config key (repeatable)")->type_name("KEY=VALUE");
   return [args](const GlobalOptions& globals) {

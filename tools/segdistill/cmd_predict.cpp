@@ -1,4 +1,4 @@
-// segdistill predict CONFIG --checkpoint CKPT --input IMG_OR_DIR --output DIR
+// segdistill predict CONFIG --checkpoint CKPT --input IMG_OR_DIR --output DIR [--device D]
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -27,7 +27,7 @@ namespace segdistill::cli {
 namespace {
 
 struct PredictArgs {
-  std::string config, checkpoint, input, output;
+  std::string config, checkpoint, input, output, device = "auto";
   std::vector<std::string> overrides;
 };
 
@@ -82,7 +82,7 @@ int run_predict(const GlobalOptions& globals, const PredictArgs& args) {
   const Config config = Config::load(args.config, args.overrides);
   load_plugins(globals, &config);
   const auto images = input_images(args.input);
-  auto model = load_model(config, args.checkpoint);
+  auto model = load_model(config, args.checkpoint, "model", args.device);
   const EvalSection options = eval_options(config);
   const PredictionStyle style = prediction_style(config, model->num_classes());
   check_outputs(images, args);
@@ -126,6 +126,7 @@ Runner attach_predict(CLI::App& app) {
   app.add_option("--checkpoint", args->checkpoint, kCheckpointHelp)->required()->check(checkpoint_argument());
   app.add_option("--input", args->input, "an image or a folder of images")->required();
   app.add_option("--output", args->output, "folder for NAME.png masks (palette) and NAME_overlay.png")->required();
+  add_device_option(app, args->device);
   app.add_option("--set", args->overrides, "override a config key (repeatable)")->type_name("KEY=VALUE");
   return [args](const GlobalOptions& globals) { return run_predict(globals, *args); };
 }

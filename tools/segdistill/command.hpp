@@ -39,6 +39,8 @@ Runner attach_make_toy_dataset(CLI::App& app);
 Runner attach_data(CLI::App& app);
 Runner attach_eval(CLI::App& app);
 Runner attach_predict(CLI::App& app);
+Runner attach_plot(CLI::App& app);
+Runner attach_analyze_model(CLI::App& app);
 Runner attach_train(CLI::App& app);
 
 }  // namespace segdistill::cli

@@ -5,6 +5,8 @@
 #include "segdistill/checkpoint/checkpoint.hpp"
 #include "segdistill/core/check.hpp"
 #include "segdistill/core/error.hpp"
+#include "segdistill/core/log.hpp"
+#include "segdistill/engine/device.hpp"
 
 namespace segdistill::cli {
 
@@ -38,14 +40,24 @@ std::string resolve_checkpoint(const Config& config, const std::string& argument
   return fs::canonical(file, ec).string();
 }
 
-std::shared_ptr<Segmentor> load_model(const Config& config, const std::string& checkpoint_argument, const std::string& section) {
+std::shared_ptr<Segmentor> load_model(const Config& config, const std::string& checkpoint_argument, const std::string& section,
+                                      const std::string& device_name) {
+  const c10::Device device = resolve_device(device_name);  // before the work of loading
   const std::string checkpoint_path = resolve_checkpoint(config, checkpoint_argument);
   auto model = build_network(config, section);
   const Checkpoint checkpoint = load_checkpoint(checkpoint_path);
   auto group = checkpoint.groups.find("model");
   if (group == checkpoint.groups.end()) throw Error(checkpoint_path + ": the checkpoint holds no model weights");
   load_state_dict(*model, group->second, checkpoint_path);
+  if (!device.is_cpu()) {
+    model->to(device);
+    logger()->info("running on {}", device.str());
+  }
   return model;
+}
+
+void add_device_option(CLI::App& app, std::string& device) {
+  app.add_option("--device", device, "auto (CUDA when present), cpu, cuda or cuda:N")->capture_default_str();
 }
 
 }  // namespace segdistill::cli

@@ -23,8 +23,13 @@ inline constexpr const char* kCheckpointHelp =
 std::string resolve_checkpoint(const Config& config, const std::string& argument);
 
 // The `section` ("model" or "teacher") network of `config` with the checkpoint's "model"
-// weights (a checkpoint always holds the network its run trained as "model"). Errors name
-// the checkpoint when it holds no model or one of another shape.
-std::shared_ptr<Segmentor> load_model(const Config& config, const std::string& checkpoint, const std::string& section = "model");
+// weights (a checkpoint always holds the network its run trained as "model"), on `device`
+// (see add_device_option). Errors name the checkpoint when it holds no model or one of
+// another shape, and the device when it is not there.
+std::shared_ptr<Segmentor> load_model(const Config& config, const std::string& checkpoint, const std::string& section = "model",
+                                      const std::string& device = "cpu");
+
+// --device for commands that run a network (eval, predict): auto, cpu, cuda, cuda:N.
+void add_device_option(CLI::App& app, std::string& device);
 
 }  // namespace segdistill::cli

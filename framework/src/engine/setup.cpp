@@ -11,6 +11,7 @@
 #include "segdistill/core/check.hpp"
 #include "segdistill/core/log.hpp"
 #include "segdistill/data/sections.hpp"
+#include "segdistill/engine/device.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
 #include "segdistill/modeling/initial_weights.hpp"
 #include "segdistill/plugin/registries.hpp"
@@ -28,18 +29,6 @@ CollectivesScope::~CollectivesScope() {
 }
 
 namespace {
-
-torch::Device pick_device(const std::string& name) {
-  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  try {
-    torch::Device device(name);
-    require(!device.is_cuda() || torch::cuda::is_available(),
-            "--device {}: this LibTorch has no CUDA device available (use --device cpu)", name);
-    return device;
-  } catch (const c10::Error&) {
-    throw Error("--device: invalid device '" + name + "'; valid: auto, cpu, cuda, cuda:N");
-  }
-}
 
 // Parameters that require gradients, each once (MobileNetV2 registers its modules under
 // several names: an optimizer must not step the same tensor twice).
@@ -239,7 +228,7 @@ std::unique_ptr<Run> set_up(const Config& config, const TrainOptions& options) {
           config.path());
   run->work_dir = !options.work_dir.empty() ? options.work_dir : run->train.work_dir;
   require(!run->work_dir.empty(), "no work dir: give --work-dir DIR or set train.work_dir");
-  run->device = pick_device(options.device);
+  run->device = resolve_device(options.device);
   if (options.world) {
     run->rank = options.world->rank;
     run->world_size = options.world->world_size;

@@ -6,7 +6,7 @@
 
 #include <opencv2/core.hpp>
 
-namespace segdistill::demo {
+namespace segdistill::plotting {
 
 struct Series {
   std::string label;
@@ -24,4 +24,4 @@ void draw_panel(cv::Mat& image, const cv::Rect& area, const std::string& title, 
 // Colours that stay apart on white, by index.
 cv::Scalar series_colour(std::size_t index);
 
-}  // namespace segdistill::demo
+}  // namespace segdistill::plotting

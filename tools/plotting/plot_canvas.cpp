@@ -8,7 +8,7 @@
 
 #include <opencv2/imgproc.hpp>
 
-namespace segdistill::demo {
+namespace segdistill::plotting {
 
 namespace {
 
@@ -65,7 +65,11 @@ cv::Scalar series_colour(std::size_t index) {
 void draw_panel(cv::Mat& image, const cv::Rect& area, const std::string& title, const std::string& x_label,
                 const std::vector<Series>& series) {
   const cv::Rect plot(area.x + 60, area.y + 35, area.width - 80, area.height - 35 - 150);
-  put_text(image, title, {area.x + 60, area.y + 22}, 0.6, 2);
+  // A long title is drawn smaller rather than running into the next panel.
+  double title_scale = 0.6;
+  for (int baseline = 0; title_scale > 0.35 && cv::getTextSize(title, kFont, title_scale, 2, &baseline).width > area.width - 70;)
+    title_scale -= 0.05;
+  put_text(image, title, {area.x + 60, area.y + 22}, title_scale, title_scale >= 0.5 ? 2 : 1);
   double x0 = std::numeric_limits<double>::max(), x1 = -x0, y0 = x0, y1 = -x0;
   for (const auto& s : series)
     for (std::size_t i = 0; i < s.x.size(); ++i) {
@@ -111,4 +115,4 @@ void draw_panel(cv::Mat& image, const cv::Rect& area, const std::string& title, 
   }
 }
 
-}  // namespace segdistill::demo
+}  // namespace segdistill::plotting
