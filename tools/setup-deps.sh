@@ -10,9 +10,10 @@ Usage: tools/setup-deps.sh [--with-test-tools] [--with-fuzz-tools] [--dry-run] [
 
 Installs the Debian packages segdistill needs, only those that are missing.
   --with-test-tools  also install python3-torch, python3-torchvision, python3-pil, python3-scipy,
-                     python3-numpy and python3-h5py, which the tests use (through
-                     /usr/bin/python3) to write PyTorch checkpoints, palette PNGs and
-                     .mat files (v5 with scipy, v7.3/HDF5 with h5py)
+                     python3-numpy, python3-h5py and python3-protobuf, which the tests
+                     use (through /usr/bin/python3) to write PyTorch checkpoints, palette
+                     PNGs and .mat files (v5 with scipy, v7.3/HDF5 with h5py) and to read
+                     TensorBoard event files back
   --with-fuzz-tools  also install clang and its libFuzzer / sanitizer runtimes
                      (tools/fuzz.sh)
   --dry-run          list what is missing and exit (status 0 if nothing is)
@@ -42,9 +43,11 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgloo-dev
   libgtest-dev googletest libbenchmark-dev
   libmatio-dev libpng-dev zlib1g-dev
+  libprotobuf-dev protobuf-compiler
 )
 if [ "$with_test_tools" = 1 ]; then
-  packages+=(python3 python3-torch python3-torchvision python3-pil python3-scipy python3-numpy python3-h5py)
+  packages+=(python3 python3-torch python3-torchvision python3-pil python3-scipy python3-numpy python3-h5py
+             python3-protobuf)
 fi
 if [ "$with_fuzz_tools" = 1 ]; then
   packages+=(clang libclang-rt-dev)

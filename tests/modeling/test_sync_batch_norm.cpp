@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "segdistill/core/error.hpp"
 #include "segdistill/engine/collectives.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
 
@@ -109,3 +110,21 @@ TEST(BatchNorm, NotSynchronisedInEvalModeOrWithoutAJob) {
 }
 
 }  // namespace
+
+TEST(BatchNorm, OneValuePerChannelInTrainingIsAnErrorThatSaysWhy) {
+  BatchNorm2d bn(3);
+  bn->train();
+  try {
+    bn(torch::randn({1, 3, 1, 1}));
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("one value per channel (input 1 x 3 x 1 x 1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("at least 2 images per process"), std::string::npos) << e.what();
+  }
+  // Two images, or one image of several pixels, or evaluation: fine.
+  EXPECT_NO_THROW(bn(torch::randn({2, 3, 1, 1})));
+  EXPECT_NO_THROW(bn(torch::randn({1, 3, 2, 1})));
+  bn->eval();
+  EXPECT_NO_THROW(bn(torch::randn({1, 3, 1, 1})));
+  EXPECT_TRUE(torch::isfinite(bn->running_var).all().item<bool>());
+}

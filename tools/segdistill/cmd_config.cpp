@@ -24,7 +24,7 @@ struct ConfigArgs {
 
 void add_config_args(CLI::App& app, ConfigArgs& args) {
   app.add_option("CONFIG", args.path, "TOML config file")->required()->check(CLI::ExistingFile);
-  app.add_option("--set", args.overrides, "override a key: --set train.lr=0.01 (repeatable; value parsed as TOML)")
+  app.add_option("--set", args.overrides, "override a key: --set train.optimizer.lr=0.01 (repeatable; value parsed as TOML)")
       ->type_name("KEY=VALUE");
 }
 

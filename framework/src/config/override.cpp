@@ -23,7 +23,7 @@ std::vector<std::string> split_key(const std::string& dotted, const std::string&
   for (const auto& part : parts)
     if (part.empty())
       throw Error("--set " + assignment + ": invalid key '" + dotted +
-                  "' (expected dotted names such as train.lr or distillers.0.weight)");
+                  "' (expected dotted names such as train.optimizer.lr or distillers.0.weight)");
   return parts;
 }
 
@@ -45,7 +45,7 @@ bool is_index(const std::string& part) {
 
 void apply_override(toml::table& root, const std::string& assignment) {
   const auto eq = assignment.find('=');
-  if (eq == std::string::npos) throw Error("--set " + assignment + ": expected KEY=VALUE, for example --set train.lr=0.01");
+  if (eq == std::string::npos) throw Error("--set " + assignment + ": expected KEY=VALUE, for example --set train.optimizer.lr=0.01");
   const std::string dotted = assignment.substr(0, eq);
   const std::string value_text = assignment.substr(eq + 1);
   const auto parts = split_key(dotted, assignment);

@@ -22,4 +22,9 @@ std::shared_ptr<Hook> make_checkpoint_hook();
 // mIoU so far; the best so far is part of the run's state, so a resumed run keeps it.
 std::shared_ptr<Hook> make_best_checkpoint_hook();
 
+// train.tensorboard: the logged scalars (every train.log_every) and each validation's
+// metrics, per-class IoU and a grid of val images | labels | predictions, as TensorBoard
+// event files in WORK_DIR/tensorboard.
+std::shared_ptr<Hook> make_tensorboard_hook();
+
 }  // namespace segdistill

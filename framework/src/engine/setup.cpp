@@ -125,8 +125,9 @@ void build_hooks(Run& run, double base_lr, std::vector<double> multipliers) {
   add("evaluation", make_evaluation_hook(), std::nullopt, false);
   add("checkpoint", make_checkpoint_hook(), std::nullopt, false);
   if (run.train.save_best) add("best_checkpoint", make_best_checkpoint_hook(), std::nullopt, false);
+  if (run.train.tensorboard) add("tensorboard", make_tensorboard_hook(), std::nullopt, false);
   UniqueNames unique;
-  for (const char* builtin : {"lr", "logging", "evaluation", "checkpoint", "best_checkpoint"}) unique(builtin);
+  for (const char* builtin : {"lr", "logging", "evaluation", "checkpoint", "best_checkpoint", "tensorboard"}) unique(builtin);
   const auto tables = run.config.root().tables("hooks");
   for (std::size_t i = 0; i < tables.size(); ++i) {
     HookContext context{"hooks." + std::to_string(i)};

@@ -112,7 +112,15 @@ at::Tensor BatchNorm2dImpl::forward(const at::Tensor& input) {
     if (!options.momentum()) momentum = 1.0 / num_batches_tracked.item<double>();
   }
   const auto& collectives = current_collectives();
-  if (is_training() && sync_enabled && collectives && collectives->world_size() > 1)
+  const bool synced = is_training() && sync_enabled && collectives && collectives->world_size() > 1;
+  // One value per channel has no variance: the running variance would turn NaN and the
+  // run stop later as "diverged". Said here, with the cause (PyTorch refuses it too).
+  if (is_training() && !synced && input.size(0) * input.size(2) * input.size(3) == 1)
+    throw Error("BatchNorm2d in training got one value per channel (input 1 x " + std::to_string(input.size(1)) +
+                " x 1 x 1: one image reaching a 1 x 1 feature map, as ASPP's image pooling does); train with at least 2 "
+                "images per process (train.batch_size divided by the processes), or train.sync_bn = true in a "
+                "data-parallel run");
+  if (synced)
     return SyncBatchNormFunction::apply(input.contiguous(), weight, bias, tracking ? running_mean : at::Tensor(),
                                         tracking ? running_var : at::Tensor(), momentum, options.eps());
   return torch::batch_norm(input, weight, bias, running_mean, running_var, is_training() || !options.track_running_stats(),

@@ -41,6 +41,7 @@ struct TrainSection {
   std::int64_t eval_every;
   std::int64_t eval_every_epochs;
   bool save_best;
+  bool tensorboard;
   std::int64_t keep_last;
   std::string work_dir;
   bool sync_bn;
@@ -86,6 +87,10 @@ struct TrainSection {
     s.field("save_best", &TrainSection::save_best,
             "keep checkpoints/best.pt (the student's weights) and best.json of the best validation mIoU")
         .default_value(false);
+    s.field("tensorboard", &TrainSection::tensorboard,
+            "write WORK_DIR/tensorboard/events.out.tfevents.* (losses, lr, images/s, validation metrics and per-class "
+            "IoU, a prediction grid at each validation) for `tensorboard --logdir`")
+        .default_value(true);
     s.field("keep_last", &TrainSection::keep_last, "checkpoints kept (older ones deleted)").default_value(3).at_least(1);
     s.field("work_dir", &TrainSection::work_dir, "output folder (--work-dir overrides)").default_value(std::string(""));
     s.field("sync_bn", &TrainSection::sync_bn, "data-parallel runs: BatchNorm statistics over the global batch of all ranks")
