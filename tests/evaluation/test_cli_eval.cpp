@@ -32,6 +32,16 @@ void write_perfect_predictions(const DataSplit& split, const fs::path& dir) {
     write_label_png((dir / (split.dataset->id(i) + ".png")).string(), split.dataset->load_label(i), voc_palette());
 }
 
+// A checkpoint of the config's [model] as built (untrained); returns its path.
+std::string write_untrained_checkpoint(const std::string& config, const fs::path& file) {
+  PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_TESTS);
+  auto model = std::make_shared<Segmentor>(Config::load(config).root().table("model"));
+  Checkpoint checkpoint;
+  checkpoint.groups["model"] = state_dict(*model);
+  save_checkpoint(checkpoint, file.string());
+  return file.string();
+}
+
 }  // namespace
 
 TEST(CliEval, PerfectPredictionsScoreOneOnVocFormat) {
@@ -104,12 +114,7 @@ TEST(CliEval, CheckpointEvaluationSavesPredictionsAndPredictWritesMasks) {
                     "[model]\nnum_classes = 6\nbackbone = {type = \"resnet18\", width = 0.25}\nhead = {type = \"deeplabv3plus\", "
                     "aspp_channels = 16, decoder_channels = 16, low_level_channels = 8}\n[data.val]\nroot = \"" +
                     (dir.path() / "toy").string() + "\"\n[eval]\nflip = true\n");
-  PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_TESTS);
-  auto model = std::make_shared<Segmentor>(Config::load(config).root().table("model"));
-  Checkpoint checkpoint;
-  checkpoint.groups["model"] = state_dict(*model);
-  const std::string ckpt = (dir.path() / "model.ckpt").string();
-  save_checkpoint(checkpoint, ckpt);
+  const std::string ckpt = write_untrained_checkpoint(config, dir.path() / "model.ckpt");
 
   const auto r = run_segdistill({"eval", config, "--checkpoint", ckpt, "--json", (dir.path() / "r.json").string(), "--save-pred",
                                  (dir.path() / "pred").string(), "--save-overlay", (dir.path() / "overlay").string()});
@@ -189,12 +194,7 @@ TEST(CliEval, DeviceIsCheckedBeforeAnyWork) {
                                                        "backbone = {type = \"resnet18\", width = 0.0625}\n"
                                                        "head = {type = \"fcn\", channels = 8}\n[data.val]\nroot = \"" +
                                                        (dir.path() / "toy").string() + "\"\n");
-  PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_TESTS);
-  auto model = std::make_shared<Segmentor>(Config::load(config).root().table("model"));
-  Checkpoint checkpoint;
-  checkpoint.groups["model"] = state_dict(*model);
-  const std::string ckpt = (dir.path() / "model.ckpt").string();
-  save_checkpoint(checkpoint, ckpt);
+  const std::string ckpt = write_untrained_checkpoint(config, dir.path() / "model.ckpt");
   const auto cpu = run_segdistill({"eval", config, "--checkpoint", ckpt, "--device", "cpu"});
   EXPECT_EQ(cpu.exit_code, 0) << cpu.err;
   for (const char* command : {"eval", "predict"}) {

@@ -105,13 +105,12 @@ NetworkCost measure_cost(Segmentor& network, std::int64_t height, std::int64_t w
   Counter counter;
   // Each tensor under its first (registration-order) module: MobileNetV2 shares modules
   // under several names and must count once.
-  std::unordered_map<const void*, std::string> first_owner;
+  auto& first_owner = counter.owner_of_weight;
   std::vector<std::string> module_names;
   for (const auto& item : network.named_modules("", /*include_self=*/true)) {
     for (const auto& p : item.value()->named_parameters(/*recurse=*/false)) first_owner.emplace(p.value().data_ptr(), item.key());
     module_names.push_back(item.key());
   }
-  counter.owner_of_weight = first_owner;
 
   NetworkCost cost;
   std::unordered_set<const void*> seen;
