@@ -1,7 +1,7 @@
 # The installed CMake package: find_package(segdistill) gives segdistill::sdk and
 # segdistill_add_plugin() to out-of-tree plugin projects.
 include(CMakePackageConfigHelpers)
-install(EXPORT segdistillTargets NAMESPACE segdistill:: DESTINATION "${SEGDISTILL_INSTALL_CMAKE_DIR}")
+install(EXPORT segdistillTargets NAMESPACE segdistill:: DESTINATION "${SEGDISTILL_INSTALL_CMAKE_DIR}" COMPONENT development)
 configure_package_config_file(cmake/segdistillConfig.cmake.in
   "${CMAKE_CURRENT_BINARY_DIR}/segdistillConfig.cmake"
   INSTALL_DESTINATION "${SEGDISTILL_INSTALL_CMAKE_DIR}"
@@ -11,4 +11,4 @@ write_basic_package_version_file("${CMAKE_CURRENT_BINARY_DIR}/segdistillConfigVe
 install(FILES
   "${CMAKE_CURRENT_BINARY_DIR}/segdistillConfig.cmake"
   "${CMAKE_CURRENT_BINARY_DIR}/segdistillConfigVersion.cmake"
-  DESTINATION "${SEGDISTILL_INSTALL_CMAKE_DIR}")
+  DESTINATION "${SEGDISTILL_INSTALL_CMAKE_DIR}" COMPONENT development)

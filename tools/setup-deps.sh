@@ -34,7 +34,8 @@ for arg in "$@"; do
 done
 
 # libopenblas0-pthread: without an optimised BLAS LibTorch falls back to the reference
-# BLAS and some convolutions run an order of magnitude slower.
+# BLAS and some convolutions run an order of magnitude slower. dpkg-dev: dpkg-shlibdeps,
+# with which cpack computes the Debian package's dependencies (tools/package.sh).
 packages=(
   cmake g++ ninja-build pkg-config
   libtorch-dev libopenblas0-pthread
@@ -44,6 +45,7 @@ packages=(
   libgtest-dev googletest libbenchmark-dev
   libmatio-dev libpng-dev zlib1g-dev
   libprotobuf-dev protobuf-compiler
+  dpkg-dev
 )
 if [ "$with_test_tools" = 1 ]; then
   packages+=(python3 python3-torch python3-torchvision python3-pil python3-scipy python3-numpy python3-h5py

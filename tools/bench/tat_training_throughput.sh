@@ -20,7 +20,7 @@ cd "$root"
   --set "data.train={type=\"voc\", root=\"$work/voc_sized\", split=\"train\"}" \
   --set "data.train.pipeline=[{type=\"random_flip\"},{type=\"random_scale_crop\",base_size=513,crop_size=[513],scale_range=[0.5,2.0]},{type=\"gaussian_blur\"},{type=\"normalize\"}]" \
   --set "data.val.root=\"$work/voc_sized\"" \
-  --set "teacher.checkpoint=\"$work/teacher.pt\"" --set "train.iterations=$iterations" --set "train.log_every=1" \
+  --set "teacher.checkpoint=\"$work/teacher.pt\"" --set 'model.backbone.pretrained=""' --set "train.iterations=$iterations" --set "train.log_every=1" \
   --set "train.eval_every=0" --set "train.checkpoint_every=100000" >/dev/null
 /usr/bin/python3 - "$work/run/metrics.jsonl" <<'PY'
 import json, sys

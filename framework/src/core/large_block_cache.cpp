@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -12,6 +13,14 @@
 
 #include <c10/core/CPUAllocator.h>
 #include <c10/util/Exception.h>
+#include <torch/version.h>
+
+// LibTorch 2.3 made Allocator::allocate non-const.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define SEGDISTILL_ALLOCATE_CONST
+#else
+#define SEGDISTILL_ALLOCATE_CONST const
+#endif
 
 namespace segdistill {
 
@@ -55,7 +64,7 @@ class LargeBlockCache final : public c10::Allocator {
  public:
   explicit LargeBlockCache(c10::Allocator* small) : small_(small), limit_(held_limit()) {}
 
-  c10::DataPtr allocate(std::size_t bytes) const override {
+  c10::DataPtr allocate(std::size_t bytes) SEGDISTILL_ALLOCATE_CONST override {
     if (bytes < kSmallest) return small_->allocate(bytes);
     const std::size_t size = (bytes + kHugePage - 1) / kHugePage * kHugePage;
     void* block = reuse(size);
@@ -73,6 +82,9 @@ class LargeBlockCache final : public c10::Allocator {
   }
 
   c10::DeleterFnPtr raw_deleter() const override { return &release; }
+
+  // Required by LibTorch 2.2 and later (Allocator::clone); an ordinary member before.
+  void copy_data(void* dest, const void* src, std::size_t count) const { std::memcpy(dest, src, count); }
 
   // The deleter of every block this allocator hands out, raw ones included.
   static void release(void* block);

@@ -2,8 +2,12 @@
 
 #include <cstdlib>
 
+#include <torch/version.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#endif
 #if defined(SEGDISTILL_WITH_GLOO) && defined(USE_C10D_GLOO)
 #define SEGDISTILL_GLOO 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -18,6 +22,14 @@
 namespace segdistill {
 
 namespace {
+
+// Since LibTorch 2.0 the Gloo and NCCL process groups are c10d::Backends (a ProcessGroup
+// dispatches to them); either way they carry every collective used here.
+#if TORCH_VERSION_MAJOR >= 2
+using ProcessGroupBase = c10d::Backend;
+#else
+using ProcessGroupBase = c10d::ProcessGroup;
+#endif
 
 std::optional<long> integer_variable(const char* name, long min, long max) {
   const char* text = std::getenv(name);
@@ -43,7 +55,7 @@ bool is_loopback(const std::string& host) { return host == "localhost" || host.r
 
 class ProcessGroupCollectives : public Collectives {
  public:
-  ProcessGroupCollectives(c10::intrusive_ptr<c10d::ProcessGroup> group, std::string backend, std::chrono::milliseconds timeout,
+  ProcessGroupCollectives(c10::intrusive_ptr<ProcessGroupBase> group, std::string backend, std::chrono::milliseconds timeout,
                           c10::Device device)
       : group_(std::move(group)), timeout_(timeout), device_(device) {
     backend_ = std::move(backend);
@@ -106,7 +118,7 @@ class ProcessGroupCollectives : public Collectives {
       if (!staged[i].is_same(tensors[i])) tensors[i].copy_(staged[i]);
   }
 
-  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  c10::intrusive_ptr<ProcessGroupBase> group_;
   std::chrono::milliseconds timeout_;
   c10::Device device_;
 };
@@ -146,7 +158,7 @@ std::shared_ptr<Collectives> Collectives::connect(const WorldInfo& world, const 
                 std::to_string(world.world_size) + " ranks started, with the same MASTER_ADDR/MASTER_PORT?)");
   }
   store = c10::make_intrusive<c10d::PrefixStore>("segdistill", store);
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<ProcessGroupBase> group;
   if (backend == "gloo") {
 #ifdef SEGDISTILL_GLOO
     auto gloo_options = c10d::ProcessGroupGloo::Options::create(options.timeout);

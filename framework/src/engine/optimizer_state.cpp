@@ -1,8 +1,8 @@
 #include "engine/optimizer_state.hpp"
 
-#include <c10/util/C++17.h>
-
 #include <charconv>
+#include <sstream>
+#include <type_traits>
 
 #include "segdistill/core/error.hpp"
 
@@ -12,8 +12,20 @@ namespace {
 
 const std::string kMomentum = "momentum_buffer.";
 
-// LibTorch keys an optimizer's per-parameter state by the parameter's TensorImpl.
-std::string state_key(const at::Tensor& parameter) { return c10::guts::to_string(parameter.unsafeGetTensorImpl()); }
+// LibTorch keys an optimizer's per-parameter state by the parameter's TensorImpl: by its
+// printed address up to LibTorch 2.0, by the pointer itself since.
+using StateKey = std::decay_t<decltype(std::declval<torch::optim::SGD&>().state())>::key_type;
+[[maybe_unused]] void set_key(std::string& key, void* impl) {
+  std::ostringstream address;
+  address << impl;
+  key = address.str();
+}
+[[maybe_unused]] void set_key(void*& key, void* impl) { key = impl; }
+StateKey state_key(const at::Tensor& parameter) {
+  StateKey key{};
+  set_key(key, parameter.unsafeGetTensorImpl());
+  return key;
+}
 
 bool parse_index(std::string_view text, std::size_t& out) {
   if (text.empty() || text.size() > 9) return false;
