@@ -196,13 +196,17 @@ pipeline='[{type="random_flip"},{type="random_scale_crop",base_size=513,crop_siz
   echo
   echo "## Training throughput (batch 16, crop 513, iterations $((iterations / 3 + 1))-$iterations)"
   echo
-  echo "| config | images/s | peak GPU memory |"
+  echo "| config and precision | images/s | peak GPU memory |"
   echo "|---|---|---|"
 } >> "$report"
-for config in configs/voc/deeplabv3plus_r18.toml configs/voc/tat_r101_r18.toml configs/voc/deeplabv3plus_mbv2.toml \
-              configs/voc/tat_r101_mbv2.toml configs/voc/deeplabv3plus_r101_teacher.toml; do
-  [ -f "$config" ] || continue
-  name="$(basename "$config" .toml)"
+# config and train.precision (fp16 and bf16 on the GPU only).
+runs=("deeplabv3plus_r18 fp32" "tat_r101_r18 fp32" "deeplabv3plus_mbv2 fp32" "tat_r101_mbv2 fp32"
+      "deeplabv3plus_r101_teacher fp32")
+[ "$gpu" = 1 ] && runs+=("tat_r101_r18 bf16" "tat_r101_r18 fp16" "tat_r101_mbv2 bf16" "tat_r101_mbv2 fp16")
+for entry in "${runs[@]}"; do
+  read -r config_name precision <<< "$entry"
+  config="configs/voc/$config_name.toml"
+  name="${config_name}_$precision"
   teacher_set=()
   grep -q '^\[teacher\]' "$config" && teacher_set=(--set "teacher.checkpoint=\"$out/teacher_r101.pt\"")
   sampler=""
@@ -215,7 +219,7 @@ for config in configs/voc/deeplabv3plus_r18.toml configs/voc/tat_r101_r18.toml c
        --set "data.train={type=\"voc\", root=\"$voc\", split=\"train\"}" --set "data.train.pipeline=$pipeline" \
        --set "data.val.root=\"$voc\"" --set 'model.backbone.pretrained=""' "${teacher_set[@]}" --set "train.iterations=$iterations" --set train.log_every=1 \
        --set train.eval_every=0 --set train.checkpoint_every=100000 --set train.tensorboard=false \
-       --set train.batch_size=16 --set "train.workers=$workers" \
+       --set train.batch_size=16 --set "train.workers=$workers" --set "train.precision=\"$precision\"" \
        > "$out/logs/speed_$name.log" 2>&1; then
     stop_sampler
     rate="$("$python" - "$out/speed_$name/metrics.jsonl" "$iterations" <<'PY'

@@ -32,6 +32,16 @@ std::int64_t truncated(std::int64_t channels, double width) {
   return std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(channels) * width));
 }
 
+// ReLU6 as a clamp: the same values and gradient (but at exactly 0 and 6), and its
+// backward has the BFloat16 CPU kernel that LibTorch 1.13's hardtanh backward lacks.
+torch::Tensor clamped_relu6(const torch::Tensor& x) { return x.clamp(0, 6); }
+
+class Relu6Impl : public nn::Module {
+ public:
+  torch::Tensor forward(const torch::Tensor& x) { return clamped_relu6(x); }
+};
+TORCH_MODULE(Relu6);
+
 struct Stage {
   std::int64_t expand, channels, repeats, stride;
 };
@@ -45,7 +55,7 @@ class StemConv : public nn::Module {
   explicit StemConv(std::int64_t channels)
       : conv_(register_module("0", nn::Conv2d(nn::Conv2dOptions(3, channels, 3).stride(2).padding(1).bias(false)))),
         bn_(register_module("1", segdistill::BatchNorm2d(channels))) {}
-  torch::Tensor forward(const torch::Tensor& x) { return torch::relu6(bn_(conv_(x))); }
+  torch::Tensor forward(const torch::Tensor& x) { return clamped_relu6(bn_(conv_(x))); }
 
  private:
   nn::Conv2d conv_;
@@ -62,11 +72,11 @@ InvertedResidual::InvertedResidual(std::int64_t in_channels, std::int64_t out_ch
   if (expand_ratio != 1) {
     layers->push_back(make_conv(in_channels, hidden, 1));
     layers->push_back(segdistill::BatchNorm2d(hidden));
-    layers->push_back(nn::ReLU6());
+    layers->push_back(Relu6());
   }
   layers->push_back(make_conv(hidden, hidden, 3, stride, dilation, hidden));
   layers->push_back(segdistill::BatchNorm2d(hidden));
-  layers->push_back(nn::ReLU6());
+  layers->push_back(Relu6());
   layers->push_back(make_conv(hidden, out_channels, 1));
   layers->push_back(segdistill::BatchNorm2d(out_channels));
   conv = register_module("conv", layers);

@@ -7,6 +7,7 @@
 #include "segdistill/core/error.hpp"
 #include "segdistill/core/log.hpp"
 #include "segdistill/engine/device.hpp"
+#include "segdistill/engine/precision.hpp"
 
 namespace segdistill::cli {
 
@@ -53,6 +54,8 @@ std::shared_ptr<Segmentor> load_model(const Config& config, const std::string& c
     model->to(device);
     logger()->info("running on {}", device.str());
   }
+  // Channels-last: LibTorch's convolutions run faster on it (tools/bench/README.md).
+  use_channels_last(*model);
   return model;
 }
 

@@ -20,6 +20,7 @@
 #include "segdistill/modeling/backbone.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
 #include "segdistill/modeling/feature.hpp"
+#include "segdistill/modeling/fold_batch_norm.hpp"
 #include "segdistill/modeling/head.hpp"
 #include "segdistill/modeling/init.hpp"
 #include "segdistill/modeling/segmentor.hpp"
@@ -35,6 +36,7 @@
 #include "segdistill/engine/hook.hpp"
 #include "segdistill/engine/loss.hpp"
 #include "segdistill/engine/lr_schedule.hpp"
+#include "segdistill/engine/precision.hpp"
 
 #include "segdistill/checkpoint/checkpoint.hpp"
 #include "segdistill/evaluation/evaluation.hpp"

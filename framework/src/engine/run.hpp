@@ -9,12 +9,14 @@
 #include <torch/torch.h>
 
 #include "engine/data_parallel.hpp"
+#include "engine/loss_scaler.hpp"
 #include "engine/work_dir.hpp"
 #include "segdistill/config/config.hpp"
 #include "segdistill/data/loader.hpp"
 #include "segdistill/distill/distiller.hpp"
 #include "segdistill/engine/hook.hpp"
 #include "segdistill/engine/loss.hpp"
+#include "segdistill/engine/precision.hpp"
 #include "segdistill/engine/train_section.hpp"
 #include "segdistill/engine/trainer.hpp"
 #include "segdistill/modeling/segmentor.hpp"
@@ -50,11 +52,16 @@ struct Run {
   TrainSection train;
   std::string work_dir;
   torch::Device device{torch::kCPU};
+  Precision precision = Precision::kFp32;  // train.precision as this device runs it
+  bool channels_last = false;              // train.channels_last
+  LossScaler scaler;                       // fp16 only
   std::unique_ptr<WorkDir> work;
   std::shared_ptr<Segmentor> student, teacher;
   bool teacher_train_mode = false;
   std::shared_ptr<torch::nn::Module> distiller_container = std::make_shared<torch::nn::Module>();
   std::vector<DistillerEntry> distillers;
+  // The features the distillers read: the only ones handed to them in fp32.
+  std::vector<std::string> distilled_student_features, distilled_teacher_features;
   SharedModules shared;
   std::shared_ptr<Loss> loss;
   std::unique_ptr<torch::optim::SGD> optimizer;

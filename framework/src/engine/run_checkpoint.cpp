@@ -92,6 +92,7 @@ Checkpoint make_checkpoint(Run& run) {
   c.groups["model"] = state_dict(*run.student);
   if (!run.distillers.empty()) c.groups["distillers"] = state_dict(*run.distiller_container);
   c.groups["optimizer"] = sgd_state(*run.optimizer);
+  if (run.scaler.enabled()) c.groups["loss_scaler"] = run.scaler.state_dict();
   TensorDict hooks = hook_states(run);
   if (!hooks.empty()) c.groups["hooks"] = std::move(hooks);
   auto generator = at::detail::getDefaultCPUGenerator();
@@ -119,6 +120,7 @@ void restore(Run& run, const std::string& path) {
   load_state_dict(*run.student, need("model"), path);
   if (!run.distillers.empty()) load_state_dict(*run.distiller_container, need("distillers"), path);
   load_sgd_state(*run.optimizer, need("optimizer"), path);
+  if (run.scaler.enabled()) run.scaler.load_state_dict(need("loss_scaler"), path);
   restore_hook_states(run, c, path);
   const TensorDict& rng = need("rng");
   if (!rng.count("cpu") || rng.at("cpu").scalar_type() != at::kByte || rng.at("cpu").dim() != 1)

@@ -13,6 +13,7 @@
 #include "segdistill/data/sections.hpp"
 #include "segdistill/engine/device.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
+#include "segdistill/modeling/fold_batch_norm.hpp"
 #include "segdistill/modeling/initial_weights.hpp"
 #include "segdistill/plugin/registries.hpp"
 
@@ -194,6 +195,11 @@ void build_networks(Run& run) {
       logger()->warn("teacher.checkpoint is not set: the teacher keeps its random initial weights");
     for (auto& p : run.teacher->parameters()) p.set_requires_grad(false);
     run.teacher_train_mode = section.mode == "train";
+    // A teacher that only infers runs with its BatchNorm folded into its convolutions.
+    if (!run.teacher_train_mode) {
+      if (const auto folded = fold_batch_norms(*run.teacher); folded > 0)
+        logger()->info("teacher: {} BatchNorm layers folded into their convolutions", folded);
+    }
   }
   const auto tables = run.config.root().tables("distillers");
   require(tables.empty() || run.teacher != nullptr, "{}: [[distillers]] need a [teacher]", run.config.path());
@@ -210,10 +216,25 @@ void build_networks(Run& run) {
     auto module = distillers().create(tables[i], context);
     run.distiller_container->register_module(std::to_string(i), module);
     run.distillers.push_back({"loss_" + unique(keys.name ? *keys.name : tables[i].string("type")), keys.weight, module});
+    run.distilled_student_features.push_back(keys.student_feature);
+    run.distilled_teacher_features.push_back(keys.teacher_feature);
   }
   run.student->to(run.device);
   if (run.teacher) run.teacher->to(run.device);
   run.distiller_container->to(run.device);
+  if (run.channels_last) {
+    for (Segmentor* network : {run.student.get(), run.teacher.get()}) {
+      if (network == nullptr) continue;
+      if (run.precision == Precision::kBf16 && !run.device.is_cuda() && has_grouped_convolution(*network)) {
+        logger()->warn(
+            "train.channels_last: the {} has depthwise convolutions, which LibTorch 1.13 trains wrongly in bf16 "
+            "channels-last on the CPU; it runs NCHW",
+            network == run.student.get() ? "student" : "teacher");
+        continue;
+      }
+      use_channels_last(*network);
+    }
+  }
   // Training randomness (dropout) gets a stream of its own: building a teacher and
   // distillers draws random numbers too, and a distillation run must not train its
   // student with other dropout masks than the same run without a teacher.
@@ -230,6 +251,9 @@ std::unique_ptr<Run> set_up(const Config& config, const TrainOptions& options) {
   run->work_dir = !options.work_dir.empty() ? options.work_dir : run->train.work_dir;
   require(!run->work_dir.empty(), "no work dir: give --work-dir DIR or set train.work_dir");
   run->device = resolve_device(options.device);
+  run->precision = effective_precision(parse_precision(run->train.precision, "train.precision"), run->device, "train.precision");
+  run->scaler = LossScaler(run->precision == Precision::kFp16);
+  run->channels_last = run->train.channels_last;
   if (options.world) {
     run->rank = options.world->rank;
     run->world_size = options.world->world_size;

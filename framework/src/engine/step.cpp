@@ -15,18 +15,39 @@ struct StepLosses {
   std::map<std::string, at::Tensor> terms;    // "loss_<name>.<key>": its weighted parts, for the logs
 };
 
+// The losses and distillers compute in fp32 whatever train.precision is: their softmaxes,
+// sums and attention maps need its range and precision.
+void features_to_fp32(FeatureMap& features, const std::vector<std::string>& names) {
+  for (const auto& name : names) {
+    auto it = features.find(name);
+    if (it != features.end() && it->second.scalar_type() != at::kFloat) it->second = it->second.to(at::kFloat);
+  }
+}
+
 StepLosses losses_of(Run& run, const Batch& batch) {
   const at::Tensor images = batch.images.to(run.device);
+  // Each network gets the images in its own memory format (see train.channels_last).
+  const auto input_for = [&](Segmentor& network) {
+    return uses_channels_last(network) ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
+  };
   const at::Tensor labels = batch.labels.to(run.device);
   StepLosses losses;
-  SegmentorOutput student = run.student->forward(images);
-  losses.segmentation = run.loss->pixel_sum(student.logits, labels);
+  SegmentorOutput student;
+  {
+    AutocastScope autocast(run.device, run.precision);
+    student = run.student->forward(input_for(*run.student));
+  }
+  losses.segmentation = run.loss->pixel_sum(student.logits.to(at::kFloat), labels);
   if (run.distillers.empty()) return losses;
+  features_to_fp32(student.features, run.distilled_student_features);
   SegmentorOutput teacher;
   {
+    // The teacher only hands features over: no autograd graph is kept for it.
     torch::NoGradGuard no_grad;
-    teacher = run.teacher->forward(images);
+    AutocastScope autocast(run.device, run.precision);
+    teacher = run.teacher->forward(input_for(*run.teacher));
   }
+  features_to_fp32(teacher.features, run.distilled_teacher_features);
   for (auto& d : run.distillers) {
     at::Tensor sum;
     for (const auto& [key, value] : d.module->forward(student.features, teacher.features)) {
@@ -113,16 +134,21 @@ StepResult run_step(Run& run, const Batch& batch) {
   at::Tensor total = segmentation_objective(run, losses.segmentation, agreed.normaliser, agreed.mean);
   for (const auto& [name, term] : losses.distill) total = total + term;
   run.optimizer->zero_grad();
-  total.backward();
+  run.scaler.scaled(total).backward();
   if (run.parallel) run.parallel->average_gradients();
-  if (run.train.grad_clip > 0) {
-    std::vector<at::Tensor> params;
-    for (auto& g : run.optimizer->param_groups())
-      for (auto& p : g.params()) params.push_back(p);
-    torch::nn::utils::clip_grad_norm_(params, run.train.grad_clip);
+  std::vector<at::Tensor> params;
+  for (auto& g : run.optimizer->param_groups())
+    for (auto& p : g.params()) params.push_back(p);
+  // Averaged gradients overflow on every rank alike: the ranks skip the same steps.
+  const bool finite = run.scaler.unscale(params);
+  if (finite && run.train.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, run.train.grad_clip);
+  if (finite) run.optimizer->step();
+  StepResult result{agreed.logged, agreed.stop};
+  if (run.scaler.enabled()) {
+    result.losses["amp_loss_scale"] = run.scaler.scale();
+    result.losses["amp_skipped_steps"] = static_cast<double>(run.scaler.skipped_steps());
   }
-  run.optimizer->step();
-  return {agreed.logged, agreed.stop};
+  return result;
 }
 
 }  // namespace segdistill

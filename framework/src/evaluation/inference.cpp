@@ -4,6 +4,7 @@
 
 #include "segdistill/config/config.hpp"
 #include "segdistill/core/error.hpp"
+#include "segdistill/engine/precision.hpp"
 #include "segdistill/modeling/segmentor.hpp"
 
 namespace F = torch::nn::functional;
@@ -23,20 +24,32 @@ at::Tensor resize(const at::Tensor& x, std::int64_t height, std::int64_t width) 
       x, F::InterpolateFuncOptions().size(std::vector<std::int64_t>{height, width}).mode(torch::kBilinear).align_corners(false));
 }
 
-// Pads bottom/right to a multiple of `divisor`, runs the model, crops the logits back.
-at::Tensor whole(Segmentor& model, const at::Tensor& images, std::int64_t divisor) {
+// How the forward passes run: eval.precision, and the input in the model's memory format.
+struct ForwardMode {
+  Precision precision = Precision::kFp32;
+  bool channels_last = false;
+};
+
+// Pads bottom/right to a multiple of `divisor`, runs the model, crops the logits back (fp32).
+at::Tensor whole(Segmentor& model, const at::Tensor& images, std::int64_t divisor, const ForwardMode& mode) {
   const std::int64_t h = images.size(2), w = images.size(3);
   const std::int64_t ph = (h + divisor - 1) / divisor * divisor, pw = (w + divisor - 1) / divisor * divisor;
   at::Tensor input = images;
   if (ph != h || pw != w) input = F::pad(images, F::PadFuncOptions({0, pw - w, 0, ph - h}));
-  return model.forward(input).logits.narrow(2, 0, h).narrow(3, 0, w);
+  if (mode.channels_last) input = input.contiguous(at::MemoryFormat::ChannelsLast);
+  at::Tensor logits;
+  {
+    AutocastScope autocast(input.device(), mode.precision);
+    logits = model.forward(input).logits;
+  }
+  return logits.to(at::kFloat).narrow(2, 0, h).narrow(3, 0, w);
 }
 
 // Windows of `crop` every `stride`, the last one flush with the border; overlapping
 // logits are averaged. A window never exceeds the image (each runs as a whole image),
 // so on an image smaller than the crop, slide is whole-image inference.
 at::Tensor slide(Segmentor& model, const at::Tensor& images, const std::vector<std::int64_t>& crop,
-                 const std::vector<std::int64_t>& stride, std::int64_t divisor) {
+                 const std::vector<std::int64_t>& stride, std::int64_t divisor, const ForwardMode& mode) {
   if (crop.size() != 2 || stride.size() != 2) throw Error("eval.crop and eval.stride: expected [height, width]");
   const std::int64_t h = images.size(2), w = images.size(3);
   const std::int64_t ch = std::min(crop[0], h), cw = std::min(crop[1], w);
@@ -46,7 +59,7 @@ at::Tensor slide(Segmentor& model, const at::Tensor& images, const std::vector<s
   for (std::int64_t r = 0; r < rows; ++r) {
     for (std::int64_t c = 0; c < cols; ++c) {
       const std::int64_t y = std::min(r * stride[0], h - ch), x = std::min(c * stride[1], w - cw);
-      at::Tensor logits = whole(model, images.narrow(2, y, ch).narrow(3, x, cw), divisor);
+      at::Tensor logits = whole(model, images.narrow(2, y, ch).narrow(3, x, cw), divisor, mode);
       if (!sum.defined()) sum = at::zeros({images.size(0), logits.size(1), h, w}, logits.options());
       sum.narrow(2, y, ch).narrow(3, x, cw).add_(logits);
       count.narrow(2, y, ch).narrow(3, x, cw).add_(1);
@@ -63,9 +76,13 @@ at::Tensor infer_logits(Segmentor& model, const at::Tensor& input, const EvalSec
   const at::Tensor images = input.to(model.parameters().front().device());
   std::int64_t divisor = options.size_divisor;
   if (divisor == 0) divisor = model.feature_spec("backbone.out", "eval.size_divisor").stride;
+  ForwardMode mode;
+  mode.precision = effective_precision(parse_precision(options.precision, "eval.precision"), images.device(), "eval.precision");
+  mode.channels_last = uses_channels_last(model);
   const std::int64_t h = images.size(2), w = images.size(3);
   auto run = [&](const at::Tensor& batch) {
-    return options.mode == "slide" ? slide(model, batch, options.crop, options.stride, divisor) : whole(model, batch, divisor);
+    return options.mode == "slide" ? slide(model, batch, options.crop, options.stride, divisor, mode)
+                                   : whole(model, batch, divisor, mode);
   };
   at::Tensor total;
   int passes = 0;

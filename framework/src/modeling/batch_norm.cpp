@@ -103,6 +103,14 @@ void BatchNorm2dImpl::pretty_print(std::ostream& stream) const {
 at::Tensor BatchNorm2dImpl::forward(const at::Tensor& input) {
   if (input.dim() != 4)
     throw Error("BatchNorm2d: expected a 4-D input (N x C x H x W), got " + std::to_string(input.dim()) + "-D");
+  if (folded) {
+    if (is_training()) throw Error("BatchNorm2d: a BatchNorm folded into its convolution cannot train");
+    return input;
+  }
+  // Under mixed precision the statistics of a batch are taken in fp32: bf16 sums of a
+  // feature map lose the digits a variance needs.
+  if (is_training() && (input.scalar_type() == at::kBFloat16 || input.scalar_type() == at::kHalf))
+    return forward(input.to(at::kFloat)).to(input.scalar_type());
   const bool tracking = is_training() && options.track_running_stats();
   double momentum = options.momentum().value_or(0.0);
   if (tracking && num_batches_tracked.defined()) {

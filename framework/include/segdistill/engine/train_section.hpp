@@ -42,6 +42,8 @@ struct TrainSection {
   std::int64_t eval_every_epochs;
   bool save_best;
   bool tensorboard;
+  std::string precision;
+  bool channels_last;
   std::int64_t keep_last;
   std::string work_dir;
   bool sync_bn;
@@ -90,6 +92,16 @@ struct TrainSection {
     s.field("tensorboard", &TrainSection::tensorboard,
             "write WORK_DIR/tensorboard/events.out.tfevents.* (losses, lr, images/s, validation metrics and per-class "
             "IoU, a prediction grid at each validation) for `tensorboard --logdir`")
+        .default_value(true);
+    s.field("precision", &TrainSection::precision,
+            "fp32, or mixed precision: bf16 (CPUs with AVX512-BF16 or AMX, CUDA) or fp16 (CUDA, with dynamic loss "
+            "scaling); convolutions and matrix products run in it, weights, optimizer state, checkpoints, the losses "
+            "and BatchNorm statistics stay fp32")
+        .default_value(std::string("fp32"))
+        .one_of({std::string("fp32"), std::string("bf16"), std::string("fp16")});
+    s.field("channels_last", &TrainSection::channels_last,
+            "store the networks' feature maps and convolution weights channels-last (NHWC), which LibTorch's "
+            "convolutions run faster on")
         .default_value(true);
     s.field("keep_last", &TrainSection::keep_last, "checkpoints kept (older ones deleted)").default_value(3).at_least(1);
     s.field("work_dir", &TrainSection::work_dir, "output folder (--work-dir overrides)").default_value(std::string(""));

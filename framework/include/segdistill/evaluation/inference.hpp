@@ -26,6 +26,7 @@ struct EvalSection {
   std::string mean_over;
   std::int64_t batch_size;
   std::int64_t size_divisor;
+  std::string precision;
   static void declare(Schema<EvalSection>& s) {
     s.field("mode", &EvalSection::mode, "'whole' image (padded to size_divisor) or 'slide' (crop windows, overlaps averaged)")
         .default_value(std::string("whole"))
@@ -54,6 +55,11 @@ struct EvalSection {
             "whole: pad images to a multiple of this (0: the output stride; 1: no padding, the published protocol)")
         .default_value(0)
         .at_least(0);
+    s.field("precision", &EvalSection::precision,
+            "fp32, or bf16 (CPUs with AVX512-BF16 or AMX, CUDA) or fp16 (CUDA) for the forward passes of eval, predict "
+            "and validation during training; logits are averaged and compared in fp32")
+        .default_value(std::string("fp32"))
+        .one_of({std::string("fp32"), std::string("bf16"), std::string("fp16")});
   }
 };
 

@@ -26,6 +26,8 @@ class SEGDISTILL_API BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dIm
 
   torch::nn::BatchNormOptions options;
   at::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+  // Folded into the convolution before it (fold_batch_norms): passes its input through.
+  bool folded = false;
 };
 TORCH_MODULE(BatchNorm2d);
 
