@@ -113,7 +113,9 @@ TEST(ChannelsLast, ConvertsWeightsWithoutChangingThem) {
 }
 
 TEST_F(MixedPrecision, Bf16RunLearnsKeepsFp32CheckpointsAndResumesExactly) {
-  if (!cpu_has_bf16()) GTEST_SKIP() << "this CPU has no bf16 instructions: train.precision = \"bf16\" runs fp32 here";
+  if (!cpu_has_bf16()) {
+    GTEST_SKIP() << "this CPU has no bf16 instructions: train.precision = \"bf16\" runs fp32 here";
+  }
   const std::string cfg = config("bf16", kResNet, "precision = \"bf16\"\n");
   const auto straight = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("bf16_straight")});
   ASSERT_EQ(straight.exit_code, 0) << straight.err;
@@ -121,8 +123,11 @@ TEST_F(MixedPrecision, Bf16RunLearnsKeepsFp32CheckpointsAndResumesExactly) {
   ASSERT_EQ(curve.size(), 12u);
   EXPECT_LT((curve[9] + curve[10] + curve[11]) / 3, (curve[0] + curve[1] + curve[2]) / 3 * 0.8);
   const TensorDict weights = segdistill_test::checkpoint_group(work("bf16_straight") + "/checkpoints/iter_12.pt");
-  for (const auto& [name, tensor] : weights)
-    if (tensor.is_floating_point()) EXPECT_EQ(tensor.scalar_type(), at::kFloat) << name;
+  for (const auto& [name, tensor] : weights) {
+    if (tensor.is_floating_point()) {
+      EXPECT_EQ(tensor.scalar_type(), at::kFloat) << name;
+    }
+  }
 
   // The same run in fp32 ends elsewhere: the bf16 forward passes did run.
   const std::string fp32 = config("fp32", kResNet, "precision = \"fp32\"\n");
@@ -144,7 +149,9 @@ TEST_F(MixedPrecision, Bf16RunLearnsKeepsFp32CheckpointsAndResumesExactly) {
 }
 
 TEST_F(MixedPrecision, EveryShippedBackboneAndHeadTrainsInBf16) {
-  if (!cpu_has_bf16()) GTEST_SKIP() << "this CPU has no bf16 instructions: train.precision = \"bf16\" runs fp32 here";
+  if (!cpu_has_bf16()) {
+    GTEST_SKIP() << "this CPU has no bf16 instructions: train.precision = \"bf16\" runs fp32 here";
+  }
   const std::vector<std::pair<std::string, std::string>> models = {
       {"resnet18", "backbone = {type = \"resnet18\", width = 0.125}\nhead = {type = \"fcn\", channels = 16}\n"},
       {"resnet50",
@@ -163,7 +170,9 @@ TEST_F(MixedPrecision, EveryShippedBackboneAndHeadTrainsInBf16) {
 }
 
 TEST_F(MixedPrecision, Bf16EvaluationAgreesWithFp32) {
-  if (!cpu_has_bf16()) GTEST_SKIP() << "this CPU has no bf16 instructions: eval.precision = \"bf16\" runs fp32 here";
+  if (!cpu_has_bf16()) {
+    GTEST_SKIP() << "this CPU has no bf16 instructions: eval.precision = \"bf16\" runs fp32 here";
+  }
   const std::string cfg = config("eval", kResNet, "", 40, 40);
   ASSERT_EQ(run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("eval")}).exit_code, 0);
   const std::string checkpoint = work("eval") + "/checkpoints/latest";
