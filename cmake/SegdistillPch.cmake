@@ -1,5 +1,5 @@
 # One precompiled LibTorch header for the whole build: torch/torch.h costs ~20 s to
-# parse on this class of machine, so every target that includes it reuses this one.
+# parse on this class of machine, so every source that includes it reuses this one.
 add_library(segdistill_torch_pch OBJECT "${CMAKE_CURRENT_LIST_DIR}/torch_pch.cpp")
 target_link_libraries(segdistill_torch_pch PRIVATE ${TORCH_LIBRARIES})
 if(SEGDISTILL_WITH_OPENMP)  # the flags of every target that reuses the header
@@ -10,6 +10,43 @@ target_precompile_headers(segdistill_torch_pch PRIVATE <torch/torch.h>)
 # The header is reused only by compilations with the same language options, and
 # -Wpedantic is one (it changes the predefined __cpp_runtime_arrays).
 segdistill_warnings(segdistill_torch_pch)
+
+# Whether `file` includes LibTorch, directly or through a project header found beside
+# it or in `dirs`; memoised in global properties. Loading the header costs a compilation
+# about 12 s on this class of machine, more than a file without LibTorch takes to
+# compile, so such files skip it.
+function(_segdistill_includes_torch file dirs out)
+  get_filename_component(file "${file}" REALPATH)
+  string(MD5 key "${file}")
+  get_property(known GLOBAL PROPERTY SEGDISTILL_TORCH_${key} SET)
+  if(known)
+    get_property(value GLOBAL PROPERTY SEGDISTILL_TORCH_${key})
+    set(${out} ${value} PARENT_SCOPE)
+    return()
+  endif()
+  set_property(GLOBAL PROPERTY SEGDISTILL_TORCH_${key} FALSE)  # an include cycle ends here
+  set(result FALSE)
+  file(STRINGS "${file}" lines REGEX "^[ \t]*#[ \t]*include")
+  get_filename_component(here "${file}" DIRECTORY)
+  foreach(line IN LISTS lines)
+    if(line MATCHES "<(torch|ATen|c10|caffe2)/")
+      set(result TRUE)
+    elseif(line MATCHES "\"([^\"]+)\"")
+      set(name "${CMAKE_MATCH_1}")
+      foreach(dir IN LISTS here dirs)
+        if(EXISTS "${dir}/${name}")
+          _segdistill_includes_torch("${dir}/${name}" "${dirs}" result)
+          break()
+        endif()
+      endforeach()
+    endif()
+    if(result)
+      break()
+    endif()
+  endforeach()
+  set_property(GLOBAL PROPERTY SEGDISTILL_TORCH_${key} ${result})
+  set(${out} ${result} PARENT_SCOPE)
+endfunction()
 
 function(segdistill_use_torch_pch target)
   if(NOT SEGDISTILL_USE_PCH)
@@ -23,4 +60,27 @@ function(segdistill_use_torch_pch target)
     target_compile_options(${target} PRIVATE -fPIC)
   endif()
   target_precompile_headers(${target} REUSE_FROM segdistill_torch_pch)
+  # Sources that do not include LibTorch compile faster without it.
+  get_target_property(sources ${target} SOURCES)
+  get_target_property(source_dir ${target} SOURCE_DIR)
+  get_target_property(target_dirs ${target} INCLUDE_DIRECTORIES)
+  set(dirs "${PROJECT_SOURCE_DIR}/framework/include" "${PROJECT_SOURCE_DIR}/framework/src" "${PROJECT_SOURCE_DIR}/tests/support"
+           "${PROJECT_SOURCE_DIR}/datasets/toy" "${PROJECT_SOURCE_DIR}/tools/plotting" "${source_dir}")
+  foreach(dir IN LISTS target_dirs)
+    if(IS_ABSOLUTE "${dir}" AND NOT dir MATCHES "\\$<")
+      list(APPEND dirs "${dir}")
+    endif()
+  endforeach()
+  foreach(source IN LISTS sources)
+    if(source MATCHES "\\$<" OR NOT source MATCHES "\\.(cpp|cc|cxx)$")
+      continue()
+    endif()
+    if(NOT IS_ABSOLUTE "${source}")
+      set(source "${source_dir}/${source}")
+    endif()
+    _segdistill_includes_torch("${source}" "${dirs}" heavy)
+    if(NOT heavy)
+      set_source_files_properties("${source}" PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+    endif()
+  endforeach()
 endfunction()

@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-#include "frozen_batch_norm.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
 #include "segdistill/modeling/init.hpp"
 

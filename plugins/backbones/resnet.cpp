@@ -1,6 +1,6 @@
 #include "resnet.hpp"
 
-#include "frozen_batch_norm.hpp"
+#include "segdistill/modeling/batch_norm.hpp"
 #include "segdistill/modeling/init.hpp"
 
 namespace segdistill::backbones_plugin {

@@ -61,3 +61,61 @@ TEST(CliData, CheckListsEveryBadSampleAndFails) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_TRUE(contains(missing.err, "no [data.test] split is configured (configured: train, val)")) << missing.err;
 }
+
+// The published class weights: 1 / ln(1.02 + f_c) of the label counts in [0, classes) over
+// the split as its pipeline makes it, checked against Python reading the label PNGs with PIL.
+TEST(CliData, ClassWeightsAreThePublishedOnesAndServeAsABase) {
+  TempDir dir;
+  ASSERT_EQ(run_segdistill({"make-toy-dataset", "--output", (dir.path() / "toy").string(), "--train", "10", "--val", "2",
+                            "--size", "48", "--seed", "5"})
+                .exit_code,
+            0);
+  const std::string config = toy_config(dir);
+  const std::string plain = (dir.path() / "weights.toml").string();
+  const auto computed =
+      run_segdistill({"data", "class-weights", config, "--set", "data.train.pipeline=[{type=\"normalize\"}]", "--output", plain});
+  ASSERT_EQ(computed.exit_code, 0) << computed.err;
+  EXPECT_TRUE(contains(computed.out, "class_weights = [")) << computed.out;
+  EXPECT_TRUE(contains(computed.out, "disc")) << computed.out;
+
+  const std::string script = dir.write("weights.py", R"(import sys, tomllib
+import numpy as np
+from PIL import Image
+root, written = sys.argv[1], sys.argv[2]
+ids = open(root + "/ImageSets/Segmentation/train.txt").read().split()
+counts = np.zeros(6, np.int64)
+for i in ids:
+    y = np.asarray(Image.open(root + "/SegmentationClass/" + i + ".png"))
+    counts += np.bincount(y[y < 6].astype(np.int64), minlength=6)
+expected = 1 / np.log(1.02 + counts / counts.sum())
+ours = np.array(tomllib.load(open(written, "rb"))["train"]["loss"]["class_weights"])
+assert np.allclose(ours, expected, rtol=1e-12, atol=0), (ours, expected)
+print("ok")
+)");
+  const auto python = segdistill_test::run_program("/usr/bin/python3", {script, (dir.path() / "toy").string(), plain});
+  EXPECT_EQ(python.exit_code, 0) << python.out << python.err;
+
+  // The file is a config to inherit: the loss takes the weights, for focal as for CE.
+  const std::string training = dir.write("train.toml", "_base_ = [\"" + config + "\", \"" + plain +
+                                                           "\"]\n[model]\nnum_classes = 6\n"
+                                                           "backbone = {type = \"resnet18\", width = 0.125}\n"
+                                                           "head = {type = \"fcn\"}\n[train]\niterations = 1\noptimizer = {lr = 0.01}\n"
+                                                           "loss = {type = \"focal\"}\n");
+  const auto shown = run_segdistill({"config", "show", training});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_TRUE(contains(shown.out, "class_weights")) << shown.out;
+  EXPECT_TRUE(contains(shown.out, "focal")) << shown.out;
+  EXPECT_EQ(run_segdistill({"config", "check", training}).exit_code, 0);
+
+  // With the random crops, the weights follow the seed, and the same seed gives the same.
+  const auto seeded = [&](const std::string& seed) {
+    return run_segdistill({"data", "class-weights", config, "--seed", seed}).out;
+  };
+  EXPECT_EQ(seeded("1"), seeded("1"));
+  EXPECT_NE(seeded("1"), seeded("2"));
+
+  // It never writes over the config it reads.
+  const auto over = run_segdistill({"data", "class-weights", config, "--output", config});
+  EXPECT_NE(over.exit_code, 0);
+  EXPECT_TRUE(contains(over.err, "--output")) << over.err;
+}

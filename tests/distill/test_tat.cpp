@@ -24,12 +24,19 @@ struct Reference {
   }
 };
 
+// Another attention arrangement than the published runs': the reference's arguments and
+// the distillers' options that mean the same.
+struct Variant {
+  std::string python_args;                // e.g. "--attention batch --heads 4"
+  std::string patch_group, anchor_point;  // TOML keys added to each distiller's table
+};
+
 // mode: "" (BatchNorm in eval mode), "--train-per-sample" or "--train-batched".
-Reference reference(const std::string& setting, const std::string& mode = "") {
+Reference reference(const std::string& setting, const std::string& mode = "", const Variant& variant = {}) {
   TempDir dir;
   const std::string out = (dir.path() / "ref.pt").string();
   const std::string command = "/usr/bin/python3 " + std::string(SEGDISTILL_SOURCE_DIR) + "/tests/python/tat_reference.py '" +
-                              out + "' --setting " + setting + " " + mode;
+                              out + "' --setting " + setting + " " + mode + " " + variant.python_args;
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
   Reference r;
   r.t = read_pytorch_state_dict(out, /*keep_dtypes=*/true).tensors;  // the reference is float64
@@ -41,16 +48,16 @@ struct Pair {
   SharedModules shared;
 };
 
-std::unique_ptr<Pair> make_pair(const Reference& r, bool per_sample) {
+std::unique_ptr<Pair> make_pair(const Reference& r, bool per_sample, const Variant& variant = {}) {
   PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_TESTS);
   auto pair = std::make_unique<Pair>();
   DistillerContext context{"distillers.0", {"s", r.at(1), 4}, {"t", r.at(2), 4}, 21, &pair->shared};
   const std::string flag = per_sample ? "true" : "false";
   const Config config =
       Config::parse("pg = {type = \"tat_patch_group\", patches = [" + std::to_string(r.at(5)) + ", " + std::to_string(r.at(6)) +
-                        "], heads = " + std::to_string(r.at(7)) + ", per_sample_embedding = " + flag +
+                        "], heads = " + std::to_string(r.at(7)) + ", per_sample_embedding = " + flag + variant.patch_group +
                         "}\nap = {type = \"tat_anchor_point\", anchors = [" + std::to_string(r.at(8)) + ", " +
-                        std::to_string(r.at(9)) + "], per_sample_embedding = " + flag + "}\n",
+                        std::to_string(r.at(9)) + "], per_sample_embedding = " + flag + variant.anchor_point + "}\n",
                     "tat.toml");
   pair->patch_group = distillers().create(config.root().table("pg"), context);
   context.config_key = "distillers.1";
@@ -79,9 +86,9 @@ void expect_running_statistics_match(const Pair& pair, const Reference& r) {
 // Loss and gradients against the reference; with `training`, the BatchNorms normalise
 // with the whole batch's statistics and the running statistics must move as the
 // reference's did.
-void expect_matches(const std::string& setting, bool training = false) {
-  const Reference r = reference(setting, training ? "--train-batched" : "");
-  auto pair = make_pair(r, false);
+void expect_matches(const std::string& setting, bool training = false, const Variant& variant = {}) {
+  const Reference r = reference(setting, training ? "--train-batched" : "", variant);
+  auto pair = make_pair(r, false, variant);
   pair->patch_group->train(training);
   pair->anchor_point->train(training);
   const at::Tensor fs = r.t.at("fs").clone().requires_grad_();
@@ -128,6 +135,41 @@ TEST_F(Tat, TiledAnchorsWithDroppedRowsMatchThePerSampleFormula) { expect_matche
 TEST_F(Tat, TrainingModeTiledAnchorsWithDroppedRowsMatchBatchStatistics) { expect_matches("tiled_leftover", true); }
 TEST_F(Tat, TrainingModeOddSizesMatchBatchStatistics) { expect_matches("odd", true); }
 TEST_F(Tat, TrainingModeSplitHeadsMatchBatchStatistics) { expect_matches("split_heads", true); }
+
+// The published code's other attention types (attention = ...), odd sizes: each patch
+// attending alone (batch: mean over patches; loop: sum), and windows of patches, here
+// 2 x 3 patches every 2 rows and 1 column (overlapping), one head per window, with the
+// anchor term split into as many heads as there are windows, as published.
+TEST_F(Tat, BatchAttentionMatchesThePerSampleFormula) {
+  expect_matches("odd", false, {"--attention batch --heads 4", ", attention = \"batch\"", ""});
+  expect_matches("odd", true, {"--attention batch --heads 4", ", attention = \"batch\"", ""});
+}
+TEST_F(Tat, LoopAttentionMatchesThePerSampleFormula) {
+  expect_matches("odd", false, {"--attention loop --heads 3", ", attention = \"loop\"", ""});
+}
+TEST_F(Tat, SpatialAttentionMatchesThePerSampleFormula) {
+  expect_matches("odd", false,
+                 {"--attention spatial --window 2 3 --window-stride 2 1 --anchor-heads 4",
+                  ", attention = \"spatial\", window = [2, 3], window_stride = [2, 1]", ", heads = 4"});
+  expect_matches(
+      "split_heads", true,
+      {"--attention spatial --window 1 2 --anchor-heads 2", ", attention = \"spatial\", window = [1, 2]", ", heads = 2"});
+}
+
+TEST_F(Tat, AttentionTypesCheckTheirShapes) {
+  const Reference r = reference("odd");
+  for (const auto& [options, expected] : std::vector<std::pair<std::string, std::string>>{
+           {", attention = \"batch\"", "not divisible by heads = 8"},
+           {", attention = \"spatial\", window = [5, 1]", "do not fit the 4 x 4 patch grid"},
+           {", attention = \"ring\"", "ring"}}) {
+    try {
+      make_pair(r, false, {"", options, ""});
+      ADD_FAILURE() << "no error for " << options;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  }
+}
 
 TEST_F(Tat, PerSampleEmbeddingInTrainingModeIsThePublishedQuirk) {
   const Reference r = reference("odd", "--train-per-sample");

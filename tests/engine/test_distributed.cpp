@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "run_test_support.hpp"
 #include "segdistill/checkpoint/checkpoint.hpp"
 #include "test_support.hpp"
 #include "toy_dataset.hpp"
@@ -47,20 +48,15 @@ class Distributed : public ::testing::Test {
   // network more sensitive still: at lr 0.002 the runs drift apart to 2e-3, at 0.0005
   // they stay within 1e-5.
   static std::string config(const std::string& name, const std::string& extra = "") {
-    const std::string root = (dir_->path() / "toy").string();
-    return dir_->write(name + ".toml",
-                       "_base_ = \"" + std::string(SEGDISTILL_SOURCE_DIR) + "/configs/_base_/toy_data.toml\"\n" +
-                           "[data.train]\nroot = \"" + root + "\"\npipeline = [{type = \"random_flip\"}, " +
-                           "{type = \"random_scale_crop\", base_size = 48, crop_size = [32], scale_range = [1.0, 1.25]}, " +
-                           "{type = \"normalize\"}]\n[data.val]\nroot = \"" + root + "\"\n" +
-                           "[model]\nnum_classes = 6\nbackbone = {type = \"resnet18\", width = 0.125}\n"
-                           "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, "
-                           "decoder_channels = 16, aspp_dropout = 0.0, decoder_dropout = [0.0, 0.0]}\n"
-                           "[train]\niterations = 6\nbatch_size = 16\nworkers = 1\nseed = 3\n"
-                           "optimizer = {lr = 0.0005}\nlog_every = 1\ncheckpoint_every = 3\neval_every = 6\n"
-                           "sync_bn = true\ndist_timeout = 20\n"
-                           "" +
-                           extra);
+    return dir_->write(name + ".toml", segdistill_test::toy_run_config(
+                                           (dir_->path() / "toy").string(), segdistill_test::toy_train_pipeline("[1.0, 1.25]"),
+                                           "backbone = {type = \"resnet18\", width = 0.125}\n"
+                                           "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, "
+                                           "decoder_channels = 16, aspp_dropout = 0.0, decoder_dropout = [0.0, 0.0]}\n",
+                                           "iterations = 6\nbatch_size = 16\nworkers = 1\nseed = 3\n"
+                                           "optimizer = {lr = 0.0005}\nlog_every = 1\ncheckpoint_every = 3\neval_every = 6\n"
+                                           "sync_bn = true\ndist_timeout = 20\n" +
+                                               extra));
   }
   static std::string work(const std::string& name) { return (dir_->path() / "runs" / name).string(); }
   static TempDir* dir_;

@@ -41,17 +41,12 @@ class Hooks : public ::testing::Test {
   // The small student on the toy data, constant LR (a resumed run with more iterations
   // then continues exactly), validation at the end; `extra` is appended.
   std::string config(const std::string& name, const std::string& extra = "") const {
-    const std::string root = (dir_->path() / "toy").string();
-    return dir_->write(
-        name + ".toml",
-        "_base_ = \"" + std::string(SEGDISTILL_SOURCE_DIR) + "/configs/_base_/toy_data.toml\"\n" + "[data.train]\nroot = \"" +
-            root + "\"\npipeline = [{type = \"random_flip\"}, {type = \"normalize\"}]\n" + "[data.val]\nroot = \"" + root +
-            "\"\n[model]\nnum_classes = 6\n" +
-            "backbone = {type = \"resnet18\", width = 0.125}\n"
-            "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n"
-            "[train]\niterations = 8\nbatch_size = 4\nworkers = 1\nseed = 5\noptimizer = {lr = 0.01}\n"
-            "log_every = 1\ncheckpoint_every = 4\n" +
-            extra);
+    return dir_->write(name + ".toml", segdistill_test::toy_run_config(
+                                           (dir_->path() / "toy").string(), "[{type = \"random_flip\"}, {type = \"normalize\"}]",
+                                           segdistill_test::kToyStudent,
+                                           "iterations = 8\nbatch_size = 4\nworkers = 1\nseed = 5\noptimizer = {lr = 0.01}\n"
+                                           "log_every = 1\ncheckpoint_every = 4\n" +
+                                               extra));
   }
   static std::string work(const std::string& name) { return (dir_->path() / "runs" / name).string(); }
   static TempDir* dir_;

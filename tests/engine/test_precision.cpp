@@ -41,17 +41,13 @@ class MixedPrecision : public ::testing::Test {
   // A toy run of `model` (backbone and head lines); `extra` is appended to [train].
   std::string config(const std::string& name, const std::string& model, const std::string& extra = "", int iterations = 12,
                      int checkpoint_every = 4) const {
-    const std::string root = (dir_->path() / "toy").string();
-    return dir_->write(name + ".toml",
-                       "_base_ = \"" + std::string(SEGDISTILL_SOURCE_DIR) + "/configs/_base_/toy_data.toml\"\n" +
-                           "[data.train]\nroot = \"" + root + "\"\npipeline = [{type = \"random_flip\"}, " +
-                           "{type = \"random_scale_crop\", base_size = 48, crop_size = [32], scale_range = [0.75, 1.25]}, " +
-                           "{type = \"normalize\"}]\n[data.val]\nroot = \"" + root + "\"\n[model]\nnum_classes = 6\n" + model +
-                           "[train]\niterations = " + std::to_string(iterations) +
-                           "\nbatch_size = 4\nworkers = 2\nseed = 3\ntensorboard = false\n"
-                           "optimizer = {lr = 0.05}\nlr_schedule = {type = \"poly\", warmup_iters = 2}\n"
-                           "log_every = 1\ncheckpoint_every = " +
-                           std::to_string(checkpoint_every) + "\nkeep_last = 5\n" + extra);
+    return dir_->write(name + ".toml", segdistill_test::toy_run_config(
+                                           (dir_->path() / "toy").string(), segdistill_test::toy_train_pipeline(), model,
+                                           "iterations = " + std::to_string(iterations) +
+                                               "\nbatch_size = 4\nworkers = 2\nseed = 3\ntensorboard = false\n"
+                                               "optimizer = {lr = 0.05}\nlr_schedule = {type = \"poly\", warmup_iters = 2}\n"
+                                               "log_every = 1\ncheckpoint_every = " +
+                                               std::to_string(checkpoint_every) + "\nkeep_last = 5\n" + extra));
   }
   static std::string work(const std::string& name) { return (dir_->path() / "runs" / name).string(); }
   static TempDir* dir_;

@@ -31,9 +31,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* kStudent =
-    "backbone = {type = \"resnet18\", width = 0.125}\n"
-    "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n";
+const std::string& kStudent = segdistill_test::kToyStudent;
 const char* kTeacher =
     "backbone = {type = \"resnet18\", width = 0.25}\n"
     "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n";
@@ -48,19 +46,23 @@ class Training : public ::testing::Test {
 
   // A config training the small student on the toy data; `extra` is appended.
   std::string config(const std::string& name, const std::string& extra = "") const {
-    const std::string root = (dir_->path() / "toy").string();
-    return dir_->write(name + ".toml",
-                       "_base_ = \"" + std::string(SEGDISTILL_SOURCE_DIR) + "/configs/_base_/toy_data.toml\"\n" +
-                           "[data.train]\nroot = \"" + root + "\"\npipeline = [{type = \"random_flip\"}, " +
-                           "{type = \"random_scale_crop\", base_size = 48, crop_size = [32], scale_range = [0.75, 1.25]}, " +
-                           "{type = \"normalize\"}]\n[data.val]\nroot = \"" + root + "\"\n" + "[model]\nnum_classes = 6\n" +
-                           kStudent +
-                           "[train]\niterations = 12\nbatch_size = 4\nworkers = 2\nseed = 3\n"
-                           "optimizer = {lr = 0.01}\nlr_schedule = {type = \"poly\", warmup_iters = 2}\n"
-                           "log_every = 2\ncheckpoint_every = 4\nkeep_last = 5\n" +
-                           extra);
+    return dir_->write(name + ".toml", segdistill_test::toy_run_config((dir_->path() / "toy").string(),
+                                                                       segdistill_test::toy_train_pipeline(), kStudent,
+                                                                       "iterations = 12\nbatch_size = 4\nworkers = 2\nseed = 3\n"
+                                                                       "optimizer = {lr = 0.01}\nlr_schedule = {type = "
+                                                                       "\"poly\", warmup_iters = 2}\n"
+                                                                       "log_every = 2\ncheckpoint_every = 4\nkeep_last = 5\n" +
+                                                                           extra));
   }
   static std::string work(const std::string& name) { return (dir_->path() / "runs" / name).string(); }
+  // Trains the toy teacher (kTeacher) for `iterations` into work(name).
+  void train_teacher(const std::string& name, int iterations) const {
+    const std::string cfg = dir_->write(name + ".toml", "_base_ = \"" + config(name + "_base") + "\"\n[model]\n" + kTeacher);
+    ASSERT_EQ(run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work(name), "--set",
+                              "train.iterations=" + std::to_string(iterations)})
+                  .exit_code,
+              0);
+  }
   static TempDir* dir_;
 };
 TempDir* Training::dir_ = nullptr;
@@ -375,14 +377,46 @@ TEST_F(Training, TatDistillationRunLogsEachTermAndExportsTheStudent) {
   EXPECT_TRUE(contains(none.err, "no distillers to export")) << none.err;
 }
 
+// The published comparison distillers and TaT's other attention types train on the toy
+// task: every term is logged, and each falls as the student learns from the fixed teacher.
+TEST_F(Training, PublishedComparisonDistillersAndAttentionTypesTrainAndTheirTermsFall) {
+  ASSERT_NO_FATAL_FAILURE(train_teacher("teacher_c", 8));
+  std::string distillers;
+  const auto add = [&](const std::string& type, const std::string& feature, double weight, const std::string& extra) {
+    distillers += "[[distillers]]\ntype = \"" + type + "\"\nstudent_feature = \"" + feature + "\"\nteacher_feature = \"" +
+                  feature + "\"\nweight = " + std::to_string(weight) + "\n" + extra;
+  };
+  add("kd_width", "head.decoder", 1.0, "");
+  add("at", "head.decoder", 10.0, "");
+  add("fitnet_plain", "head.decoder", 1.0, "");
+  add("ch", "head.decoder", 100.0, "patches = [2, 2]\n");
+  add("tat_patch_group", "head.decoder", 1.0, "patches = [2, 2]\nheads = 4\nattention = \"batch\"\n");
+  add("tat_patch_group", "head.decoder", 0.1,
+      "patches = [2, 2]\nattention = \"spatial\"\nwindow = [1, 2]\nname = \"tat_spatial\"\n");
+  add("tat_anchor_point", "head.decoder", 0.04, "anchors = [4, 4]\nheads = 2\n");
+  const std::string run = config("comparison", std::string("[teacher]\n") + kTeacher + "checkpoint = \"" + work("teacher_c") +
+                                                   "/checkpoints/latest\"\n" + distillers);
+  const auto r = run_segdistill({"--threads", "1", "train", run, "--work-dir", work("comparison"), "--set", "train.iterations=100",
+                                 "--set", "train.log_every=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto records = segdistill_test::metrics_records(work("comparison"), "train");
+  ASSERT_EQ(records.size(), 100u);
+  for (const char* term : {"loss_kd_width", "loss_at", "loss_fitnet_plain", "loss_ch", "loss_tat_patch_group", "loss_tat_spatial",
+                           "loss_tat_anchor_point"}) {
+    double first = 0, last = 0;
+    for (int i = 0; i < 8; ++i) {
+      ASSERT_TRUE(records[static_cast<std::size_t>(i)].contains(term)) << term;
+      first += records[static_cast<std::size_t>(i)][term].get<double>();
+      last += records[records.size() - 1 - static_cast<std::size_t>(i)][term].get<double>();
+    }
+    EXPECT_LT(last, first) << term << ": mean of the first 8 iterations " << first / 8 << ", of the last 8 " << last / 8;
+  }
+}
+
 TEST_F(Training, AZeroWeightDistillerLeavesTheStudentsTrainingUnchanged) {
   // Building the teacher draws random numbers; the student's dropout must not see other
   // masks because of it, or a distillation run would differ from its baseline by chance.
-  const std::string teacher_cfg = dir_->write("t0.toml", "_base_ = \"" + config("t0base") + "\"\n[model]\n" + kTeacher);
-  ASSERT_EQ(
-      run_segdistill({"--threads", "1", "train", teacher_cfg, "--work-dir", work("teacher0"), "--set", "train.iterations=2"})
-          .exit_code,
-      0);
+  ASSERT_NO_FATAL_FAILURE(train_teacher("teacher0", 2));
   const std::string plain = config("plain");
   const std::string zero =
       config("zero", std::string("[teacher]\n") + kTeacher + "checkpoint = \"" + work("teacher0") +

@@ -55,3 +55,15 @@ TEST_F(FoldBatchNorm, EveryBackboneGivesTheSameFeaturesFolded) {
     EXPECT_ANY_THROW(model->forward(input));
   }
 }
+
+// The check input comes from a generator of its own: what is drawn from the global stream
+// after folding (a distiller's initial weights) is the same as without folding.
+TEST_F(FoldBatchNorm, LeavesTheGlobalRandomStreamWhereItWas) {
+  auto model = make_model("resnet18", 16, 0.25, 5);
+  randomise_batch_norms(*model);
+  torch::manual_seed(7);
+  const at::Tensor unfolded_draw = torch::randn({16});
+  torch::manual_seed(7);
+  ASSERT_GT(segdistill::fold_batch_norms(*model), 0);
+  EXPECT_TRUE(torch::equal(torch::randn({16}), unfolded_draw));
+}

@@ -110,3 +110,37 @@ TEST_F(Models, HeadOptionsAreChecked) {
   EXPECT_EQ(custom->feature_spec("head.aspp", "k").channels, 32);
   expect_specs_match(*custom, 33);
 }
+
+// [model] frozen_bn: every BatchNorm, the head's too, keeps statistics and affine
+// parameters through train() and a training forward; the convolutions still train.
+TEST_F(Models, FrozenBatchNormOfTheWholeNetwork) {
+  const auto config = Config::parse(
+      "[model]\nnum_classes = 3\nfrozen_bn = true\nbackbone = {type = \"mobilenetv2\", width = 0.25}\n"
+      "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n",
+      "frozen.toml");
+  auto model = std::make_shared<Segmentor>(config.root().table("model"));
+  model->train();
+  std::vector<segdistill::BatchNorm2dImpl*> batch_norms;
+  std::vector<at::Tensor> statistics;
+  for (const auto& item : model->named_modules("", false)) {
+    if (auto* bn = item.value()->as<segdistill::BatchNorm2d>()) {
+      EXPECT_FALSE(bn->is_training()) << item.key();
+      EXPECT_FALSE(bn->weight.requires_grad()) << item.key();
+      EXPECT_FALSE(bn->bias.requires_grad()) << item.key();
+      batch_norms.push_back(bn);
+      statistics.push_back(bn->running_mean.clone());
+    }
+  }
+  ASSERT_GT(batch_norms.size(), 10u);
+  model->forward(torch::randn({2, 3, 33, 33}) * 5 + 3).logits.sum().backward();
+  for (std::size_t i = 0; i < batch_norms.size(); ++i) EXPECT_TRUE(torch::equal(statistics[i], batch_norms[i]->running_mean));
+  for (const auto& p : model->named_parameters()) {
+    if (p.value().requires_grad()) {
+      EXPECT_TRUE(p.value().grad().defined()) << p.key();
+    }
+  }
+  // Without it the head's BatchNorm trains.
+  auto plain = segdistill_test::make_model("mobilenetv2", 16, 0.25, 3);
+  plain->train();
+  EXPECT_TRUE(plain->named_modules("", false)["decoder.bn1"]->is_training());
+}

@@ -4,6 +4,11 @@ from the published code's facts; docs/architecture.md), for the distiller tests:
 embedding weights, the patch-group and anchor-point losses, and their gradients.
 
   tat_reference.py OUT.pt --setting voc_r18|voc_mbv2|odd|tiled|tiled_leftover|split_heads [--train-per-sample | --train-batched]
+      [--attention stack|batch|loop|spatial] [--heads H] [--window SPH SPW] [--window-stride SHS SWS] [--anchor-heads A]
+
+The attention types of the published distiller_tat.py: stack (the patches stacked along
+channels), batch (each patch attends alone; mean over patches), loop (the same, summed
+over patches), spatial (windows of patches stacked, one head per window).
 
 Writes a dict of float64 tensors: inputs (fs, ft), embedding weights (embed_*.conv2d.weight,
 embed_*.norm.*), hyper-parameters, losses (loss_pg, loss_ap, total = beta*pg + gamma*ap
@@ -60,6 +65,34 @@ def stacked(x, n, m):
     return torch.cat(patches, 0).reshape(n * m * c, kh * kw)
 
 
+def patch_list(x, n, m):
+    """The n x m patches of x (C x H x W), row-major, each C x kh*kw."""
+    c, h, w = x.shape
+    kh, kw = h // n, w // m
+    return [x[:, i * kh:(i + 1) * kh, j * kw:(j + 1) * kw].reshape(c, kh * kw) for i in range(n) for j in range(m)]
+
+
+def patch_group_loss(q, k, v, t, n, m, heads, attention, window, stride):
+    if attention == "stack":
+        return attention_loss(stacked(q, n, m), stacked(k, n, m), stacked(v, n, m), stacked(t, n, m), heads)
+    qs, ks, vs, ts = (patch_list(x, n, m) for x in (q, k, v, t))
+    if attention in ("batch", "loop"):
+        per_patch = [attention_loss(qs[p], ks[p], vs[p], ts[p], heads) for p in range(n * m)]
+        return sum(per_patch) / len(per_patch) if attention == "batch" else sum(per_patch)
+    sph, spw = window
+    shs, sws = stride[0] or sph, stride[1] or spw
+    gh, gw = (n - sph) // shs + 1, (m - spw) // sws + 1
+
+    def windows(ps):
+        out = []
+        for gi in range(gh):
+            for gj in range(gw):
+                out += [ps[(gi * shs + si) * m + gj * sws + sj] for si in range(sph) for sj in range(spw)]
+        return torch.cat(out, 0)
+
+    return attention_loss(windows(qs), windows(ks), windows(vs), windows(ts), gh * gw)
+
+
 def pooled(x, ah, aw):
     kernel = (x.shape[1] // ah, x.shape[2] // aw)
     return F.avg_pool2d(x.unsqueeze(0), kernel, kernel)[0].flatten(1)
@@ -72,9 +105,15 @@ def main():
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--train-per-sample", action="store_true")
     mode.add_argument("--train-batched", action="store_true")
+    parser.add_argument("--attention", choices=["stack", "batch", "loop", "spatial"], default="stack")
+    parser.add_argument("--heads", type=int, default=0, help="instead of the setting's")
+    parser.add_argument("--window", type=int, nargs=2, default=[2, 2])
+    parser.add_argument("--window-stride", type=int, nargs=2, default=[0, 0])
+    parser.add_argument("--anchor-heads", type=int, default=1)
     args = parser.parse_args()
     training = args.train_per_sample or args.train_batched
     N, Cs, Ct, H, W, n, m, heads, ah, aw, beta, gamma = SETTINGS[args.setting]
+    heads = args.heads or heads
     g = torch.Generator().manual_seed(7)
     rand = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64)
     fs = rand(N, Cs, H, W).requires_grad_()
@@ -97,8 +136,9 @@ def main():
         else:
             q, k, v = (embed(x[i:i + 1], p, name, args.train_per_sample)[0]
                        for x, name in ((fs, "embed_query"), (ft, "embed_key"), (fs, "embed_value")))
-        pg_total = pg_total + attention_loss(stacked(q, n, m), stacked(k, n, m), stacked(v, n, m), stacked(ft[i], n, m), heads)
-        ap_total = ap_total + attention_loss(pooled(q, ah, aw), pooled(k, ah, aw), pooled(v, ah, aw), pooled(ft[i], ah, aw), 1)
+        pg_total = pg_total + patch_group_loss(q, k, v, ft[i], n, m, heads, args.attention, args.window, args.window_stride)
+        ap_total = ap_total + attention_loss(pooled(q, ah, aw), pooled(k, ah, aw), pooled(v, ah, aw), pooled(ft[i], ah, aw),
+                                             args.anchor_heads)
     pg, ap = pg_total / N, ap_total / N
     total = beta * pg + gamma * ap
     total.backward()

@@ -1,11 +1,15 @@
-// segdistill data check | show: look at a configured split before training on it.
+// segdistill data check | show | class-weights: look at a configured split before training
+// on it, and derive the published class weights from it.
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -14,11 +18,13 @@
 #include "command.hpp"
 #include "plugin_setup.hpp"
 #include "segdistill/config/config.hpp"
+#include "segdistill/core/check.hpp"
 #include "segdistill/core/error.hpp"
 #include "segdistill/core/progress.hpp"
 #include "segdistill/data/image_io.hpp"
 #include "segdistill/data/loader.hpp"
 #include "segdistill/data/sections.hpp"
+#include "segdistill/evaluation/output_paths.hpp"
 #include "segdistill/evaluation/overlay.hpp"
 
 namespace fs = std::filesystem;
@@ -36,6 +42,9 @@ struct DataArgs {
   std::uint64_t seed = 0;
 };
 
+// How the scan reads sample `index` of the split.
+using SampleReader = std::function<Sample(const DataSplit&, std::size_t)>;
+
 struct Scan {
   std::size_t samples = 0;
   cv::Size smallest{INT32_MAX, INT32_MAX}, largest{0, 0};
@@ -43,17 +52,19 @@ struct Scan {
   std::vector<std::string> bad;
 };
 
-Scan scan_split(const DataSplit& split, int threads) {
+// Every sample of `split` read by `read` in `threads` threads: label value counts, image
+// sizes and the samples that could not be read.
+Scan scan_split(const DataSplit& split, int threads, const SampleReader& read, const std::string& title) {
   Scan scan;
   std::mutex mutex;
   std::atomic<std::size_t> next{0}, done{0};
   const std::size_t n = split.dataset->size();
-  ProgressBar bar("data check " + split.key, static_cast<std::int64_t>(n));
+  ProgressBar bar(title + " " + split.key, static_cast<std::int64_t>(n));
   auto work = [&] {
     std::vector<std::uint64_t> local(256, 0);
     for (std::size_t i = next++; i < n; i = next++) {
       try {
-        const Sample s = split.dataset->load(i);
+        const Sample s = read(split, i);
         for (int y = 0; y < s.label.rows; ++y) {
           const uchar* row = s.label.ptr<uchar>(y);
           for (int x = 0; x < s.label.cols; ++x) ++local[row[x]];
@@ -87,13 +98,22 @@ Scan scan_split(const DataSplit& split, int threads) {
   return scan;
 }
 
+int scan_threads(const GlobalOptions& globals) {
+  return std::max(1, globals.threads > 0 ? globals.threads : static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+void print_bad_samples(const Scan& scan) {
+  std::cout << "\nbad samples (" << scan.bad.size() << "):\n";
+  for (const auto& b : scan.bad) std::cout << "  " << b << "\n";
+}
+
 int run_check(const GlobalOptions& globals, const DataArgs& args) {
   const Config config = Config::load(args.config, args.overrides);
   load_plugins(globals, &config);
   const DataSplit split = build_split(config, args.split);
   const DatasetInfo& info = split.dataset->info();
-  const int threads = std::max(1, globals.threads > 0 ? globals.threads : static_cast<int>(std::thread::hardware_concurrency()));
-  const Scan scan = scan_split(split, threads);
+  const Scan scan = scan_split(
+      split, scan_threads(globals), [](const DataSplit& s, std::size_t i) { return s.dataset->load(i); }, "data check");
 
   std::cout << split.key << ": " << split.dataset->size() << " samples listed, " << scan.samples << " readable, "
             << scan.bad.size() << " bad\n";
@@ -123,9 +143,54 @@ int run_check(const GlobalOptions& globals, const DataArgs& args) {
     std::cout << "\n";
   }
   if (!scan.bad.empty()) {
-    std::cout << "\nbad samples (" << scan.bad.size() << "):\n";
-    for (const auto& b : scan.bad) std::cout << "  " << b << "\n";
+    print_bad_samples(scan);
     return 1;
+  }
+  return 0;
+}
+
+// The published class weights (utils/calculate_weights.py): one pass over the training
+// samples as the pipeline makes them, counts of the labels in [0, classes), and
+// w_c = 1 / ln(1.02 + f_c) with f_c the class's share of those counts.
+int run_class_weights(const GlobalOptions& globals, const DataArgs& args) {
+  const Config config = Config::load(args.config, args.overrides);
+  load_plugins(globals, &config);
+  const DataSplit split = build_split(config, args.split);
+  const DatasetInfo& info = split.dataset->info();
+  if (!args.output.empty()) refuse_overwriting_inputs("--output", args.output, {args.config});
+  const std::uint64_t seed = args.seed;
+  const Scan scan = scan_split(
+      split, scan_threads(globals), [seed](const DataSplit& s, std::size_t i) { return load_transformed(s, i, seed, 0); },
+      "class weights");
+  if (!scan.bad.empty()) {
+    print_bad_samples(scan);
+    throw Error(args.config + ": " + std::to_string(scan.bad.size()) + " samples of " + split.key +
+                " could not be read (listed above): the weights would leave them out");
+  }
+  std::uint64_t total = 0;
+  for (std::int64_t c = 0; c < info.num_classes(); ++c) total += scan.pixels[static_cast<std::size_t>(c)];
+  require(total > 0, "{}: no pixel of {} has a label in [0, {}): no weights to compute", args.config, split.key,
+          info.num_classes());
+  std::vector<double> weights;
+  std::cout << std::left << std::setw(5) << "id" << std::setw(24) << "class" << std::right << std::setw(14) << "pixels"
+            << std::setw(10) << "share" << std::setw(10) << "weight\n";
+  for (std::int64_t c = 0; c < info.num_classes(); ++c) {
+    const auto pixels = scan.pixels[static_cast<std::size_t>(c)];
+    const double share = static_cast<double>(pixels) / static_cast<double>(total);
+    weights.push_back(1.0 / std::log(1.02 + share));
+    std::cout << std::left << std::setw(5) << c << std::setw(24) << info.class_names[static_cast<std::size_t>(c)] << std::right
+              << std::setw(14) << pixels << std::setw(9) << std::fixed << std::setprecision(2) << 100.0 * share << "%"
+              << std::setw(10) << std::setprecision(4) << weights.back() << "\n";
+  }
+  std::ostringstream toml;
+  toml << std::setprecision(17) << "class_weights = [";
+  for (std::size_t c = 0; c < weights.size(); ++c) toml << (c ? ", " : "") << weights[c];
+  toml << "]";
+  std::cout << "\n[train.loss]\n" << toml.str() << "\n";
+  if (!args.output.empty()) {
+    // A config file of its own (written atomically), for the training config's _base_ list.
+    Config::parse("[train.loss]\n" + toml.str() + "\n", args.output).save(args.output);
+    std::cout << "wrote " << args.output << "\n";
   }
   return 0;
 }
@@ -171,8 +236,16 @@ Runner attach_data(CLI::App& app) {
   show->add_option("--count", show_args->count, "samples to write")->capture_default_str()->check(CLI::Range(1, 100000));
   show->add_option("--output", show_args->output, "folder for the PNGs")->required();
   show->add_option("--seed", show_args->seed, "seed of the random transforms")->capture_default_str();
+  auto weights_args = std::make_shared<DataArgs>();
+  CLI::App* weights = app.add_subcommand(
+      "class-weights", "the published class weights (1 / ln(1.02 + share of each class)) over the augmented training split");
+  add_common(*weights, *weights_args);
+  weights->add_option("--output", weights_args->output, "also write them as a TOML file to use as a _base_ ([train.loss])");
+  weights->add_option("--seed", weights_args->seed, "seed of the random transforms")->capture_default_str();
   return [=](const GlobalOptions& globals) {
-    return check->parsed() ? run_check(globals, *check_args) : run_show(globals, *show_args);
+    if (check->parsed()) return run_check(globals, *check_args);
+    if (weights->parsed()) return run_class_weights(globals, *weights_args);
+    return run_show(globals, *show_args);
   };
 }
 

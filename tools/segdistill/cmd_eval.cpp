@@ -76,7 +76,7 @@ int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
       return evaluate_predictions(args.pred_dir, split, options, threads);
     }
     refuse_data_folders(split, {{"--save-pred", args.save_pred}, {"--save-overlay", args.save_overlay}});
-    auto model = load_model(config, args.checkpoint, "model", args.device);
+    auto model = load_inference_model(config, args.checkpoint, args.device);
     std::unordered_set<const void*> seen;  // MobileNetV2 shares modules under several names
     for (const auto& p : model->parameters())
       if (seen.insert(p.unsafeGetTensorImpl()).second) parameters += p.numel();

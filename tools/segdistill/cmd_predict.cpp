@@ -82,7 +82,7 @@ int run_predict(const GlobalOptions& globals, const PredictArgs& args) {
   const Config config = Config::load(args.config, args.overrides);
   load_plugins(globals, &config);
   const auto images = input_images(args.input);
-  auto model = load_model(config, args.checkpoint, "model", args.device);
+  auto model = load_inference_model(config, args.checkpoint, args.device);
   const EvalSection options = eval_options(config);
   const PredictionStyle style = prediction_style(config, model->num_classes());
   check_outputs(images, args);

@@ -29,6 +29,10 @@ std::string resolve_checkpoint(const Config& config, const std::string& argument
 std::shared_ptr<Segmentor> load_model(const Config& config, const std::string& checkpoint, const std::string& section = "model",
                                       const std::string& device = "cpu");
 
+// The config's "model" network for eval and predict: load_model, then BatchNorm folded
+// into the convolutions (checked, see fold_batch_norms) and channels-last. It can only infer.
+std::shared_ptr<Segmentor> load_inference_model(const Config& config, const std::string& checkpoint, const std::string& device);
+
 // --device for commands that run a network (eval, predict): auto, cpu, cuda, cuda:N.
 void add_device_option(CLI::App& app, std::string& device);
 

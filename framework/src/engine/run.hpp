@@ -53,8 +53,10 @@ struct Run {
   std::string work_dir;
   torch::Device device{torch::kCPU};
   Precision precision = Precision::kFp32;  // train.precision as this device runs it
-  bool channels_last = false;              // train.channels_last
-  LossScaler scaler;                       // fp16 only
+  // Each network's memory format, chosen once at set-up (train.channels_last; grouped
+  // convolutions in CPU bf16 stay NCHW): the step converts its input to match.
+  bool student_channels_last = false, teacher_channels_last = false;
+  LossScaler scaler;  // fp16 only
   std::unique_ptr<WorkDir> work;
   std::shared_ptr<Segmentor> student, teacher;
   bool teacher_train_mode = false;

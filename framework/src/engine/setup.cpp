@@ -222,17 +222,19 @@ void build_networks(Run& run) {
   run.student->to(run.device);
   if (run.teacher) run.teacher->to(run.device);
   run.distiller_container->to(run.device);
-  if (run.channels_last) {
+  if (run.train.channels_last) {
     for (Segmentor* network : {run.student.get(), run.teacher.get()}) {
       if (network == nullptr) continue;
+      const bool student = network == run.student.get();
       if (run.precision == Precision::kBf16 && !run.device.is_cuda() && has_grouped_convolution(*network)) {
         logger()->warn(
             "train.channels_last: the {} has depthwise convolutions, which LibTorch 1.13 trains wrongly in bf16 "
             "channels-last on the CPU; it runs NCHW",
-            network == run.student.get() ? "student" : "teacher");
+            student ? "student" : "teacher");
         continue;
       }
       use_channels_last(*network);
+      (student ? run.student_channels_last : run.teacher_channels_last) = true;
     }
   }
   // Training randomness (dropout) gets a stream of its own: building a teacher and
@@ -253,7 +255,6 @@ std::unique_ptr<Run> set_up(const Config& config, const TrainOptions& options) {
   run->device = resolve_device(options.device);
   run->precision = effective_precision(parse_precision(run->train.precision, "train.precision"), run->device, "train.precision");
   run->scaler = LossScaler(run->precision == Precision::kFp16);
-  run->channels_last = run->train.channels_last;
   if (options.world) {
     run->rank = options.world->rank;
     run->world_size = options.world->world_size;

@@ -27,15 +27,15 @@ void features_to_fp32(FeatureMap& features, const std::vector<std::string>& name
 StepLosses losses_of(Run& run, const Batch& batch) {
   const at::Tensor images = batch.images.to(run.device);
   // Each network gets the images in its own memory format (see train.channels_last).
-  const auto input_for = [&](Segmentor& network) {
-    return uses_channels_last(network) ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
+  const auto input_for = [&](bool channels_last) {
+    return channels_last ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
   };
   const at::Tensor labels = batch.labels.to(run.device);
   StepLosses losses;
   SegmentorOutput student;
   {
     AutocastScope autocast(run.device, run.precision);
-    student = run.student->forward(input_for(*run.student));
+    student = run.student->forward(input_for(run.student_channels_last));
   }
   losses.segmentation = run.loss->pixel_sum(student.logits.to(at::kFloat), labels);
   if (run.distillers.empty()) return losses;
@@ -45,7 +45,7 @@ StepLosses losses_of(Run& run, const Batch& batch) {
     // The teacher only hands features over: no autograd graph is kept for it.
     torch::NoGradGuard no_grad;
     AutocastScope autocast(run.device, run.precision);
-    teacher = run.teacher->forward(input_for(*run.teacher));
+    teacher = run.teacher->forward(input_for(run.teacher_channels_last));
   }
   features_to_fp32(teacher.features, run.distilled_teacher_features);
   for (auto& d : run.distillers) {

@@ -135,4 +135,14 @@ at::Tensor BatchNorm2dImpl::forward(const at::Tensor& input) {
                            momentum, options.eps(), at::globalContext().userEnabledCuDNN());
 }
 
+void freeze_batch_norms(torch::nn::Module& module) {
+  for (const auto& child : module.modules(/*include_self=*/false)) {
+    if (auto* bn = child->as<BatchNorm2d>()) {
+      bn->eval();
+      if (bn->weight.defined()) bn->weight.set_requires_grad(false);
+      if (bn->bias.defined()) bn->bias.set_requires_grad(false);
+    }
+  }
+}
+
 }  // namespace segdistill

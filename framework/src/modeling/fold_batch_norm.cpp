@@ -1,5 +1,6 @@
 #include "segdistill/modeling/fold_batch_norm.hpp"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "segdistill/core/log.hpp"
@@ -51,8 +52,10 @@ void put_back(std::vector<Folded>& folded) {
 std::int64_t fold_batch_norms(Segmentor& network) {
   network.eval();
   const auto parameter = network.parameters().front();
-  const at::Tensor input =
-      torch::randn({1, 3, 65, 65}, torch::TensorOptions().dtype(parameter.dtype()).device(parameter.device()));
+  // A generator of its own: the check must not move the global random stream, from which
+  // the distillers are initialised next (their weights must not depend on teacher.mode).
+  const at::Generator generator = at::detail::createCPUGenerator(0x5eed);
+  const at::Tensor input = torch::randn({1, 3, 65, 65}, generator, torch::kFloat).to(parameter.device(), parameter.scalar_type());
   const FeatureMap before = outputs(network, input);
 
   std::vector<Folded> folded;

@@ -6,12 +6,21 @@
 #include "segdistill/config/sections.hpp"
 #include "segdistill/core/closest_match.hpp"
 #include "segdistill/core/error.hpp"
+#include "segdistill/modeling/batch_norm.hpp"
 #include "segdistill/plugin/registries.hpp"
 
 namespace segdistill {
 
 Segmentor::Segmentor(const ConfigTable& model)
-    : Segmentor(model.table("backbone"), model.table("head"), parse_options<ModelSection>(model).num_classes) {}
+    : Segmentor(model.table("backbone"), model.table("head"), parse_options<ModelSection>(model).num_classes) {
+  frozen_bn_ = parse_options<ModelSection>(model).frozen_bn;
+  if (frozen_bn_) freeze_batch_norms(*this);
+}
+
+void Segmentor::train(bool on) {
+  torch::nn::Module::train(on);
+  if (frozen_bn_) freeze_batch_norms(*this);
+}
 
 Segmentor::Segmentor(const ConfigTable& backbone, const ConfigTable& head, std::int64_t num_classes) {
   num_classes_ = num_classes;

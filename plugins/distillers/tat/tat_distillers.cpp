@@ -35,6 +35,47 @@ at::Tensor patches_by_head(const at::Tensor& x, std::int64_t n, std::int64_t m, 
   return grid.permute({0, 2, 4, 1, 3, 5}).reshape({b, heads, d, kh * kw}).transpose(2, 3).contiguous();
 }
 
+// N x C x H x W -> N x n x m x C x kh x kw: the patch grid (rows and columns beyond n*kh,
+// m*kw dropped), a view.
+at::Tensor patch_grid(const at::Tensor& x, std::int64_t n, std::int64_t m) {
+  const std::int64_t b = x.size(0), c = x.size(1), kh = x.size(2) / n, kw = x.size(3) / m;
+  return x.narrow(2, 0, n * kh).narrow(3, 0, m * kw).view({b, c, n, kh, m, kw}).permute({0, 2, 4, 1, 3, 5});
+}
+
+// attention = "batch" / "loop": every patch is an item of its own, its C channels split
+// into `heads` contiguous groups: (N*n*m) x heads x (kh*kw) x (C/heads).
+at::Tensor patches_as_items(const at::Tensor& x, std::int64_t n, std::int64_t m, std::int64_t heads) {
+  const at::Tensor grid = patch_grid(x, n, m);
+  const std::int64_t c = grid.size(3), positions = grid.size(4) * grid.size(5);
+  return grid.reshape({grid.size(0) * n * m, heads, c / heads, positions}).transpose(2, 3).contiguous();
+}
+
+// attention = "spatial": windows of sp_h x sp_w patches, sp_hs / sp_ws patches apart
+// (overlapping windows repeat patches), each window's patches stacked along channels
+// (patch in window, then channel) as one head: N x (Gh*Gw) x (kh*kw) x (sp_h*sp_w*C).
+at::Tensor windows_by_head(const at::Tensor& x, std::int64_t n, std::int64_t m, const std::array<std::int64_t, 4>& window,
+                           std::int64_t window_rows, std::int64_t window_cols) {
+  const at::Tensor grid = patch_grid(x, n, m);
+  const auto cells = [&](std::int64_t count, std::int64_t size, std::int64_t stride) {
+    const auto options = torch::TensorOptions().dtype(torch::kLong).device(x.device());
+    return (torch::arange(count, options).mul(stride).unsqueeze(1) + torch::arange(size, options).unsqueeze(0)).flatten();
+  };
+  const at::Tensor picked =
+      grid.index_select(1, cells(window_rows, window[0], window[2])).index_select(2, cells(window_cols, window[1], window[3]));
+  const std::int64_t b = x.size(0), c = grid.size(3), positions = grid.size(4) * grid.size(5);
+  return picked.reshape({b, window_rows, window[0], window_cols, window[1], c, positions})
+      .permute({0, 1, 3, 2, 4, 5, 6})
+      .reshape({b, window_rows * window_cols, window[0] * window[1] * c, positions})
+      .transpose(2, 3)
+      .contiguous();
+}
+
+// N x 1 x P x C -> N x heads x P x (C/heads), channels split into contiguous groups.
+at::Tensor split_heads(const at::Tensor& x, std::int64_t heads) {
+  if (heads == 1) return x;
+  return x.reshape({x.size(0), x.size(2), heads, x.size(3) / heads}).permute({0, 2, 1, 3}).contiguous();
+}
+
 // N x C x H x W -> N x 1 x P x C of the kernel x kernel average-pooled grid.
 at::Tensor pooled_positions(const at::Tensor& x, const std::vector<std::int64_t>& kernel) {
   return torch::avg_pool2d(x, kernel, kernel).flatten(2).transpose(1, 2).unsqueeze(1).contiguous();
@@ -91,15 +132,33 @@ PatchGroupDistiller::PatchGroupDistiller(const PatchGroupOptions& options, const
     : options_(options), context_(context) {
   if (options.patches.size() != 2) throw Error(context.config_key + ".patches: expected [n, m]");
   check_pair(context, "tat_patch_group");
-  const std::int64_t stacked = options.patches[0] * options.patches[1] * context.teacher.channels;
-  if (stacked % options.heads != 0)
-    throw Error(context.config_key + ".heads: " + std::to_string(options.patches[0]) + " x " +
-                std::to_string(options.patches[1]) + " patches of " + std::to_string(context.teacher.channels) +
-                " channels give " + std::to_string(stacked) +
-                " stacked channels, not divisible by heads = " + std::to_string(options.heads));
+  const std::int64_t n = options.patches[0], m = options.patches[1], channels = context.teacher.channels;
+  const std::string& type = options.attention;
+  if (type == "stack") {
+    const std::int64_t stacked = n * m * channels;
+    if (stacked % options.heads != 0)
+      throw Error(context.config_key + ".heads: " + std::to_string(n) + " x " + std::to_string(m) + " patches of " +
+                  std::to_string(channels) + " channels give " + std::to_string(stacked) +
+                  " stacked channels, not divisible by heads = " + std::to_string(options.heads));
+  } else if (type == "batch" || type == "loop") {
+    if (channels % options.heads != 0)
+      throw Error(context.config_key + ".heads: attention = \"" + type + "\" splits each patch's " + std::to_string(channels) +
+                  " channels into heads, and " + std::to_string(channels) +
+                  " is not divisible by heads = " + std::to_string(options.heads));
+  } else {
+    if (options.window.size() != 2 || options.window_stride.size() != 2)
+      throw Error(context.config_key + ".window and .window_stride: expected [rows, columns] of patches");
+    window_ = {options.window[0], options.window[1], options.window_stride[0] > 0 ? options.window_stride[0] : options.window[0],
+               options.window_stride[1] > 0 ? options.window_stride[1] : options.window[1]};
+    if (window_[0] > n || window_[1] > m)
+      throw Error(context.config_key + ".window: " + std::to_string(window_[0]) + " x " + std::to_string(window_[1]) +
+                  " patches do not fit the " + std::to_string(n) + " x " + std::to_string(m) + " patch grid");
+    window_rows_ = (n - window_[0]) / window_[2] + 1;
+    window_cols_ = (m - window_[1]) / window_[3] + 1;
+  }
   embedding_ = attach_embedding(*this, context, options.per_sample_embedding);
-  group_ = whole_patches_per_head(options, context.teacher.channels);
-  if (group_ > 0) embedding_->request_patch_rows(options.patches[0], options.patches[1], group_);
+  if (type == "stack") group_ = whole_patches_per_head(options, channels);
+  if (group_ > 0) embedding_->request_patch_rows(n, m, group_);
 }
 
 std::map<std::string, at::Tensor> PatchGroupDistiller::forward(const FeatureMap& student, const FeatureMap& teacher) {
@@ -115,15 +174,27 @@ std::map<std::string, at::Tensor> PatchGroupDistiller::forward(const FeatureMap&
         {"tat_patch_group", patch_group_loss(embedded.query, embedded.key, embedded.value, embedded.target, *embedded.layout)}};
   const Embedded e = embedded.nchw(ft);
   const std::int64_t heads = options_.heads;
-  const at::Tensor out = attention(patches_by_head(e.query, n, m, heads), patches_by_head(e.key, n, m, heads),
-                                   patches_by_head(e.value, n, m, heads));
-  return {{"tat_patch_group", torch::mse_loss(out, patches_by_head(e.target, n, m, heads))}};
+  const std::string& type = options_.attention;
+  // Each arrangement puts the attention's heads in dimension 1 and its positions in 2.
+  const auto arrange = [&](const at::Tensor& x) {
+    if (type == "stack") return patches_by_head(x, n, m, heads);
+    if (type == "spatial") return windows_by_head(x, n, m, window_, window_rows_, window_cols_);
+    return patches_as_items(x, n, m, heads);
+  };
+  const at::Tensor out = attention(arrange(e.query), arrange(e.key), arrange(e.value));
+  at::Tensor loss = torch::mse_loss(out, arrange(e.target));
+  // The published loop sums each patch's mean instead of averaging them.
+  if (type == "loop") loss = loss * static_cast<double>(n * m);
+  return {{"tat_patch_group", loss}};
 }
 
 AnchorPointDistiller::AnchorPointDistiller(const AnchorPointOptions& options, const DistillerContext& context)
     : options_(options), context_(context) {
   if (options.anchors.size() != 2) throw Error(context.config_key + ".anchors: expected [h, w]");
   check_pair(context, "tat_anchor_point");
+  if (context.teacher.channels % options.heads != 0)
+    throw Error(context.config_key + ".heads: " + std::to_string(context.teacher.channels) +
+                " channels are not divisible by heads = " + std::to_string(options.heads));
   embedding_ = attach_embedding(*this, context, options.per_sample_embedding);
   embedding_->request_anchor_rows(options.anchors[0], options.anchors[1]);
 }
@@ -138,16 +209,18 @@ std::map<std::string, at::Tensor> AnchorPointDistiller::forward(const FeatureMap
   const Embedded embedded = embedding_->embed(fs, ft);
   if (embedded.layout) {
     if (const auto cells = anchor_cells(*embedded.layout, ah, aw)) {
-      const auto pool = [&](const at::Tensor& rows) { return pool_anchors(rows, *embedded.layout, *cells); };
+      const auto pool = [&](const at::Tensor& rows) {
+        return split_heads(pool_anchors(rows, *embedded.layout, *cells), options_.heads);
+      };
       const at::Tensor out = attention(pool(embedded.query), pool(embedded.key), pool(embedded.value));
       return {{"tat_anchor_point", torch::mse_loss(out, pool(embedded.target))}};
     }
   }
   const std::vector<std::int64_t> kernel{ft.size(2) / ah, ft.size(3) / aw};
   const Embedded e = embedded.nchw(ft);
-  const at::Tensor out =
-      attention(pooled_positions(e.query, kernel), pooled_positions(e.key, kernel), pooled_positions(e.value, kernel));
-  return {{"tat_anchor_point", torch::mse_loss(out, pooled_positions(e.target, kernel))}};
+  const auto pool = [&](const at::Tensor& x) { return split_heads(pooled_positions(x, kernel), options_.heads); };
+  const at::Tensor out = attention(pool(e.query), pool(e.key), pool(e.value));
+  return {{"tat_anchor_point", torch::mse_loss(out, pool(e.target))}};
 }
 
 namespace {

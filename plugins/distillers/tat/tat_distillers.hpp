@@ -1,6 +1,8 @@
 #pragma once
 // The TaT distillers: patch-group and anchor-point distillation through the teacher's
 // target-aware attention (Lin et al., CVPR 2022), batched over the whole batch.
+#include <array>
+#include <string>
 #include <vector>
 
 #include "segdistill/config/schema.hpp"
@@ -12,12 +14,32 @@ namespace segdistill::tat {
 struct PatchGroupOptions {
   std::vector<std::int64_t> patches;
   std::int64_t heads;
+  std::string attention;
+  std::vector<std::int64_t> window, window_stride;
   bool per_sample_embedding;
   static void declare(Schema<PatchGroupOptions>& s) {
     s.field("patches", &PatchGroupOptions::patches, "[n, m]: the feature is cut into n x m patches")
         .default_value(std::vector<std::int64_t>{16, 16})
         .at_least(1);
-    s.field("heads", &PatchGroupOptions::heads, "attention groups over the stacked patch channels").default_value(64).at_least(1);
+    s.field("heads", &PatchGroupOptions::heads,
+            "attention groups: over the stacked patch channels (stack), over each patch's channels (batch, loop); "
+            "spatial has one per window")
+        .default_value(64)
+        .at_least(1);
+    s.field("attention", &PatchGroupOptions::attention,
+            "stack: the patches stacked along channels, one attention over kh*kw positions (the published runs); "
+            "batch: each patch attends on its own, loss the mean over patches; loop: the same, loss summed over "
+            "patches (the published default when no type is given); spatial: windows of patches stacked, one head "
+            "per window")
+        .default_value(std::string("stack"))
+        .one_of({"stack", "batch", "loop", "spatial"});
+    s.field("window", &PatchGroupOptions::window, "spatial: [sp_h, sp_w] patches per window")
+        .default_value(std::vector<std::int64_t>{2, 2})
+        .at_least(1);
+    s.field("window_stride", &PatchGroupOptions::window_stride,
+            "spatial: [sp_hs, sp_ws] patches between windows (0: the window's size; smaller strides overlap)")
+        .default_value(std::vector<std::int64_t>{0, 0})
+        .at_least(0);
     s.field("per_sample_embedding", &PatchGroupOptions::per_sample_embedding,
             "BatchNorm of the embeddings over each sample alone (the published run's quirk)")
         .default_value(false);
@@ -26,10 +48,15 @@ struct PatchGroupOptions {
 
 struct AnchorPointOptions {
   std::vector<std::int64_t> anchors;
+  std::int64_t heads;
   bool per_sample_embedding;
   static void declare(Schema<AnchorPointOptions>& s) {
     s.field("anchors", &AnchorPointOptions::anchors, "[h, w]: pooled anchor grid")
         .default_value(std::vector<std::int64_t>{32, 32})
+        .at_least(1);
+    s.field("heads", &AnchorPointOptions::heads,
+            "attention groups over the channels (1 in the published runs; its spatial attention sets the window count)")
+        .default_value(1)
         .at_least(1);
     s.field("per_sample_embedding", &AnchorPointOptions::per_sample_embedding,
             "BatchNorm of the embeddings over each sample alone (the published run's quirk)")
@@ -50,7 +77,10 @@ class PatchGroupDistiller : public Distiller {
   PatchGroupOptions options_;
   DistillerContext context_;
   std::shared_ptr<TatEmbedding> embedding_;
-  std::int64_t group_ = 0;  // whole patches per head, 0 when heads split patches
+  std::int64_t group_ = 0;  // stack: whole patches per head, 0 when heads split patches
+  // spatial: [sp_h, sp_w, sp_hs, sp_ws] and the window grid Gh x Gw
+  std::array<std::int64_t, 4> window_{};
+  std::int64_t window_rows_ = 0, window_cols_ = 0;
 };
 
 class AnchorPointDistiller : public Distiller {

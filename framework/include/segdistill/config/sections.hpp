@@ -29,6 +29,7 @@ struct ModelSection {
   ConfigTable head;
   std::optional<std::string> init_from;
   bool init_from_partial;
+  bool frozen_bn;
   static void declare(Schema<ModelSection>& s) {
     s.field("num_classes", &ModelSection::num_classes, "classes the network predicts").required().at_least(1);
     s.field("backbone", &ModelSection::backbone,
@@ -41,6 +42,11 @@ struct ModelSection {
             "every key and shape must match");
     s.field("init_from_partial", &ModelSection::init_from_partial,
             "init_from loads the tensors that match by name and shape and lists the rest")
+        .default_value(false);
+    s.field("frozen_bn", &ModelSection::frozen_bn,
+            "every BatchNorm of the network (backbone and head) keeps its statistics and affine parameters fixed; "
+            "what the published freeze_bn means to do (its trainer's model.train() undoes it, so the published runs "
+            "train every BatchNorm)")
         .default_value(false);
   }
 };

@@ -31,6 +31,11 @@ class SEGDISTILL_API BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dIm
 };
 TORCH_MODULE(BatchNorm2d);
 
+// Puts every BatchNorm2d inside `module` in eval mode (running statistics, none updated)
+// and stops its affine parameters from training: what frozen_bn means. train() switches
+// modes back, so a module with frozen BatchNorm calls this after each switch.
+SEGDISTILL_API void freeze_batch_norms(torch::nn::Module& module);
+
 // Turns synchronisation on for the BatchNorm2d layers of this process while a
 // distributed run with train.sync_bn lasts (current_collectives() must be set).
 SEGDISTILL_API void set_batch_norm_sync(bool enabled);

@@ -30,6 +30,8 @@ class SEGDISTILL_API Segmentor : public torch::nn::Module {
   Segmentor(const ConfigTable& backbone, const ConfigTable& head, std::int64_t num_classes);
 
   SegmentorOutput forward(const at::Tensor& images);
+  // Switches modes; with frozen_bn every BatchNorm stays in eval mode.
+  void train(bool on = true) override;
 
   std::int64_t num_classes() const { return num_classes_; }
   // Every feature forward() returns, with channels and stride ("logits" has stride 1).
@@ -43,6 +45,7 @@ class SEGDISTILL_API Segmentor : public torch::nn::Module {
 
  private:
   std::int64_t num_classes_ = 0;
+  bool frozen_bn_ = false;  // [model] frozen_bn
   std::shared_ptr<Backbone> backbone_;
   std::shared_ptr<Head> head_;
   std::vector<FeatureSpec> feature_specs_;
