@@ -98,10 +98,6 @@ Scan scan_split(const DataSplit& split, int threads, const SampleReader& read, c
   return scan;
 }
 
-int scan_threads(const GlobalOptions& globals) {
-  return std::max(1, globals.threads > 0 ? globals.threads : static_cast<int>(std::thread::hardware_concurrency()));
-}
-
 void print_bad_samples(const Scan& scan) {
   std::cout << "\nbad samples (" << scan.bad.size() << "):\n";
   for (const auto& b : scan.bad) std::cout << "  " << b << "\n";
@@ -113,7 +109,7 @@ int run_check(const GlobalOptions& globals, const DataArgs& args) {
   const DataSplit split = build_split(config, args.split);
   const DatasetInfo& info = split.dataset->info();
   const Scan scan = scan_split(
-      split, scan_threads(globals), [](const DataSplit& s, std::size_t i) { return s.dataset->load(i); }, "data check");
+      split, globals.worker_threads(), [](const DataSplit& s, std::size_t i) { return s.dataset->load(i); }, "data check");
 
   std::cout << split.key << ": " << split.dataset->size() << " samples listed, " << scan.samples << " readable, "
             << scan.bad.size() << " bad\n";
@@ -160,7 +156,7 @@ int run_class_weights(const GlobalOptions& globals, const DataArgs& args) {
   if (!args.output.empty()) refuse_overwriting_inputs("--output", args.output, {args.config});
   const std::uint64_t seed = args.seed;
   const Scan scan = scan_split(
-      split, scan_threads(globals), [seed](const DataSplit& s, std::size_t i) { return load_transformed(s, i, seed, 0); },
+      split, globals.worker_threads(), [seed](const DataSplit& s, std::size_t i) { return load_transformed(s, i, seed, 0); },
       "class weights");
   if (!scan.bad.empty()) {
     print_bad_samples(scan);

@@ -72,8 +72,7 @@ int run_eval(const GlobalOptions& globals, const EvalArgs& args) {
   std::int64_t parameters = 0;  // of the model; 0 when scoring saved predictions
   EvaluationResult result = [&] {
     if (!args.pred_dir.empty()) {
-      const int threads = globals.threads > 0 ? globals.threads : static_cast<int>(std::thread::hardware_concurrency());
-      return evaluate_predictions(args.pred_dir, split, options, threads);
+      return evaluate_predictions(args.pred_dir, split, options, globals.worker_threads());
     }
     refuse_data_folders(split, {{"--save-pred", args.save_pred}, {"--save-overlay", args.save_overlay}});
     auto model = load_inference_model(config, args.checkpoint, args.device);

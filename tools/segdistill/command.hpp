@@ -1,6 +1,8 @@
 #pragma once
+#include <algorithm>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace CLI {
@@ -15,6 +17,10 @@ struct GlobalOptions {
   std::string log_level = "info";
   int threads = 0;  // 0: all cores
   bool allow_nonfinite = false;
+  // --threads as a count of worker threads: every core when it is 0.
+  int worker_threads() const {
+    return std::max(1, threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
+  }
 };
 
 using Runner = std::function<int(const GlobalOptions&)>;
