@@ -35,11 +35,9 @@ case "$iterations" in ''|*[!0-9]*) echo "demo.sh: --iterations must be a number 
 [ ${#seeds[@]} -ge 1 ] || { echo "demo.sh: --seeds needs at least one seed" >&2; exit 2; }
 
 start=$SECONDS
-"$root/tools/setup-deps.sh"
-generator=()
-if command -v ninja >/dev/null 2>&1 && [ ! -f "$root/build/Makefile" ]; then generator=(-G Ninja); fi
-cmake -S "$root" -B "$root/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$root/build" --parallel "$(nproc)" --target segdistill_cli segdistill_backbones segdistill_heads \
+# shellcheck source=lib/release_build.sh
+source "$root/tools/lib/release_build.sh"
+release_build "$root" segdistill_cli segdistill_backbones segdistill_heads \
   segdistill_datasets segdistill_transforms segdistill_schedules segdistill_tat segdistill_baseline_distillers \
   segdistill_example_attention_transfer segdistill_demo_figures
 

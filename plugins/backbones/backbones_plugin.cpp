@@ -1,9 +1,12 @@
-// The backbones plugin: ResNet-18/50/101 and MobileNetV2 of the reference DeepLabV3+.
+// The backbones plugin: ResNet-18/50/101, MobileNetV2, Aligned Xception and DRN-D-54 of the
+// reference DeepLabV3+.
 #include <torch/torch.h>
 
+#include "drn.hpp"
 #include "mobilenetv2.hpp"
 #include "resnet.hpp"
 #include "segdistill/plugin/plugin_api.hpp"
+#include "xception.hpp"
 
 namespace segdistill::backbones_plugin {
 namespace {
@@ -20,6 +23,10 @@ void register_backbones(PluginRegistrar& registrar) {
              {BlockKind::Bottleneck, {3, 4, 23, 3}});
   registrar.add_class<MobileNetV2, MobileNetV2Options>(backbones(), "mobilenetv2",
                                                        "MobileNetV2, dilated after the output stride");
+  registrar.add_class<Xception, XceptionOptions>(backbones(), "xception",
+                                                 "Aligned Xception (65 layers, separable convolutions), output stride 8 or 16");
+  registrar.add_class<DrnD54, DrnOptions>(backbones(), "drn_d_54",
+                                          "DRN-D-54 (dilated residual network, Bottleneck 3-4-6-3), output stride 8");
 }
 
 }  // namespace

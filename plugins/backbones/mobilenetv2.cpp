@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "fixed_padding.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
 #include "segdistill/modeling/init.hpp"
 
@@ -15,15 +16,6 @@ namespace {
 nn::Conv2d make_conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride = 1, std::int64_t dilation = 1,
                      std::int64_t groups = 1) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).dilation(dilation).groups(groups).bias(false));
-}
-
-// Pads like the reference: (k_eff - 1) // 2 before, the rest after, on both axes.
-torch::Tensor fixed_padding(const torch::Tensor& x, std::int64_t kernel, std::int64_t dilation) {
-  const std::int64_t effective = kernel + (kernel - 1) * (dilation - 1);
-  const std::int64_t total = effective - 1;
-  const std::int64_t begin = total / 2;
-  const std::int64_t end = total - begin;
-  return F::pad(x, F::PadFuncOptions({begin, end, begin, end}));
 }
 
 // The reference truncates scaled channel counts (int(c * width)).
@@ -47,6 +39,9 @@ struct Stage {
 const Stage kStages[] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
                          {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
 constexpr std::size_t kLowLevelEnd = 4;  // features[0:4] give the decoder's low-level input
+// The published stage features: features.4, .7 and .14 begin the stages whose inputs
+// (the outputs of features[0:4], [4:7], [7:14]) their expansion layers re-read.
+constexpr std::size_t kStageStarts[] = {4, 7, 14};
 
 // features[0]: 3x3 stride-2 convolution, BatchNorm, ReLU6 (keys features.0.0, features.0.1).
 class StemConv : public nn::Module {
@@ -81,6 +76,10 @@ InvertedResidual::InvertedResidual(std::int64_t in_channels, std::int64_t out_ch
   conv = register_module("conv", layers);
 }
 
+torch::Tensor InvertedResidual::expansion(const torch::Tensor& x) {
+  return conv[1]->as<segdistill::BatchNorm2d>()->forward(conv[0]->as<nn::Conv2d>()->forward(x));
+}
+
 torch::Tensor InvertedResidual::forward(const torch::Tensor& x) {
   // The reference pads the block's input, before the expansion convolution: the border
   // the depthwise convolution sees is the expanded padding, not zeros.
@@ -93,6 +92,13 @@ MobileNetV2::MobileNetV2(const MobileNetV2Options& options) : options_(options) 
   std::int64_t channels = truncated(32, options.width);
   any_blocks.emplace_back(std::make_shared<StemConv>(channels));
   std::int64_t current_stride = 2, rate = 1, low_level_channels = 0;
+  std::vector<FeatureSpec> stage_specs;
+  std::int64_t feature_stride = 2;  // of the last block's output
+  const auto note_stage_input = [&](std::int64_t expand) {
+    for (std::size_t s = 0; s < 3; ++s)
+      if (any_blocks.size() == kStageStarts[s])
+        stage_specs.push_back({"layer" + std::to_string(s + 1), channels * expand, feature_stride});
+  };
   for (const Stage& stage : kStages) {
     std::int64_t stride = stage.stride, dilation = 1;
     // Once the output stride is reached, strides become dilations.
@@ -105,7 +111,11 @@ MobileNetV2::MobileNetV2(const MobileNetV2Options& options) : options_(options) 
     }
     const std::int64_t out = truncated(stage.channels, options.width);
     for (std::int64_t i = 0; i < stage.repeats; ++i) {
-      any_blocks.emplace_back(std::make_shared<InvertedResidual>(channels, out, i == 0 ? stride : 1, dilation, stage.expand));
+      note_stage_input(stage.expand);
+      auto block = std::make_shared<InvertedResidual>(channels, out, i == 0 ? stride : 1, dilation, stage.expand);
+      feature_stride *= i == 0 ? stride : 1;
+      blocks_.push_back(block);
+      any_blocks.emplace_back(block);
       channels = out;
     }
     if (any_blocks.size() == kLowLevelEnd) low_level_channels = channels;
@@ -123,14 +133,38 @@ MobileNetV2::MobileNetV2(const MobileNetV2Options& options) : options_(options) 
   register_module("low_level_features", low_level_features);
   register_module("high_level_features", high_level_features);
   specs_ = {{"low_level", low_level_channels, 4}, {"out", channels, options.output_stride}};
+  if (options.stage_features) {
+    specs_.insert(specs_.end(), stage_specs.begin(), stage_specs.end());
+    specs_.push_back({"layer4", channels, options.output_stride});
+  }
   he_normal_init(*this, Fan::kIn);  // the published MobileNetV2: kaiming_normal_ (depthwise std sqrt(2/9))
   if (options.frozen_bn) freeze_batch_norms(*this);
 }
 
 FeatureMap MobileNetV2::forward(const at::Tensor& images) {
+  if (options_.stage_features) return stage_forward(images);
   torch::Tensor low = low_level_features->forward(images);
   torch::Tensor high = high_level_features->forward(low);
   return {{"low_level", low}, {"out", high}};
+}
+
+// As the published extract_feature: each stage's expansion layers run in the block first
+// (on the padded input), then again here on the unpadded one, in that order, which is
+// the order their BatchNorm running statistics are updated in.
+FeatureMap MobileNetV2::stage_forward(const at::Tensor& images) {
+  FeatureMap out;
+  torch::Tensor x = low_level_features->forward(images);
+  out["low_level"] = x;
+  std::size_t next = kLowLevelEnd;
+  for (std::size_t s = 0; s < 3; ++s) {
+    const std::size_t end = s + 1 < 3 ? kStageStarts[s + 1] : features->size();
+    const torch::Tensor stage_input = x;
+    for (; next < end; ++next) x = blocks_[next - 1]->forward(x);
+    out["layer" + std::to_string(s + 1)] = blocks_[kStageStarts[s] - 1]->expansion(stage_input);
+  }
+  out["layer4"] = x;
+  out["out"] = x;
+  return out;
 }
 
 std::vector<FeatureSpec> MobileNetV2::output_specs() const { return specs_; }

@@ -15,6 +15,9 @@ class InvertedResidual : public torch::nn::Module {
   InvertedResidual(std::int64_t in_channels, std::int64_t out_channels, std::int64_t stride, std::int64_t dilation,
                    std::int64_t expand_ratio);
   torch::Tensor forward(const torch::Tensor& x);
+  // The expansion convolution and its BatchNorm alone, on the unpadded input (the
+  // published extract_feature's stage features). Only for blocks that expand.
+  torch::Tensor expansion(const torch::Tensor& x);
 
  private:
   std::int64_t dilation_;
@@ -38,6 +41,8 @@ class MobileNetV2 : public Backbone {
   // features = low_level_features + high_level_features, the same modules under the
   // three names of the reference state dict.
   torch::nn::Sequential features{nullptr}, low_level_features{nullptr}, high_level_features{nullptr};
+  std::vector<std::shared_ptr<InvertedResidual>> blocks_;  // features.1 .. features.17
+  FeatureMap stage_forward(const at::Tensor& images);
 };
 
 }  // namespace segdistill::backbones_plugin

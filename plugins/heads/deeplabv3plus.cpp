@@ -43,13 +43,14 @@ Aspp::Aspp(std::int64_t in, std::int64_t channels, const std::vector<std::int64_
   he_normal_init(*this, Fan::kIn);
 }
 
-torch::Tensor Aspp::forward(const torch::Tensor& x) {
+torch::Tensor Aspp::forward(const torch::Tensor& x, torch::Tensor& fused) {
   std::vector<torch::Tensor> outputs;
   outputs.reserve(branches_.size() + 1);
   for (auto& branch : branches_) outputs.push_back(branch->forward(x));
   torch::Tensor pooled = torch::relu(pool_bn(pool_conv(F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)))));
   outputs.push_back(resize_to(pooled, outputs.front()));
-  return dropout(torch::relu(bn1(conv1(torch::cat(outputs, 1)))));
+  fused = bn1(conv1(torch::cat(outputs, 1)));
+  return dropout(torch::relu(fused));
 }
 
 Decoder::Decoder(std::int64_t low_level_in, std::int64_t low_level_channels, std::int64_t aspp_channels, std::int64_t channels,
@@ -96,14 +97,18 @@ DeepLabV3PlusHead::DeepLabV3PlusHead(const DeepLabV3PlusOptions& options, const 
   decoder = register_module("decoder",
                             std::make_shared<Decoder>(low.channels, options.low_level_channels, options.aspp_channels,
                                                       options.decoder_channels, context.num_classes, options.decoder_dropout));
-  exposed_ = {{"aspp", options.aspp_channels, high.stride}, {"decoder", options.decoder_channels, low.stride}};
+  exposed_ = {{"aspp", options.aspp_channels, high.stride},
+              {"aspp_pre_relu", options.aspp_channels, high.stride},
+              {"decoder", options.decoder_channels, low.stride}};
 }
 
 at::Tensor DeepLabV3PlusHead::forward(const FeatureMap& backbone_features, FeatureMap& exposed) {
-  torch::Tensor aspp_out = aspp->forward(backbone_features.at("out"));
+  torch::Tensor aspp_fused;
+  torch::Tensor aspp_out = aspp->forward(backbone_features.at("out"), aspp_fused);
   torch::Tensor decoder_feature;
   torch::Tensor logits = decoder->forward(aspp_out, backbone_features.at("low_level"), decoder_feature);
   exposed["aspp"] = aspp_out;
+  exposed["aspp_pre_relu"] = aspp_fused;
   exposed["decoder"] = decoder_feature;
   return logits;
 }

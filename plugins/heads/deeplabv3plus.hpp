@@ -53,7 +53,9 @@ class AsppBranch : public torch::nn::Module {
 class Aspp : public torch::nn::Module {
  public:
   Aspp(std::int64_t in, std::int64_t channels, const std::vector<std::int64_t>& dilations, double dropout);
-  torch::Tensor forward(const torch::Tensor& x);
+  // The ASPP output; `fused` receives the fusion convolution's BatchNorm output before
+  // its ReLU (the published extract_feature's ASPP feature).
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor& fused);
 
  private:
   std::vector<std::shared_ptr<AsppBranch>> branches_;

@@ -9,8 +9,8 @@ namespace segdistill::heads_plugin {
 namespace {
 
 void register_heads(PluginRegistrar& registrar) {
-  registrar.add_class<DeepLabV3PlusHead, DeepLabV3PlusOptions>(heads(), "deeplabv3plus",
-                                                               "ASPP + decoder of DeepLabV3+ (exposes head.aspp, head.decoder)");
+  registrar.add_class<DeepLabV3PlusHead, DeepLabV3PlusOptions>(
+      heads(), "deeplabv3plus", "ASPP + decoder of DeepLabV3+ (exposes head.aspp, head.aspp_pre_relu, head.decoder)");
   registrar.add_class<FcnHead, FcnOptions>(heads(), "fcn", "3x3 conv + BN + ReLU + 1x1 classifier on the backbone output");
 }
 

@@ -32,11 +32,12 @@ std::string config_for(const TempDir& dir, const std::string& backbone) {
 }
 
 // Writes a reference checkpoint with `python_args`, imports it and checks the logits.
-void expect_parity(const std::string& backbone, const std::string& python_backbone, const std::string& python_args) {
+void expect_parity(const std::string& backbone, const std::string& python_backbone, const std::string& python_args,
+                   std::int64_t output_stride = 16) {
   TempDir dir;
   python("make --backbone " + python_backbone + " --out " + dir.path().string() + " " + python_args);
   const PyTorchStateDict file = read_pytorch_state_dict((dir.path() / "checkpoint.pt").string());
-  auto model = segdistill_test::make_model(backbone, 16, 1.0, 21);
+  auto model = segdistill_test::make_model(backbone, output_stride, 1.0, 21);
   load_state_dict(*model, file.tensors, "checkpoint.pt");
   model->eval();
   const PyTorchStateDict io = read_pytorch_state_dict((dir.path() / "io.pt").string());
@@ -66,6 +67,12 @@ TEST_F(PyTorchImport, ResNet101LegacyFormatGivesTheSameLogits) { expect_parity("
 
 TEST_F(PyTorchImport, MobileNetV2PlainDictUnderModelInFloat64) {
   expect_parity("mobilenetv2", "mobilenet", "--format zip --wrap model --plain-dict --dtype float64");
+}
+
+TEST_F(PyTorchImport, XceptionGivesTheSameLogits) { expect_parity("xception", "xception", "--format zip"); }
+
+TEST_F(PyTorchImport, DrnD54AtOutputStride8GivesTheSameLogits) {
+  expect_parity("drn_d_54", "drn", "--format zip --wrap state_dict", 8);
 }
 
 TEST_F(PyTorchImport, EveryDtypeAndViewsInBothFormats) {

@@ -48,9 +48,12 @@ TEST(Cli, PluginsListsLibrariesAndRegistries) {
   const auto r = run_segdistill({"plugins", "--plugin-dir", test_plugin_dir("good")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "test_good 1.2.3")) << r.out;
-  EXPECT_TRUE(contains(r.out, "backbones (5):")) << r.out;  // the build tree's four and the test plugin's
+  EXPECT_TRUE(contains(r.out, "backbones (7):")) << r.out;  // the build tree's six and the test plugin's
   EXPECT_TRUE(contains(r.out, "  tiny_test_backbone  one 3x3 convolution (tests only)  [plugin 'test_good']")) << r.out;
-  EXPECT_TRUE(contains(r.out, "  resnet18 ")) << r.out;
+  // Every backbone and distiller the published code base has.
+  for (const char* name : {"resnet18", "resnet101", "mobilenetv2", "xception", "drn_d_54", "tat_patch_group", "tat_anchor_point",
+                           "reviewkd", "kd_width", "at", "fitnet_plain", "ch"})
+    EXPECT_TRUE(contains(r.out, std::string("\n  ") + name + " ")) << name << "\n" << r.out;
   for (const char* kind : {"heads", "datasets", "transforms", "distillers", "losses", "lr_schedules", "hooks"})
     EXPECT_TRUE(contains(r.out, std::string("\n") + kind + " (")) << kind;
 
@@ -83,8 +86,9 @@ TEST(Cli, UnknownBackboneNamesKeyNameAndChoices) {
       dir.write("bad.toml", "[model]\nnum_classes = 21\nbackbone = {type = \"resnet81\"}\nhead = {type = \"x\"}\n");
   const auto r = run_segdistill({"config", "check", config, "--plugin-dir", test_plugin_dir("good")});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(contains(r.err, config + ":3: model.backbone.type: unknown backbone 'resnet81' (did you mean 'resnet18'?); "
-                                       "available backbones: resnet18, mobilenetv2, resnet101, resnet50, tiny_test_backbone"))
+  EXPECT_TRUE(contains(
+      r.err, config + ":3: model.backbone.type: unknown backbone 'resnet81' (did you mean 'resnet18'?); "
+                      "available backbones: resnet18, drn_d_54, mobilenetv2, resnet101, resnet50, tiny_test_backbone, xception"))
       << r.err;
 }
 

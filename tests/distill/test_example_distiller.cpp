@@ -17,7 +17,8 @@ namespace {
 std::shared_ptr<Distiller> attention_transfer(std::int64_t student_channels, std::int64_t teacher_channels,
                                               const std::string& options = "") {
   PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_TESTS);
-  const DistillerContext context{"distillers.0", {"s", student_channels, 8}, {"t", teacher_channels, 8}, 6, nullptr};
+  const DistillerContext context{"distillers.0", {"s", student_channels, 8},   {"t", teacher_channels, 8},  6,
+                                 nullptr,        {{"s", student_channels, 8}}, {{"t", teacher_channels, 8}}};
   const Config config = Config::parse("at = {type = \"attention_transfer\"" + options + "}\n", "at.toml");
   return distillers().create(config.root().table("at"), context);
 }

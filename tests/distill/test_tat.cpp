@@ -51,7 +51,8 @@ struct Pair {
 std::unique_ptr<Pair> make_pair(const Reference& r, bool per_sample, const Variant& variant = {}) {
   PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_TESTS);
   auto pair = std::make_unique<Pair>();
-  DistillerContext context{"distillers.0", {"s", r.at(1), 4}, {"t", r.at(2), 4}, 21, &pair->shared};
+  DistillerContext context{"distillers.0", {"s", r.at(1), 4},   {"t", r.at(2), 4},  21,
+                           &pair->shared,  {{"s", r.at(1), 4}}, {{"t", r.at(2), 4}}};
   const std::string flag = per_sample ? "true" : "false";
   const Config config =
       Config::parse("pg = {type = \"tat_patch_group\", patches = [" + std::to_string(r.at(5)) + ", " + std::to_string(r.at(6)) +
@@ -202,7 +203,8 @@ TEST_F(Tat, BothTermsShareOneSetOfEmbeddings) {
 TEST_F(Tat, ClearErrorsForGridsAndHeads) {
   PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_TESTS);
   SharedModules shared;
-  DistillerContext context{"distillers.0", {"head.decoder", 8, 4}, {"head.decoder", 12, 4}, 21, &shared};
+  DistillerContext context{"distillers.0", {"head.decoder", 8, 4},   {"head.decoder", 12, 4},  21,
+                           &shared,        {{"head.decoder", 8, 4}}, {{"head.decoder", 12, 4}}};
   const Config config = Config::parse(
       "a = {type = \"tat_patch_group\", patches = [4, 4], heads = 7}\n"
       "b = {type = \"tat_patch_group\", patches = [8, 8], heads = 4}\n"

@@ -379,7 +379,7 @@ TEST_F(Training, TatDistillationRunLogsEachTermAndExportsTheStudent) {
 
 // The published comparison distillers and TaT's other attention types train on the toy
 // task: every term is logged, and each falls as the student learns from the fixed teacher.
-TEST_F(Training, PublishedComparisonDistillersAndAttentionTypesTrainAndTheirTermsFall) {
+TEST_F(Training, PublishedComparisonDistillersReviewKdAndAttentionTypesTrainAndTheirTermsFall) {
   ASSERT_NO_FATAL_FAILURE(train_teacher("teacher_c", 8));
   std::string distillers;
   const auto add = [&](const std::string& type, const std::string& feature, double weight, const std::string& extra) {
@@ -394,15 +394,35 @@ TEST_F(Training, PublishedComparisonDistillersAndAttentionTypesTrainAndTheirTerm
   add("tat_patch_group", "head.decoder", 0.1,
       "patches = [2, 2]\nattention = \"spatial\"\nwindow = [1, 2]\nname = \"tat_spatial\"\n");
   add("tat_anchor_point", "head.decoder", 0.04, "anchors = [4, 4]\nheads = 2\n");
+  const std::string levels =
+      "[\"backbone.layer1\", \"backbone.layer2\", \"backbone.layer3\", \"backbone.layer4\", \"head.aspp_pre_relu\", "
+      "\"head.decoder\"]";
+  distillers += "[[distillers]]\ntype = \"reviewkd\"\nstudent_features = " + levels + "\nteacher_features = " + levels +
+                "\nmid_channels = 16\nweight = 1.0\n";
+  // A one-pair distiller given lists is refused, naming the key and the type: "at" builds
+  // on any pair and is refused for taking one; fitnet_plain fails on the first level
+  // (8 vs 16 channels) and the message says why and what lists are for.
+  const auto refused_with = [&](const std::string& type, const std::string& expected) {
+    const std::string listed =
+        config("listed_" + type, std::string("[teacher]\n") + kTeacher + "checkpoint = \"" + work("teacher_c") +
+                                     "/checkpoints/latest\"\n[[distillers]]\ntype = \"" + type +
+                                     "\"\nstudent_features = " + levels + "\nteacher_features = " + levels + "\n");
+    const auto refused = run_segdistill({"--threads", "1", "train", listed, "--work-dir", work("listed_" + type)});
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_NE(refused.err.find("distillers.0.student_features"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find(expected), std::string::npos) << refused.err;
+  };
+  refused_with("at", "'at' distils one feature pair");
+  refused_with("fitnet_plain", "'fitnet_plain' could not be built on the feature lists (distillers.0: fitnet_plain compares");
   const std::string run = config("comparison", std::string("[teacher]\n") + kTeacher + "checkpoint = \"" + work("teacher_c") +
                                                    "/checkpoints/latest\"\n" + distillers);
-  const auto r = run_segdistill({"--threads", "1", "train", run, "--work-dir", work("comparison"), "--set", "train.iterations=100",
-                                 "--set", "train.log_every=1"});
+  const auto r = run_segdistill({"--threads", "1", "train", run, "--work-dir", work("comparison"), "--set",
+                                 "train.iterations=100", "--set", "train.log_every=1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto records = segdistill_test::metrics_records(work("comparison"), "train");
   ASSERT_EQ(records.size(), 100u);
   for (const char* term : {"loss_kd_width", "loss_at", "loss_fitnet_plain", "loss_ch", "loss_tat_patch_group", "loss_tat_spatial",
-                           "loss_tat_anchor_point"}) {
+                           "loss_tat_anchor_point", "loss_reviewkd"}) {
     double first = 0, last = 0;
     for (int i = 0; i < 8; ++i) {
       ASSERT_TRUE(records[static_cast<std::size_t>(i)].contains(term)) << term;

@@ -53,8 +53,8 @@ std::map<std::string, KeyInfo> model_keys(Segmentor& model) {
   return keys;
 }
 
-void expect_same_keys(const std::string& backbone, const std::string& file) {
-  auto model = segdistill_test::make_model(backbone, 16, 1.0, 21);
+void expect_same_keys(const std::string& backbone, const std::string& file, std::int64_t output_stride = 16) {
+  auto model = segdistill_test::make_model(backbone, output_stride, 1.0, 21);
   const auto expected = reference_keys(file);
   const auto actual = model_keys(*model);
   ASSERT_FALSE(expected.empty());
@@ -80,3 +80,6 @@ class ModelKeys : public segdistill_test::WithPlugins {};
 TEST_F(ModelKeys, ResNet18MatchesTheReference) { expect_same_keys("resnet18", "deeplabv3plus_resnet18_os16_keys.txt"); }
 TEST_F(ModelKeys, ResNet101MatchesTheReference) { expect_same_keys("resnet101", "deeplabv3plus_resnet101_os16_keys.txt"); }
 TEST_F(ModelKeys, MobileNetV2MatchesTheReference) { expect_same_keys("mobilenetv2", "deeplabv3plus_mobilenet_os16_keys.txt"); }
+TEST_F(ModelKeys, XceptionMatchesTheReference) { expect_same_keys("xception", "deeplabv3plus_xception_os16_keys.txt"); }
+// The published DRN-D-54 exists only at output stride 8.
+TEST_F(ModelKeys, DrnD54MatchesTheReference) { expect_same_keys("drn_d_54", "deeplabv3plus_drn_os8_keys.txt", 8); }

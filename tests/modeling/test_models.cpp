@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "model_test_support.hpp"
+#include "segdistill/checkpoint/checkpoint.hpp"
 #include "segdistill/core/error.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
 
@@ -80,8 +81,81 @@ TEST_F(Models, UnknownFeatureListsTheAvailableOnes) {
     EXPECT_EQ(std::string(e.what()),
               "distillers.0.student_feature: the network has no feature 'head.decodr' (did you mean 'head.decoder'?); "
               "available features: backbone.layer1, backbone.layer2, backbone.layer3, backbone.layer4, backbone.low_level, "
-              "backbone.out, head.aspp, head.decoder, logits");
+              "backbone.out, head.aspp, head.aspp_pre_relu, head.decoder, logits");
   }
+}
+
+TEST_F(Models, AsppPreReluIsTheFusionBeforeItsRelu) {
+  auto model = make_model("resnet18", 16, 0.25, 3);
+  model->eval();
+  const auto out = model->forward(torch::randn({1, 3, 64, 64}));
+  const at::Tensor& fused = out.features.at("head.aspp_pre_relu");
+  EXPECT_LT(fused.min().item<float>(), 0.0f);
+  EXPECT_TRUE(torch::allclose(torch::relu(fused), out.features.at("head.aspp")));
+}
+
+// backbone stage_features: the published extract_feature's MobileNetV2 levels. Stage k's
+// feature is the expansion convolution + BatchNorm of its first block re-applied to the
+// stage's (unpadded) input, after the block itself ran on the padded input: in training
+// the BatchNorm's running statistics take both updates, in that order.
+TEST_F(Models, MobileNetV2StageFeaturesAreThePublishedOnes) {
+  const auto config = Config::parse(
+      "[model]\nnum_classes = 3\nbackbone = {type = \"mobilenetv2\", width = 0.5, stage_features = true}\n"
+      "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n",
+      "stages.toml");
+  auto model = std::make_shared<Segmentor>(config.root().table("model"));
+  const std::int64_t expected_strides[] = {4, 8, 16, 16};
+  const std::int64_t expected_channels[] = {12 * 6, 16 * 6, 48 * 6, 160};
+  for (int k = 0; k < 4; ++k) {
+    const FeatureSpec& spec = model->feature_spec("backbone.layer" + std::to_string(k + 1), "k");
+    EXPECT_EQ(spec.stride, expected_strides[k]) << k;
+    EXPECT_EQ(spec.channels, expected_channels[k]) << k;
+  }
+  auto params = model->named_parameters();
+  auto buffers = model->named_buffers();
+  const auto expansion = [&](int block, const at::Tensor& x, bool training, at::Tensor mean, at::Tensor var) {
+    const std::string p = "backbone.features." + std::to_string(block) + ".conv.";
+    return torch::batch_norm(torch::conv2d(x, params[p + "0.weight"]), params[p + "1.weight"], params[p + "1.bias"], mean, var,
+                             training, 0.1, 1e-5, false);
+  };
+  const at::Tensor images = torch::randn({2, 3, 64, 64});
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto eval_out = model->forward(images);
+  const auto& f = eval_out.features;
+  const std::string bn4 = "backbone.features.4.conv.1.";
+  EXPECT_TRUE(torch::allclose(f.at("backbone.layer1"),
+                              expansion(4, f.at("backbone.low_level"), false, buffers[bn4 + "running_mean"].clone(),
+                                        buffers[bn4 + "running_var"].clone()),
+                              1e-5, 1e-5));
+  EXPECT_TRUE(torch::equal(f.at("backbone.layer4"), f.at("backbone.out")));
+  // Without the option the network is the plain one: the same outputs, no stage features.
+  const auto plain_config = Config::parse(
+      "[model]\nnum_classes = 3\nbackbone = {type = \"mobilenetv2\", width = 0.5}\n"
+      "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n",
+      "plain.toml");
+  auto plain = std::make_shared<Segmentor>(plain_config.root().table("model"));
+  load_state_dict(*plain, state_dict(*model), "stages");
+  plain->eval();
+  const auto plain_out = plain->forward(images);
+  EXPECT_TRUE(torch::allclose(plain_out.logits, eval_out.logits, 1e-5, 1e-5));
+  EXPECT_EQ(plain_out.features.count("backbone.layer1"), 0u);
+
+  // Training: features.4's BatchNorm first normalises the block's padded input, then the
+  // unpadded stage input.
+  model->train();
+  const at::Tensor mean0 = buffers[bn4 + "running_mean"].clone(), var0 = buffers[bn4 + "running_var"].clone();
+  const at::Tensor low = model->forward(images).features.at("backbone.low_level");
+  at::Tensor mean = mean0.clone(), var = var0.clone();
+  expansion(4, torch::constant_pad_nd(low, {1, 1, 1, 1}), true, mean, var);
+  expansion(4, low, true, mean, var);
+  EXPECT_TRUE(torch::allclose(buffers[bn4 + "running_mean"], mean, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(buffers[bn4 + "running_var"], var, 1e-5, 1e-6));
+  // Once would not be it. (The variance tells: the stage input is a BatchNorm output in
+  // training, so its channel means, and the expansion's, are zero either way.)
+  at::Tensor once = mean0.clone(), once_var = var0.clone();
+  expansion(4, torch::constant_pad_nd(low, {1, 1, 1, 1}), true, once, once_var);
+  EXPECT_FALSE(torch::allclose(buffers[bn4 + "running_var"], once_var, 1e-3, 1e-4));
 }
 
 TEST_F(Models, FrozenBatchNormStaysInEvalAndDoesNotTrain) {

@@ -132,6 +132,139 @@ class MobileNetV2(nn.Module):
         return self.high_level_features(low), low
 
 
+class SeparableConv2d(nn.Module):
+    """Aligned Xception's separable convolution: fixed padding, depthwise 3x3, BN, pointwise."""
+
+    def __init__(self, cin, cout, stride=1, dilation=1):
+        super().__init__()
+        self.dilation = dilation
+        self.conv1 = nn.Conv2d(cin, cin, 3, stride, 0, dilation, groups=cin, bias=False)
+        self.bn = nn.BatchNorm2d(cin)
+        self.pointwise = nn.Conv2d(cin, cout, 1, bias=False)
+
+    def forward(self, x):
+        return self.pointwise(self.bn(self.conv1(fixed_padding(x, self.dilation))))
+
+
+class XceptionBlock(nn.Module):
+    def __init__(self, cin, cout, reps, stride=1, dilation=1, start_with_relu=True, grow_first=True, is_last=False):
+        super().__init__()
+        triples = []
+        if grow_first:
+            triples.append(SeparableConv2d(cin, cout, 1, dilation))
+        width = cout if grow_first else cin
+        for _ in range(reps - 1):
+            triples.append(SeparableConv2d(width, width, 1, dilation))
+        if not grow_first:
+            triples.append(SeparableConv2d(cin, cout, 1, dilation))
+        if stride != 1:
+            triples.append(SeparableConv2d(cout, cout, stride, 1))
+        elif is_last:
+            triples.append(SeparableConv2d(cout, cout, 1, 1))
+        rep = []
+        for sep in triples:
+            rep += [nn.ReLU(), sep, nn.BatchNorm2d(sep.pointwise.out_channels)]
+        self.start_with_relu = start_with_relu
+        self.rep = nn.Sequential(*(rep if start_with_relu else rep[1:]))
+        if cout != cin or stride != 1:
+            self.skip = nn.Conv2d(cin, cout, 1, stride, bias=False)
+            self.skipbn = nn.BatchNorm2d(cout)
+        else:
+            self.skip = None
+
+    def forward(self, x):
+        # The published ReLUs are in place: a block that starts with one rectifies the
+        # input its skip path reads as well.
+        if self.start_with_relu:
+            x = F.relu(x)
+            out = self.rep[1:](x)
+        else:
+            out = self.rep(x)
+        return out + (self.skipbn(self.skip(x)) if self.skip is not None else x)
+
+
+class AlignedXception(nn.Module):
+    def __init__(self, output_stride=16):
+        super().__init__()
+        entry, middle, exit_ = (2, 1, (1, 2)) if output_stride == 16 else (1, 2, (2, 4))
+        self.conv1 = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(32)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(64)
+        self.block1 = XceptionBlock(64, 128, 2, 2, start_with_relu=False)
+        self.block2 = XceptionBlock(128, 256, 2, 2, start_with_relu=False)
+        self.block3 = XceptionBlock(256, 728, 2, entry, is_last=True)
+        for i in range(4, 20):
+            setattr(self, "block%d" % i, XceptionBlock(728, 728, 3, 1, middle))
+        self.block20 = XceptionBlock(728, 1024, 2, 1, exit_[0], grow_first=False, is_last=True)
+        self.conv3 = SeparableConv2d(1024, 1536, 1, exit_[1])
+        self.bn3 = nn.BatchNorm2d(1536)
+        self.conv4 = SeparableConv2d(1536, 1536, 1, exit_[1])
+        self.bn4 = nn.BatchNorm2d(1536)
+        self.conv5 = SeparableConv2d(1536, 2048, 1, exit_[1])
+        self.bn5 = nn.BatchNorm2d(2048)
+
+    def forward(self, x):
+        x = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        low = F.relu(self.block1(x))
+        x = low
+        for i in range(2, 21):
+            x = getattr(self, "block%d" % i)(x)
+        x = F.relu(x)
+        x = F.relu(self.bn3(self.conv3(x)))
+        x = F.relu(self.bn4(self.conv4(x)))
+        return F.relu(self.bn5(self.conv5(x))), low
+
+
+class DrnBottleneck(nn.Module):
+    """Post-activation bottleneck: conv2 strided, dilation = padding = the stage's."""
+
+    def __init__(self, cin, planes, stride, dilation):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, dilation, dilation, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.downsample = downsample(cin, planes * 4, stride)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return F.relu(out + (self.downsample(x) if self.downsample is not None else x))
+
+
+def conv_bn_relu(cin, cout, stride, dilation, kernel=3):
+    return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, dilation * (kernel // 2), dilation, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU())
+
+
+def drn_stage(cin, planes, count, stride, dilation):
+    return nn.Sequential(*[DrnBottleneck(cin if i == 0 else planes * 4, planes, stride if i == 0 else 1, dilation)
+                           for i in range(count)])
+
+
+class DrnD54(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer0 = conv_bn_relu(3, 16, 1, 1, kernel=7)
+        self.layer1 = conv_bn_relu(16, 16, 1, 1)
+        self.layer2 = conv_bn_relu(16, 32, 2, 1)
+        self.layer3 = drn_stage(32, 64, 3, 2, 1)
+        self.layer4 = drn_stage(256, 128, 4, 2, 1)
+        self.layer5 = drn_stage(512, 256, 6, 1, 2)
+        self.layer6 = drn_stage(1024, 512, 3, 1, 4)
+        self.layer7 = conv_bn_relu(2048, 512, 1, 2)
+        self.layer8 = conv_bn_relu(512, 512, 1, 1)
+
+    def forward(self, x):
+        low = self.layer3(self.layer2(self.layer1(self.layer0(x))))
+        x = self.layer6(self.layer5(self.layer4(low)))
+        return self.layer8(self.layer7(x)), low
+
+
 class AsppBranch(nn.Module):
     def __init__(self, cin, kernel, dilation):
         super().__init__()
@@ -183,9 +316,14 @@ class DeepLab(nn.Module):
             self.backbone, high, low = ResNet(BasicBlock, [2, 2, 2, 2]), 512, 64
         elif backbone == "resnet101":
             self.backbone, high, low = ResNet(Bottleneck, [3, 4, 23, 3]), 2048, 256
+        elif backbone == "xception":
+            self.backbone, high, low = AlignedXception(), 2048, 128
+        elif backbone == "drn":
+            self.backbone, high, low = DrnD54(), 512, 256
         else:
             self.backbone, high, low = MobileNetV2(), 320, 24
-        self.aspp = ASPP(high)
+        # The published DeepLab forces output stride 8 for drn: the ASPP dilations of OS 8.
+        self.aspp = ASPP(high, (1, 12, 24, 36) if backbone == "drn" else (1, 6, 12, 18))
         self.decoder = Decoder(low, classes)
 
     def forward(self, x):
@@ -261,7 +399,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("make")
-    m.add_argument("--backbone", choices=["resnet18", "resnet101", "mobilenet"], required=True)
+    m.add_argument("--backbone", choices=["resnet18", "resnet101", "mobilenet", "xception", "drn"], required=True)
     m.add_argument("--out", required=True)
     m.add_argument("--format", choices=["zip", "legacy"], default="zip")
     m.add_argument("--wrap", choices=["none", "state_dict", "model"], default="none")
@@ -273,7 +411,7 @@ def main():
     s.add_argument("--out", required=True)
     s.add_argument("--format", choices=["zip", "legacy"], default="zip")
     c = sub.add_parser("compare")
-    c.add_argument("--backbone", choices=["resnet18", "resnet101", "mobilenet"], required=True)
+    c.add_argument("--backbone", choices=["resnet18", "resnet101", "mobilenet", "xception", "drn"], required=True)
     c.add_argument("--original", required=True)
     c.add_argument("--exported", required=True)
     args = parser.parse_args()

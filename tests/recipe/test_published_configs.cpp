@@ -154,6 +154,34 @@ Settings plain_settings(const PlainRun& r) {
   return s;
 }
 
+// train_comp.sh and train_reviewkd.sh: COCO-Stuff 10k, 100 epochs, lr 0.007 poly, alpha
+// 0.1, the teacher as in the TaT runs.
+struct DistillRun {
+  std::string file, student, backbone_file, batch;
+  Settings distiller;  // the distillers.0.* keys of the run
+};
+
+Settings distill_settings(const DistillRun& r) {
+  Settings s = common("coco", r.backbone_file);
+  const Settings run = {
+      {"train.epochs", "100"},
+      {"train.batch_size", r.batch},
+      {"train.optimizer.lr", "0.007"},
+      {"train.lr_schedule.type", "\"poly\""},
+      {"train.lr_schedule.power", "0.9"},
+      {"model.backbone.type", "\"" + r.student + "\""},
+      {"model.head.aspp_dropout", "0.0"},
+      {"teacher.backbone.type", "\"resnet101\""},
+      {"teacher.head.aspp_dropout", "0.0"},
+      {"teacher.mode", "\"train\""},
+      {"distillers.0.weight", "0.1"},
+      {"distillers.1.type", "(absent)"},
+  };
+  s.insert(s.end(), run.begin(), run.end());
+  s.insert(s.end(), r.distiller.begin(), r.distiller.end());
+  return s;
+}
+
 void expect_settings(const std::string& relative, const Settings& settings) {
   const std::string path = std::string(SEGDISTILL_SOURCE_DIR) + "/" + relative;
   const auto checked = run_segdistill({"config", "check", path});
@@ -196,6 +224,35 @@ TEST(PublishedConfigs, TeachersAndStudentBaselinesCarryEveryPublishedSetting) {
       {"configs/cocostuff10k/deeplabv3plus_mbv2.toml", "coco", "mobilenetv2", kMbv2, "100", "12", "0.007", "poly"},
   };
   for (const auto& run : runs) expect_settings(run.file, plain_settings(run));
+}
+
+TEST(PublishedConfigs, ComparisonAndReviewKdRunsCarryEveryPublishedSetting) {
+  const auto decoder = [](const std::string& type) {
+    return Settings{{"distillers.0.type", "\"" + type + "\""},
+                    {"distillers.0.student_feature", "\"head.decoder\""},
+                    {"distillers.0.teacher_feature", "\"head.decoder\""}};
+  };
+  Settings ch = decoder("ch");
+  ch.push_back({"distillers.0.patches", "[8, 8]"});  // train_comp.sh: n = m = 8
+  const std::string levels =
+      "[\"backbone.layer1\", \"backbone.layer2\", \"backbone.layer3\", \"backbone.layer4\", \"head.aspp_pre_relu\", "
+      "\"head.decoder\"]";
+  const Settings reviewkd = {{"distillers.0.type", "\"reviewkd\""},
+                             {"distillers.0.student_features", levels},
+                             {"distillers.0.teacher_features", levels},
+                             {"distillers.0.student_feature", "(absent)"},
+                             {"distillers.0.published_frozen_abf", "(absent)"}};  // the default: the ABFs train
+  Settings reviewkd_mbv2 = reviewkd;
+  reviewkd_mbv2.push_back({"model.backbone.stage_features", "true"});
+  const std::vector<DistillRun> runs = {
+      {"configs/cocostuff10k/comp_at_r101_r18.toml", "resnet18", kR18, "16", decoder("at")},
+      {"configs/cocostuff10k/comp_kd_width_r101_r18.toml", "resnet18", kR18, "16", decoder("kd_width")},
+      {"configs/cocostuff10k/comp_fitnet_plain_r101_r18.toml", "resnet18", kR18, "16", decoder("fitnet_plain")},
+      {"configs/cocostuff10k/comp_ch_r101_r18.toml", "resnet18", kR18, "16", ch},
+      {"configs/cocostuff10k/reviewkd_r101_r18.toml", "resnet18", kR18, "16", reviewkd},
+      {"configs/cocostuff10k/reviewkd_r101_mbv2.toml", "mobilenetv2", kMbv2, "12", reviewkd_mbv2},
+  };
+  for (const auto& run : runs) expect_settings(run.file, distill_settings(run));
 }
 
 }  // namespace

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   torch::manual_seed(0);
   segdistill::PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_BENCH);
   segdistill::SharedModules shared;
-  segdistill::DistillerContext context{"bench", {"s", 256, 4}, {"t", 256, 4}, 21, &shared};
+  segdistill::DistillerContext context{"bench", {"s", 256, 4}, {"t", 256, 4}, 21, &shared, {{"s", 256, 4}}, {{"t", 256, 4}}};
   const auto config = segdistill::Config::parse(
       "pg = {type = \"tat_patch_group\", patches = [16, 16], heads = 64}\nap = {type = \"tat_anchor_point\", anchors = [32, "
       "32]}\n",

@@ -209,15 +209,38 @@ void build_networks(Run& run) {
     const DistillerKeys keys = read_distiller_keys(tables[i]);
     DistillerContext context;
     context.config_key = key;
-    context.student = run.student->feature_spec(keys.student_feature, key + ".student_feature (student)");
-    context.teacher = run.teacher->feature_spec(keys.teacher_feature, key + ".teacher_feature (teacher)");
+    const bool lists = keys.student_features.has_value();
+    for (std::size_t level = 0; level < keys.student_names.size(); ++level) {
+      const std::string index = lists ? "s." + std::to_string(level) : "";
+      context.student_levels.push_back(
+          run.student->feature_spec(keys.student_names[level], key + ".student_feature" + index + " (student)"));
+      context.teacher_levels.push_back(
+          run.teacher->feature_spec(keys.teacher_names[level], key + ".teacher_feature" + index + " (teacher)"));
+    }
+    context.student = context.student_levels.front();
+    context.teacher = context.teacher_levels.front();
     context.num_classes = run.student->num_classes();
     context.shared = &run.shared;
-    auto module = distillers().create(tables[i], context);
+    std::shared_ptr<Distiller> module;
+    try {
+      module = distillers().create(tables[i], context);
+    } catch (const Error& e) {
+      if (!lists) throw;
+      // Whether it takes lists is known only once it is built; a one-pair distiller
+      // usually fails on the lists' first levels, so the message says both.
+      throw Error(
+          fmt::format("{}: '{}' could not be built on the feature lists ({}); lists are for distillers of several feature pairs "
+                      "such as reviewkd: give a one-pair distiller student_feature and teacher_feature",
+                      tables[i].locate("student_features"), tables[i].string("type"), e.what()));
+    }
+    require(!lists || module->takes_feature_lists(),
+            "{}: '{}' distils one feature pair: give student_feature and teacher_feature instead of the lists "
+            "student_features/teacher_features (those are for multi-level distillers such as reviewkd)",
+            tables[i].locate("student_features"), tables[i].string("type"));
     run.distiller_container->register_module(std::to_string(i), module);
     run.distillers.push_back({"loss_" + unique(keys.name ? *keys.name : tables[i].string("type")), keys.weight, module});
-    run.distilled_student_features.push_back(keys.student_feature);
-    run.distilled_teacher_features.push_back(keys.teacher_feature);
+    for (const auto& name : keys.student_names) run.distilled_student_features.push_back(name);
+    for (const auto& name : keys.teacher_names) run.distilled_teacher_features.push_back(name);
   }
   run.student->to(run.device);
   if (run.teacher) run.teacher->to(run.device);

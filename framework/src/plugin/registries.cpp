@@ -21,7 +21,9 @@ TransformRegistry& transforms() {
   return registry;
 }
 DistillerRegistry& distillers() {
-  static DistillerRegistry registry("distillers", "distiller", {"type", "student_feature", "teacher_feature", "weight", "name"});
+  static DistillerRegistry registry(
+      "distillers", "distiller",
+      {"type", "student_feature", "teacher_feature", "student_features", "teacher_features", "weight", "name"});
   return registry;
 }
 LossRegistry& losses() {

@@ -13,5 +13,7 @@ namespace segdistill {
 // 2: headers laid out by concern (segdistill/<concern>/...), segdistill/sdk.hpp, the
 //    Hook/Trainer interface, Loss with LossContext, PluginRegistrar::add_class.
 // 3: Backbone::pretrained_ignored_prefixes (a new virtual), modeling/init.hpp.
-inline constexpr unsigned kSdkApiVersion = 3;
+// 4: feature lists for multi-level distillers: DistillerContext::student_levels and
+//    teacher_levels, Distiller::takes_feature_lists (a new virtual).
+inline constexpr unsigned kSdkApiVersion = 4;
 }  // namespace segdistill

@@ -31,10 +31,14 @@ class SEGDISTILL_API SharedModules {
 // What a distiller is built for: the features it was attached to.
 struct DistillerContext {
   std::string config_key;  // "distillers.0", for messages
-  FeatureSpec student;     // name (e.g. "head.decoder"), channels, stride
+  FeatureSpec student;     // name (e.g. "head.decoder"), channels, stride; the first pair of a list
   FeatureSpec teacher;
   std::int64_t num_classes = 0;
   SharedModules* shared = nullptr;
+  // Every pair, in the config's order: one for student_feature/teacher_feature, the
+  // lists' entries for student_features/teacher_features (multi-level distillers).
+  std::vector<FeatureSpec> student_levels;
+  std::vector<FeatureSpec> teacher_levels;
 };
 
 // Registered in distillers(). Its parameters join the optimizer (LR x
@@ -45,6 +49,9 @@ class SEGDISTILL_API Distiller : public torch::nn::Module {
   // Named scalar losses (unweighted; the trainer applies the config's weight) from the
   // features of the student and the teacher, keyed as in the FeatureMap of a Segmentor.
   virtual std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) = 0;
+  // Whether it distils several feature pairs (student_features/teacher_features lists);
+  // the others are refused such lists instead of silently using one pair.
+  virtual bool takes_feature_lists() const { return false; }
 };
 
 }  // namespace segdistill

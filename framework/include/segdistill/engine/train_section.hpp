@@ -121,15 +121,26 @@ struct TrainSection {
 };
 
 // The framework's keys of a [[distillers]] entry; the distiller reads the others.
+// A pair of features (student_feature, teacher_feature) or, for multi-level
+// distillers, two lists of one length (student_features, teacher_features).
 struct DistillerKeys {
-  std::string student_feature;
-  std::string teacher_feature;
+  std::optional<std::string> student_feature;
+  std::optional<std::string> teacher_feature;
+  std::optional<std::vector<std::string>> student_features;
+  std::optional<std::vector<std::string>> teacher_features;
   double weight;
   std::optional<std::string> name;
+  // Resolved by read_distiller_keys: the pairs, in order (one for the single keys).
+  std::vector<std::string> student_names;
+  std::vector<std::string> teacher_names;
   static void declare(Schema<DistillerKeys>& s) {
-    s.field("student_feature", &DistillerKeys::student_feature, "student feature (head.decoder, backbone.layer4, logits, ...)")
-        .required();
-    s.field("teacher_feature", &DistillerKeys::teacher_feature, "teacher feature").required();
+    s.field("student_feature", &DistillerKeys::student_feature,
+            "student feature (head.decoder, backbone.layer4, logits, ...); or student_features");
+    s.field("teacher_feature", &DistillerKeys::teacher_feature, "teacher feature; or teacher_features");
+    s.field("student_features", &DistillerKeys::student_features,
+            "student features of a multi-level distiller (reviewkd), in order; instead of student_feature");
+    s.field("teacher_features", &DistillerKeys::teacher_features,
+            "teacher features paired with student_features (same length); instead of teacher_feature");
     s.field("weight", &DistillerKeys::weight, "factor of this term in the total loss").default_value(1.0).at_least(0);
     s.field("name", &DistillerKeys::name, "name of the loss term in logs (default: the type)");
   }

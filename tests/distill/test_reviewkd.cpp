@@ -1,0 +1,162 @@
+// ReviewKD against an independent Python implementation of the published formulas
+// (tests/python/reviewkd_reference.py), in float64 at odd sizes; and the framework's
+// feature lists that multi-level distillers are configured with.
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include "model_test_support.hpp"
+#include "segdistill/checkpoint/checkpoint.hpp"
+#include "segdistill/checkpoint/pytorch_checkpoint.hpp"
+#include "segdistill/config/config.hpp"
+#include "segdistill/distill/distiller.hpp"
+#include "segdistill/engine/train_section.hpp"
+#include "segdistill/plugin/registries.hpp"
+#include "test_support.hpp"
+
+using namespace segdistill;
+using segdistill_test::TempDir;
+
+namespace {
+
+constexpr int kLevels = 6;
+
+class ReviewKd : public segdistill_test::WithPlugins {
+ protected:
+  static void SetUpTestSuite() {
+    TempDir dir;
+    const std::string out = (dir.path() / "reference.pt").string();
+    const std::string command =
+        "/usr/bin/python3 " + std::string(SEGDISTILL_SOURCE_DIR) + "/tests/python/reviewkd_reference.py '" + out + "'";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    reference_ = new TensorDict(read_pytorch_state_dict(out, /*keep_dtypes=*/true).tensors);
+  }
+  static void TearDownTestSuite() { delete reference_; }
+
+  static const at::Tensor& ref(const std::string& name) { return reference_->at(name); }
+
+  // The distiller on the reference's levels ("s<i>" of the student, "t<i>" of the
+  // teacher), with the reference's weights, in float64.
+  static std::shared_ptr<Distiller> make(const std::string& options) {
+    DistillerContext context;
+    context.config_key = "distillers.0";
+    context.shared = &shared_;
+    context.num_classes = 21;
+    for (int i = 0; i < kLevels; ++i) {
+      const std::int64_t stride = ref("s" + std::to_string(i)).size(2) == 17 ? 4 : 8;
+      context.student_levels.push_back({"s" + std::to_string(i), ref("s" + std::to_string(i)).size(1), stride});
+      context.teacher_levels.push_back({"t" + std::to_string(i), ref("t" + std::to_string(i)).size(1), stride});
+    }
+    context.student = context.student_levels.front();
+    context.teacher = context.teacher_levels.front();
+    const Config config = Config::parse("d = {type = \"reviewkd\", mid_channels = 6" + options + "}\n", "reviewkd.toml");
+    auto distiller = distillers().create(config.root().table("d"), context);
+    TensorDict weights;
+    for (const auto& [name, tensor] : *reference_)
+      if (name.rfind("abfs.", 0) == 0) weights[name] = tensor;
+    distiller->to(torch::kDouble);
+    load_state_dict(*distiller, weights, "reference");
+    return distiller;
+  }
+
+  struct Step {
+    std::map<std::string, at::Tensor> terms;
+    std::vector<at::Tensor> student;  // with their gradients
+  };
+  static Step run(Distiller& distiller) {
+    Step step;
+    FeatureMap s, t;
+    for (int i = 0; i < kLevels; ++i) {
+      step.student.push_back(ref("s" + std::to_string(i)).clone().requires_grad_());
+      s["s" + std::to_string(i)] = step.student.back();
+      t["t" + std::to_string(i)] = ref("t" + std::to_string(i));
+    }
+    step.terms = distiller.forward(s, t);
+    at::Tensor total = torch::zeros({}, torch::kDouble);
+    for (const auto& [key, value] : step.terms) total = total + value;
+    total.backward();
+    return step;
+  }
+
+  static double relative(const at::Tensor& a, const at::Tensor& b) {
+    return ((a - b).abs().max() / b.abs().max().clamp_min(1e-300)).item<double>();
+  }
+
+  static TensorDict* reference_;
+  static SharedModules shared_;
+};
+TensorDict* ReviewKd::reference_ = nullptr;
+SharedModules ReviewKd::shared_;
+
+}  // namespace
+
+TEST_F(ReviewKd, LossAndGradientsAreThePublishedOnes) {
+  auto distiller = make("");
+  EXPECT_TRUE(distiller->takes_feature_lists());
+  const Step step = run(*distiller);
+  ASSERT_EQ(step.terms.size(), static_cast<std::size_t>(kLevels));
+  for (int i = 0; i < kLevels; ++i) {
+    const double expected = ref("loss" + std::to_string(i)).item<double>();
+    EXPECT_NEAR(step.terms.at("s" + std::to_string(i)).item<double>(), expected, 1e-9 * expected) << "level " << i;
+    EXPECT_LT(relative(step.student[i].grad(), ref("grad.s" + std::to_string(i))), 1e-9) << "level " << i;
+  }
+  // The ABFs learn: every parameter's gradient is the reference's, and the BatchNorms'
+  // running statistics moved as the reference's did.
+  for (const auto& item : distiller->named_parameters()) {
+    ASSERT_TRUE(item.value().grad().defined()) << item.key();
+    EXPECT_LT(relative(item.value().grad(), ref("grad." + item.key())), 1e-9) << item.key();
+  }
+  for (const auto& item : distiller->named_buffers()) {
+    if (item.key().find("running_") == std::string::npos) continue;
+    EXPECT_LT(relative(item.value(), ref("after." + item.key())), 1e-12) << item.key();
+  }
+}
+
+TEST_F(ReviewKd, PublishedFrozenAbfKeepsItsParametersOutOfTraining) {
+  auto distiller = make(", published_frozen_abf = true");
+  for (const auto& p : distiller->parameters()) EXPECT_FALSE(p.requires_grad());
+  const Step step = run(*distiller);
+  // The student is taught as before; the ABFs get no gradient to be stepped with.
+  for (int i = 0; i < kLevels; ++i)
+    EXPECT_LT(relative(step.student[i].grad(), ref("grad.s" + std::to_string(i))), 1e-9) << "level " << i;
+  for (const auto& p : distiller->parameters()) EXPECT_FALSE(p.grad().defined());
+}
+
+TEST_F(ReviewKd, LevelsOfDifferentStridesAreAnErrorNamingThem) {
+  DistillerContext context;
+  context.config_key = "distillers.3";
+  context.student_levels = {{"backbone.layer1", 64, 4}};
+  context.teacher_levels = {{"backbone.layer2", 512, 8}};
+  context.student = context.student_levels[0];
+  context.teacher = context.teacher_levels[0];
+  const Config config = Config::parse("d = {type = \"reviewkd\"}\n", "reviewkd.toml");
+  const std::string message = segdistill_test::error_of([&] { distillers().create(config.root().table("d"), context); });
+  EXPECT_NE(message.find("distillers.3"), std::string::npos) << message;
+  EXPECT_NE(message.find("backbone.layer2 (stride 8)"), std::string::npos) << message;
+}
+
+TEST(DistillerKeys, FeatureListsPairUpAndExcludeTheSingleKeys) {
+  const auto keys_of = [](const std::string& body) {
+    const Config config = Config::parse("[[distillers]]\ntype = \"x\"\n" + body, "keys.toml");
+    return read_distiller_keys(config.root().tables("distillers")[0]);
+  };
+  const DistillerKeys lists = keys_of(
+      "student_features = [\"backbone.layer1\", \"head.decoder\"]\nteacher_features = [\"backbone.layer1\", \"head.decoder\"]\n");
+  EXPECT_EQ(lists.student_names, (std::vector<std::string>{"backbone.layer1", "head.decoder"}));
+  EXPECT_EQ(lists.teacher_names.size(), 2u);
+  const DistillerKeys single = keys_of("student_feature = \"head.decoder\"\nteacher_feature = \"head.aspp\"\n");
+  EXPECT_EQ(single.student_names, std::vector<std::string>{"head.decoder"});
+  EXPECT_EQ(single.teacher_names, std::vector<std::string>{"head.aspp"});
+
+  std::string message = segdistill_test::error_of(
+      [&] { keys_of("student_feature = \"a\"\nstudent_features = [\"a\"]\nteacher_feature = \"b\"\n"); });
+  EXPECT_NE(message.find("both are set"), std::string::npos) << message;
+  EXPECT_NE(message.find("keys.toml"), std::string::npos) << message;
+  message = segdistill_test::error_of([&] { keys_of("teacher_feature = \"b\"\n"); });
+  EXPECT_NE(message.find("student_feature"), std::string::npos) << message;
+  EXPECT_NE(message.find("neither is set"), std::string::npos) << message;
+  message = segdistill_test::error_of([&] { keys_of("student_features = [\"a\", \"b\"]\nteacher_features = [\"a\"]\n"); });
+  EXPECT_NE(message.find("2 entries"), std::string::npos) << message;
+  message = segdistill_test::error_of([&] { keys_of("student_features = []\nteacher_features = []\n"); });
+  EXPECT_NE(message.find("empty"), std::string::npos) << message;
+}
