@@ -9,6 +9,7 @@ function(segdistill_add_plugin name)
     LIBRARY_OUTPUT_DIRECTORY "${SEGDISTILL_BUILD_PLUGIN_DIR}")
   segdistill_warnings(${target})
   segdistill_use_torch_pch(${target})
+  segdistill_batch_sources(${target})
   # Installed two folders below libsegdistill (LIBDIR/segdistill/plugins).
   set_target_properties(${target} PROPERTIES INSTALL_RPATH "$ORIGIN/../..")
   install(TARGETS ${target} LIBRARY DESTINATION "${SEGDISTILL_INSTALL_PLUGIN_DIR}" COMPONENT runtime)

@@ -19,12 +19,12 @@ namespace segdistill {
 
 namespace {
 
-const char* kMagic = "segdistill_checkpoint";
+const char* kFormatMarker = "segdistill_checkpoint";
 const std::string kGroups[] = {"model", "teacher", "distillers", "optimizer", "hooks", "rng"};
 
 c10::IValue to_ivalue(const Checkpoint& checkpoint) {
   c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
-  root.insert("format", std::string(kMagic));
+  root.insert("format", std::string(kFormatMarker));
   root.insert("format_version", checkpoint.format_version);
   root.insert("iteration", checkpoint.iteration);
   c10::impl::GenericDict groups(c10::StringType::get(), c10::AnyType::get());
@@ -75,7 +75,7 @@ class Parser {
   Checkpoint parse(const Value& root) const {
     if (root.kind != Kind::Dict) not_a_checkpoint(path_, "its top level is not a dict");
     const Value* format = find(root, "format");
-    if (!format || format->kind != Kind::String || format->text != kMagic) not_a_checkpoint(path_, "no segdistill format marker");
+    if (!format || format->kind != Kind::String || format->text != kFormatMarker) not_a_checkpoint(path_, "no segdistill format marker");
     Checkpoint checkpoint;
     checkpoint.format_version = integer(root, "format_version");
     if (checkpoint.format_version < kOldestReadableCheckpointFormat || checkpoint.format_version > kCheckpointFormatVersion)

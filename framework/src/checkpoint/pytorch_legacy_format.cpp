@@ -12,8 +12,10 @@ namespace segdistill {
 namespace {
 
 // 0x1950a86a20f9469cfc6c, the magic number of the legacy format, as pickle's LONG1 bytes.
-const unsigned char kMagic[] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+const unsigned char kLegacyMagicNumber[] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 constexpr std::int64_t kProtocolVersion = 1001;
+
+using Kind = pickle::Value::Kind;
 
 struct PendingStorage {
   at::Tensor root;  // filled once the raw data is read
@@ -22,7 +24,6 @@ struct PendingStorage {
 }  // namespace
 
 pickle::Ref load_legacy_checkpoint(const std::string& path, const std::vector<char>& bytes) {
-  using Kind = pickle::Value::Kind;
   std::size_t offset = 0;
   auto next_pickle = [&](pickle::StorageLoader loader = {}) {
     pickle::Reader reader(bytes.data() + offset, bytes.size() - offset, path, std::move(loader));
@@ -32,7 +33,7 @@ pickle::Ref load_legacy_checkpoint(const std::string& path, const std::vector<ch
   };
 
   const pickle::Ref magic = next_pickle();
-  if (magic->kind != Kind::BigInt || magic->text != std::string(reinterpret_cast<const char*>(kMagic), sizeof(kMagic)))
+  if (magic->kind != Kind::BigInt || magic->text != std::string(reinterpret_cast<const char*>(kLegacyMagicNumber), sizeof(kLegacyMagicNumber)))
     throw Error(path + ": not a PyTorch checkpoint (neither the zip format of torch.save >= 1.6 nor the legacy format)");
   const pickle::Ref protocol = next_pickle();
   if (protocol->kind != Kind::Int || protocol->integer != kProtocolVersion)

@@ -12,6 +12,8 @@ namespace segdistill {
 
 namespace {
 
+using Kind = pickle::Value::Kind;
+
 // ('storage', storage class, key, location, numel)
 struct StorageId {
   std::string storage_class, key;
@@ -19,7 +21,6 @@ struct StorageId {
 };
 
 StorageId parse_storage_id(const pickle::Value& id, const std::string& path) {
-  using Kind = pickle::Value::Kind;
   if (id.kind != Kind::Tuple || id.items.size() < 5 || id.items[0]->text != "storage" || id.items[1]->kind != Kind::Global ||
       id.items[2]->kind != Kind::String || id.items[4]->kind != Kind::Int || id.items[4]->integer < 0)
     throw Error(path + ": unexpected storage reference in the checkpoint");
