@@ -37,9 +37,7 @@ case "$iterations" in ''|*[!0-9]*) echo "demo.sh: --iterations must be a number 
 start=$SECONDS
 # shellcheck source=lib/release_build.sh
 source "$root/tools/lib/release_build.sh"
-release_build "$root" segdistill_cli segdistill_backbones segdistill_heads \
-  segdistill_datasets segdistill_transforms segdistill_schedules segdistill_tat segdistill_baseline_distillers \
-  segdistill_example_attention_transfer segdistill_demo_figures
+release_build "$root" segdistill_demo_figures
 
 cd "$root"  # the toy configs name their data and outputs relative to the repository
 # Fixed thread counts wherever it runs: float sums in another order change a short toy

@@ -32,9 +32,7 @@ done
 
 # shellcheck source=lib/release_build.sh
 source "$root/tools/lib/release_build.sh"
-release_build "$root" segdistill_cli segdistill_backbones segdistill_heads \
-  segdistill_datasets segdistill_transforms segdistill_schedules segdistill_tat segdistill_baseline_distillers \
-  segdistill_published_comparison_distillers segdistill_reviewkd_distiller
+release_build "$root"
 
 cd "$root"
 segdistill="$root/build/bin/segdistill"

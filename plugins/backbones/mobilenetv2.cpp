@@ -23,9 +23,28 @@ std::int64_t truncated(std::int64_t channels, double width) {
   return std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(channels) * width));
 }
 
-// ReLU6 as a clamp: the same values and gradient (but at exactly 0 and 6), and its
-// backward has the BFloat16 CPU kernel that LibTorch 1.13's hardtanh backward lacks.
-torch::Tensor clamped_relu6(const torch::Tensor& x) { return x.clamp(0, 6); }
+// ReLU6 as a clamp whose backward reads its output: LibTorch's clamp keeps its input
+// for the backward pass, which would hold the BatchNorm output beside the clamped one
+// (the expanded activations are most of MobileNetV2's training memory), and LibTorch
+// 1.13's hardtanh backward, which reads the output, has no BFloat16 CPU kernel. The
+// gradient is ReLU6's (zero at exactly 0 and 6).
+class Relu6Function : public torch::autograd::Function<Relu6Function> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x) {
+    torch::Tensor out = x.clamp(0, 6);
+    ctx->save_for_backward({out});
+    return out;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    const torch::Tensor out = ctx->get_saved_variables()[0];
+    return {grads[0].masked_fill(out.le(0).logical_or_(out.ge(6)), 0)};
+  }
+};
+
+torch::Tensor clamped_relu6(const torch::Tensor& x) {
+  if (!(torch::GradMode::is_enabled() && x.requires_grad())) return x.clamp(0, 6);
+  return Relu6Function::apply(x);
+}
 
 class Relu6Impl : public nn::Module {
  public:

@@ -3,9 +3,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <map>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -67,18 +70,26 @@ class LargeBlockCache final : public c10::Allocator {
   c10::DataPtr allocate(std::size_t bytes) SEGDISTILL_ALLOCATE_CONST override {
     if (bytes < kSmallest) return small_->allocate(bytes);
     const std::size_t size = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-    void* block = reuse(size);
-    if (!block) block = map_aligned(size);
-    if (!block) {  // out of memory: give back what is held free and try once more
-      release_free_blocks();
-      block = map_aligned(size);
+    std::vector<Block> evicted;
+    Block block = take(size, evicted);
+    unmap(evicted);
+    if (!block.start) {
+      block = {map_aligned(size), size};
+      if (!block.start) {  // out of memory: give back what is held free and try once more
+        release_free_blocks();
+        block.start = map_aligned(size);
+      }
+      if (!block.start) {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        live_bytes_ -= size;
+      }
+      TORCH_CHECK(block.start, "out of memory: could not allocate ", bytes, " bytes for a CPU tensor");
     }
-    TORCH_CHECK(block, "out of memory: could not allocate ", bytes, " bytes for a CPU tensor");
     {
       const std::lock_guard<std::mutex> lock(mutex_);
-      live_[block] = size;
+      live_[block.start] = block.size;
     }
-    return {block, block, &release, c10::Device(c10::DeviceType::CPU)};
+    return {block.start, block.start, &release, c10::Device(c10::DeviceType::CPU)};
   }
 
   c10::DeleterFnPtr raw_deleter() const override { return &release; }
@@ -90,54 +101,84 @@ class LargeBlockCache final : public c10::Allocator {
   static void release(void* block);
 
  private:
-  void* reuse(std::size_t size) const {
+  struct Block {
+    void* start = nullptr;
+    std::size_t size = 0;
+  };
+
+  // The smallest free block that fits `size` without wasting more than its own size, or
+  // none. On none, the free blocks that would make the process hold more than its
+  // highest live total so far go into `evicted`: a cache of exact sizes alone kept blocks
+  // of sizes one phase of a step uses while another phase mapped its own, and the
+  // process's peak memory grew by a third (MobileNetV2's training step).
+  Block take(std::size_t size, std::vector<Block>& evicted) const {
     const std::lock_guard<std::mutex> lock(mutex_);
-    auto it = free_.find(size);
-    if (it == free_.end() || it->second.empty()) return nullptr;
-    void* block = it->second.back();
-    it->second.pop_back();
-    held_ -= size;
-    return block;
+    auto fit = free_.lower_bound(size);
+    if (fit != free_.end() && fit->first <= 2 * size) {
+      const Block block{fit->second, fit->first};
+      free_.erase(fit);
+      held_ -= block.size;
+      note_live(block.size);
+      return block;
+    }
+    note_live(size);
+    while (!free_.empty() && live_bytes_ + held_ > peak_live_) {
+      auto largest = std::prev(free_.end());
+      evicted.push_back({largest->second, largest->first});
+      held_ -= largest->first;
+      free_.erase(largest);
+    }
+    return {};
   }
 
-  void give_back(void* block) const {
-    std::size_t size = 0;
+  void note_live(std::size_t size) const {
+    live_bytes_ += size;
+    peak_live_ = std::max(peak_live_, live_bytes_);
+  }
+
+  void give_back(void* start) const {
+    Block block{start, 0};
     {
       const std::lock_guard<std::mutex> lock(mutex_);
-      auto it = live_.find(block);
+      auto it = live_.find(start);
       if (it != live_.end()) {
-        size = it->second;
+        block.size = it->second;
         live_.erase(it);
-        if (held_ + size <= limit_) {
-          free_[size].push_back(block);
-          held_ += size;
+        live_bytes_ -= block.size;
+        if (held_ + block.size <= limit_) {
+          free_.emplace(block.size, start);
+          held_ += block.size;
           return;
         }
       }
     }
-    if (size == 0)
-      small_->raw_deleter()(block);  // one of the small allocator's, freed raw
+    if (block.size == 0)
+      small_->raw_deleter()(start);  // one of the small allocator's, freed raw
     else
-      munmap(block, size);
+      munmap(start, block.size);
+  }
+
+  static void unmap(const std::vector<Block>& blocks) {
+    for (const Block& block : blocks) munmap(block.start, block.size);
   }
 
   void release_free_blocks() const {
-    std::unordered_map<std::size_t, std::vector<void*>> blocks;
+    std::vector<Block> blocks;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
-      blocks.swap(free_);
+      for (const auto& [size, start] : free_) blocks.push_back({start, size});
+      free_.clear();
       held_ = 0;
     }
-    for (const auto& [size, list] : blocks)
-      for (void* block : list) munmap(block, size);
+    unmap(blocks);
   }
 
   c10::Allocator* small_;
   std::size_t limit_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<void*, std::size_t> live_;
-  mutable std::unordered_map<std::size_t, std::vector<void*>> free_;
-  mutable std::size_t held_ = 0;
+  mutable std::multimap<std::size_t, void*> free_;  // by size, for the best fit
+  mutable std::size_t held_ = 0, live_bytes_ = 0, peak_live_ = 0;
 };
 
 // Never destroyed: tensors freed during exit still come back to it.

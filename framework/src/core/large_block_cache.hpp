@@ -7,10 +7,14 @@
 // 64-byte-aligned allocations leave gaps that a block of the same size never fits again.
 namespace segdistill {
 
-// Installs, once per process, an allocator that keeps each freed block of 8 MiB or more
-// (sizes rounded up to 2 MiB) for the next request of that size, up to a quarter of the
-// machine's memory held free (divided among the local processes of a data-parallel job); blocks are mapped 2 MiB-aligned and
-// advised to use transparent huge pages where the kernel offers them. Smaller blocks go to LibTorch's own allocator.
+// Installs, once per process, an allocator that keeps freed blocks of 8 MiB or more
+// (sizes rounded up to 2 MiB) for later requests: a request takes the smallest held block
+// that fits it (at most twice its size), and when none does, held blocks are unmapped
+// until live and held blocks together are no more than the highest live total so far,
+// so the cache saves page faults without raising the process's peak memory. At most a
+// quarter of the machine's memory is held (divided among the local processes of a
+// data-parallel job); blocks are mapped 2 MiB-aligned and advised to use transparent huge
+// pages where the kernel offers them. Smaller blocks go to LibTorch's own allocator.
 void install_large_block_cache();
 
 }  // namespace segdistill
