@@ -136,17 +136,30 @@ EvaluationResult evaluate_predictions(const std::string& predictions_dir, const 
   const std::size_t n = split.dataset->size();
   EvaluationResult result{Evaluator(info.num_classes(), info.ignore_index), {}, info.class_names, n, 0};
   const auto start = std::chrono::steady_clock::now();
+  const auto prediction_path = [&](std::size_t i) {
+    return (fs::path(predictions_dir) / (split.dataset->id(i) + ".png")).string();
+  };
+  // Missing files are found before any work, in the split's order: the error names the
+  // same first file on every run and says how many are missing.
+  std::size_t missing = 0, first_missing = n;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (fs::exists(prediction_path(i), ec)) continue;
+    if (missing++ == 0) first_missing = i;
+  }
+  if (missing > 0)
+    throw Error(prediction_path(first_missing) + ": no prediction for sample '" + split.dataset->id(first_missing) + "' of " +
+                split.key + (missing > 1 ? " (" + std::to_string(missing) + " of " + std::to_string(n) + " are missing)" : ""));
   std::atomic<std::size_t> next{0}, done{0};
   std::mutex mutex;
   std::exception_ptr failure;
+  std::size_t failure_index = n;
   ProgressBar bar("eval " + split.key + " (predictions)", static_cast<std::int64_t>(n));
   auto work = [&] {
     Evaluator local(info.num_classes(), info.ignore_index);
+    std::size_t i = 0;
     try {
-      for (std::size_t i = next++; i < n; i = next++) {
-        const std::string id = split.dataset->id(i);
-        const std::string path = (fs::path(predictions_dir) / (id + ".png")).string();
-        if (!fs::exists(path)) throw Error(path + ": no prediction for sample '" + id + "' of " + split.key);
+      for (i = next++; i < n; i = next++) {
+        const std::string path = prediction_path(i);
         cv::Mat label = split.dataset->load_label(i);
         cv::Mat prediction = read_label_png(path);
         if (options.resize_to) {
@@ -157,8 +170,12 @@ EvaluationResult evaluate_predictions(const std::string& predictions_dir, const 
         ++done;
       }
     } catch (...) {
+      // Of the samples that failed before the others stopped, the earliest is reported.
       std::lock_guard<std::mutex> lock(mutex);
-      if (!failure) failure = std::current_exception();
+      if (!failure || i < failure_index) {
+        failure = std::current_exception();
+        failure_index = i;
+      }
       next = n;  // the others stop too
     }
     std::lock_guard<std::mutex> lock(mutex);
