@@ -11,6 +11,7 @@
 #include "segdistill/distill/distiller.hpp"
 #include "segdistill/plugin/registries.hpp"
 #include "test_support.hpp"
+#include "tolerance.hpp"
 
 using namespace segdistill;
 using segdistill_test::TempDir;
@@ -81,7 +82,9 @@ double relative(const at::Tensor& a, const at::Tensor& b) {
 void expect_running_statistics_match(const Pair& pair, const Reference& r) {
   const TensorDict after = state_dict(*pair.patch_group);
   for (const char* name : {"embed_query.norm.running_mean", "embed_key.norm.running_var", "embed_value.norm.running_mean"})
-    EXPECT_LT(relative(after.at(name), r.t.at(std::string("after.") + name)), 1e-9) << name;
+    EXPECT_TRUE(segdistill_test::within("relative(after.at(name), r.t.at(std::string('after.') + name))",
+                                        relative(after.at(name), r.t.at(std::string("after.") + name)), 1e-9))
+        << name;
 }
 
 // Loss and gradients against the reference; with `training`, the BatchNorms normalise
@@ -99,15 +102,17 @@ void expect_matches(const std::string& setting, bool training = false, const Var
   const at::Tensor ap = pair->anchor_point->forward(student, teacher).at("tat_anchor_point");
   const double beta = r.t.at("weights")[0].item<double>(), gamma = r.t.at("weights")[1].item<double>();
   (beta * pg + gamma * ap).backward();
-  EXPECT_LT(relative(pg, r.t.at("loss_pg")), 1e-5)
+  EXPECT_TRUE(segdistill_test::within("relative(pg, r.t.at('loss_pg'))", relative(pg, r.t.at("loss_pg")), 1e-5))
       << setting << " " << pg.item<double>() << " vs " << r.t.at("loss_pg").item<double>();
-  EXPECT_LT(relative(ap, r.t.at("loss_ap")), 1e-5) << setting;
-  EXPECT_LT(relative(fs.grad(), r.t.at("grad.fs")), 1e-5) << setting;
+  EXPECT_TRUE(segdistill_test::within("relative(ap, r.t.at('loss_ap'))", relative(ap, r.t.at("loss_ap")), 1e-5)) << setting;
+  EXPECT_TRUE(segdistill_test::within("relative(fs.grad(), r.t.at('grad.fs'))", relative(fs.grad(), r.t.at("grad.fs")), 1e-5))
+      << setting;
   std::size_t compared = 0;
   for (const auto& p : pair->patch_group->named_parameters()) {
     const at::Tensor& expected = r.t.at("grad." + p.key());
     ASSERT_TRUE(p.value().grad().defined()) << p.key();
-    EXPECT_LT(relative(p.value().grad(), expected), 1e-5) << setting << " " << p.key();
+    EXPECT_TRUE(segdistill_test::within("relative(p.value().grad(), expected)", relative(p.value().grad(), expected), 1e-5))
+        << setting << " " << p.key();
     ++compared;
   }
   EXPECT_EQ(compared, 9u);  // conv2d.weight, norm.weight, norm.bias of the three embeddings
@@ -182,9 +187,9 @@ TEST_F(Tat, PerSampleEmbeddingInTrainingModeIsThePublishedQuirk) {
   const at::Tensor pg = pair->patch_group->forward(student, teacher).at("tat_patch_group");
   const at::Tensor ap = pair->anchor_point->forward(student, teacher).at("tat_anchor_point");
   (r.t.at("weights")[0].item<double>() * pg + r.t.at("weights")[1].item<double>() * ap).backward();
-  EXPECT_LT(relative(pg, r.t.at("loss_pg")), 1e-5);
-  EXPECT_LT(relative(ap, r.t.at("loss_ap")), 1e-5);
-  EXPECT_LT(relative(fs.grad(), r.t.at("grad.fs")), 1e-5);
+  EXPECT_TRUE(segdistill_test::within("relative(pg, r.t.at('loss_pg'))", relative(pg, r.t.at("loss_pg")), 1e-5));
+  EXPECT_TRUE(segdistill_test::within("relative(ap, r.t.at('loss_ap'))", relative(ap, r.t.at("loss_ap")), 1e-5));
+  EXPECT_TRUE(segdistill_test::within("relative(fs.grad(), r.t.at('grad.fs'))", relative(fs.grad(), r.t.at("grad.fs")), 1e-5));
   // One embedding for both terms: the statistics moved once per sample, not twice.
   expect_running_statistics_match(*pair, r);
 }

@@ -1,6 +1,7 @@
 // Mixed precision and channels-last: autocast scopes, bf16 training of every shipped
 // backbone and head (fp32 checkpoints, exact resume), bf16 evaluation, fp16's CPU error.
 #include <gtest/gtest.h>
+#include <cmath>
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -16,8 +17,10 @@
 
 #include "run_test_support.hpp"
 #include "segdistill/core/error.hpp"
+#include "segdistill/engine/channels_last.hpp"
 #include "segdistill/engine/precision.hpp"
 #include "test_support.hpp"
+#include "tolerance.hpp"
 #include "toy_dataset.hpp"
 
 using namespace segdistill;
@@ -105,7 +108,8 @@ TEST(ChannelsLast, ConvertsWeightsWithoutChangingThem) {
   use_channels_last(*net.ptr());
   EXPECT_TRUE(uses_channels_last(*net.ptr()));
   EXPECT_TRUE(torch::equal(net->parameters()[0], before));
-  EXPECT_TRUE(torch::allclose(net->forward(x.contiguous(at::MemoryFormat::ChannelsLast)), expected, 1e-5, 1e-6));
+  EXPECT_TRUE(segdistill_test::allclose("net->forward(x.contiguous(at::MemoryFormat::ChannelsLast)) vs expected",
+                                        net->forward(x.contiguous(at::MemoryFormat::ChannelsLast)), expected, 1e-5, 1e-6));
 }
 
 TEST_F(MixedPrecision, Bf16RunLearnsKeepsFp32CheckpointsAndResumesExactly) {
@@ -182,7 +186,7 @@ TEST_F(MixedPrecision, Bf16EvaluationAgreesWithFp32) {
   };
   const double fp32 = miou("fp32"), bf16 = miou("bf16");
   EXPECT_GT(fp32, 0.05);  // it learned something: the comparison is not between two chance-level models
-  EXPECT_NEAR(bf16, fp32, 0.02);
+  EXPECT_TRUE(segdistill_test::within("bf16 vs fp32", std::abs((bf16) - (fp32)), 0.02));
 }
 
 TEST_F(MixedPrecision, Fp16OnTheCpuIsAClearError) {

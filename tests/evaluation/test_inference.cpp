@@ -5,6 +5,7 @@
 
 #include "model_test_support.hpp"
 #include "segdistill/evaluation/inference.hpp"
+#include "tolerance.hpp"
 
 using namespace segdistill;
 using segdistill_test::make_model;
@@ -28,7 +29,7 @@ TEST_F(Inference, WholePadsToTheOutputStrideAndCropsBack) {
   model->eval();
   const auto padded = torch::nn::functional::pad(images, torch::nn::functional::PadFuncOptions({0, 3, 0, 11}));
   const auto by_hand = model->forward(padded).logits.narrow(2, 0, 37).narrow(3, 0, 45);
-  EXPECT_TRUE(torch::allclose(logits, by_hand, 1e-5, 1e-6));
+  EXPECT_TRUE(segdistill_test::allclose("logits vs by_hand", logits, by_hand, 1e-5, 1e-6));
 }
 
 TEST_F(Inference, SlideEqualsWholeOnAnImageSmallerThanTheCrop) {
@@ -46,9 +47,13 @@ TEST_F(Inference, SlideAveragesOverlappingWindows) {
   // Windows at x = 0 and x = 32: columns 32..47 are the mean of both.
   const auto left = infer_logits(*model, images.narrow(3, 0, 48), options());
   const auto right = infer_logits(*model, images.narrow(3, 32, 48), options());
-  EXPECT_TRUE(torch::allclose(slide.narrow(3, 0, 32), left.narrow(3, 0, 32), 1e-5, 1e-6));
-  EXPECT_TRUE(torch::allclose(slide.narrow(3, 48, 32), right.narrow(3, 16, 32), 1e-5, 1e-6));
-  EXPECT_TRUE(torch::allclose(slide.narrow(3, 32, 16), (left.narrow(3, 32, 16) + right.narrow(3, 0, 16)) / 2, 1e-5, 1e-6));
+  EXPECT_TRUE(segdistill_test::allclose("slide.narrow(3, 0, 32) vs left.narrow(3, 0, 32)", slide.narrow(3, 0, 32),
+                                        left.narrow(3, 0, 32), 1e-5, 1e-6));
+  EXPECT_TRUE(segdistill_test::allclose("slide.narrow(3, 48, 32) vs right.narrow(3, 16, 32)", slide.narrow(3, 48, 32),
+                                        right.narrow(3, 16, 32), 1e-5, 1e-6));
+  EXPECT_TRUE(segdistill_test::allclose("slide.narrow(3, 32, 16) vs (left.narrow(3, 32, 16) + right.narrow(3, 0",
+                                        slide.narrow(3, 32, 16), (left.narrow(3, 32, 16) + right.narrow(3, 0, 16)) / 2, 1e-5,
+                                        1e-6));
 }
 
 TEST_F(Inference, FlipAveragesTheMirroredPrediction) {
@@ -57,11 +62,12 @@ TEST_F(Inference, FlipAveragesTheMirroredPrediction) {
   const auto plain = infer_logits(*model, images, options());
   const auto mirrored = infer_logits(*model, images.flip({3}), options());
   const auto flipped = infer_logits(*model, images, options("flip = true\n"));
-  EXPECT_TRUE(torch::allclose(flipped, (plain + mirrored.flip({3})) / 2, 1e-5, 1e-6));
+  EXPECT_TRUE(segdistill_test::allclose("flipped vs (plain + mirrored.flip({3})) / 2", flipped, (plain + mirrored.flip({3})) / 2,
+                                        1e-5, 1e-6));
   // On a mirror-symmetric image the flip-averaged logits are mirror-symmetric.
   const auto symmetric = torch::cat({images.narrow(3, 0, 24), images.narrow(3, 0, 24).flip({3})}, 3);
   const auto out = infer_logits(*model, symmetric, options("flip = true\n"));
-  EXPECT_TRUE(torch::allclose(out, out.flip({3}), 1e-5, 1e-6));
+  EXPECT_TRUE(segdistill_test::allclose("out vs out.flip({3})", out, out.flip({3}), 1e-5, 1e-6));
   EXPECT_FALSE(torch::allclose(plain, plain.flip({3}), 1e-3, 1e-3));  // without flip it is not
 }
 
@@ -76,5 +82,5 @@ TEST_F(Inference, ScalesAverageLogitsResizedBack) {
   const auto half =
       F::interpolate(infer_logits(*model, half_input, options()),
                      F::InterpolateFuncOptions().size(std::vector<int64_t>{64, 64}).mode(torch::kBilinear).align_corners(false));
-  EXPECT_TRUE(torch::allclose(both, (full + half) / 2, 1e-5, 1e-6));
+  EXPECT_TRUE(segdistill_test::allclose("both vs (full + half) / 2", both, (full + half) / 2, 1e-5, 1e-6));
 }

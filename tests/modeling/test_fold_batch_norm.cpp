@@ -9,6 +9,7 @@
 #include "model_test_support.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
 #include "segdistill/modeling/fold_batch_norm.hpp"
+#include "tolerance.hpp"
 
 using segdistill_test::make_model;
 
@@ -47,9 +48,10 @@ TEST_F(FoldBatchNorm, EveryBackboneGivesTheSameFeaturesFolded) {
     const std::int64_t folded = segdistill::fold_batch_norms(*model);
     EXPECT_EQ(folded, batch_norms) << backbone << ": every BatchNorm follows its convolution";
     const segdistill::SegmentorOutput after = model->forward(input);
-    EXPECT_TRUE(torch::allclose(after.logits, before.logits, 1e-4, 1e-4)) << backbone;
+    EXPECT_TRUE(segdistill_test::allclose("after.logits vs before.logits", after.logits, before.logits, 1e-4, 1e-4)) << backbone;
     for (const auto& [name, feature] : before.features)
-      EXPECT_TRUE(torch::allclose(after.features.at(name), feature, 1e-4, 1e-4)) << backbone << " " << name;
+      EXPECT_TRUE(segdistill_test::allclose("after.features.at(name) vs feature", after.features.at(name), feature, 1e-4, 1e-4))
+          << backbone << " " << name;
     // Folded, a network can no longer train.
     model->train();
     EXPECT_ANY_THROW(model->forward(input));

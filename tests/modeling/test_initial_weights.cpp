@@ -13,6 +13,7 @@
 #include "segdistill/checkpoint/pytorch_checkpoint.hpp"
 #include "segdistill/modeling/initial_weights.hpp"
 #include "test_support.hpp"
+#include "tolerance.hpp"
 
 namespace {
 
@@ -36,8 +37,11 @@ double std_of(const at::Tensor& t) { return t.to(at::kDouble).std().item<double>
 void expect_std(const TensorDict& weights, const std::string& name, double expected) {
   SCOPED_TRACE(name);
   ASSERT_TRUE(weights.count(name));
-  EXPECT_NEAR(std_of(weights.at(name)), expected, 0.05 * expected);
-  EXPECT_NEAR(weights.at(name).to(at::kDouble).mean().item<double>(), 0.0, 0.05 * expected);
+  EXPECT_TRUE(segdistill_test::within("std_of(weights.at(name)) vs expected", std::abs((std_of(weights.at(name))) - (expected)),
+                                      0.05 * expected));
+  EXPECT_TRUE(segdistill_test::within("weights.at(name).to(at::kDouble).mean().item<double>() vs 0.0",
+                                      std::abs((weights.at(name).to(at::kDouble).mean().item<double>()) - (0.0)),
+                                      0.05 * expected));
 }
 
 class InitialWeights : public segdistill_test::WithPlugins {};

@@ -7,6 +7,7 @@
 #include "segdistill/checkpoint/checkpoint.hpp"
 #include "segdistill/core/error.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
+#include "tolerance.hpp"
 
 using namespace segdistill;
 using segdistill_test::make_model;
@@ -91,7 +92,8 @@ TEST_F(Models, AsppPreReluIsTheFusionBeforeItsRelu) {
   const auto out = model->forward(torch::randn({1, 3, 64, 64}));
   const at::Tensor& fused = out.features.at("head.aspp_pre_relu");
   EXPECT_LT(fused.min().item<float>(), 0.0f);
-  EXPECT_TRUE(torch::allclose(torch::relu(fused), out.features.at("head.aspp")));
+  EXPECT_TRUE(segdistill_test::allclose("torch::relu(fused) vs out.features.at('head.aspp')", torch::relu(fused),
+                                        out.features.at("head.aspp"), 1e-5, 1e-8));
 }
 
 // backbone stage_features: the published extract_feature's MobileNetV2 levels. Stage k's
@@ -124,10 +126,11 @@ TEST_F(Models, MobileNetV2StageFeaturesAreThePublishedOnes) {
   const auto eval_out = model->forward(images);
   const auto& f = eval_out.features;
   const std::string bn4 = "backbone.features.4.conv.1.";
-  EXPECT_TRUE(torch::allclose(f.at("backbone.layer1"),
-                              expansion(4, f.at("backbone.low_level"), false, buffers[bn4 + "running_mean"].clone(),
-                                        buffers[bn4 + "running_var"].clone()),
-                              1e-5, 1e-5));
+  EXPECT_TRUE(segdistill_test::allclose("f.at('backbone.layer1') vs expansion(4, f.at('backbone.low_level'), fa",
+                                        f.at("backbone.layer1"),
+                                        expansion(4, f.at("backbone.low_level"), false, buffers[bn4 + "running_mean"].clone(),
+                                                  buffers[bn4 + "running_var"].clone()),
+                                        1e-5, 1e-5));
   EXPECT_TRUE(torch::equal(f.at("backbone.layer4"), f.at("backbone.out")));
   // Without the option the network is the plain one: the same outputs, no stage features.
   const auto plain_config = Config::parse(
@@ -138,7 +141,7 @@ TEST_F(Models, MobileNetV2StageFeaturesAreThePublishedOnes) {
   load_state_dict(*plain, state_dict(*model), "stages");
   plain->eval();
   const auto plain_out = plain->forward(images);
-  EXPECT_TRUE(torch::allclose(plain_out.logits, eval_out.logits, 1e-5, 1e-5));
+  EXPECT_TRUE(segdistill_test::allclose("plain_out.logits vs eval_out.logits", plain_out.logits, eval_out.logits, 1e-5, 1e-5));
   EXPECT_EQ(plain_out.features.count("backbone.layer1"), 0u);
 
   // Training: features.4's BatchNorm first normalises the block's padded input, then the
@@ -149,8 +152,9 @@ TEST_F(Models, MobileNetV2StageFeaturesAreThePublishedOnes) {
   at::Tensor mean = mean0.clone(), var = var0.clone();
   expansion(4, torch::constant_pad_nd(low, {1, 1, 1, 1}), true, mean, var);
   expansion(4, low, true, mean, var);
-  EXPECT_TRUE(torch::allclose(buffers[bn4 + "running_mean"], mean, 1e-5, 1e-6));
-  EXPECT_TRUE(torch::allclose(buffers[bn4 + "running_var"], var, 1e-5, 1e-6));
+  EXPECT_TRUE(
+      segdistill_test::allclose("buffers[bn4 + 'running_mean'] vs mean", buffers[bn4 + "running_mean"], mean, 1e-5, 1e-6));
+  EXPECT_TRUE(segdistill_test::allclose("buffers[bn4 + 'running_var'] vs var", buffers[bn4 + "running_var"], var, 1e-5, 1e-6));
   // Once would not be it. (The variance tells: the stage input is a BatchNorm output in
   // training, so its channel means, and the expansion's, are zero either way.)
   at::Tensor once = mean0.clone(), once_var = var0.clone();

@@ -7,6 +7,7 @@
 #include "segdistill/core/error.hpp"
 #include "segdistill/engine/collectives.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
+#include "tolerance.hpp"
 
 using namespace segdistill;
 
@@ -54,12 +55,14 @@ TEST(BatchNorm, SameStateDictAndResultsAsLibTorch) {
   for (const auto& p : theirs->named_buffers()) b.push_back(p.key());
   EXPECT_EQ(a, b);
   const at::Tensor x = torch::randn({3, 5, 4, 6}) * 2 + 1;
-  EXPECT_TRUE(torch::allclose(ours(x), theirs(x), 1e-6, 1e-6));
-  EXPECT_TRUE(torch::allclose(ours->running_mean, theirs->running_mean));
-  EXPECT_TRUE(torch::allclose(ours->running_var, theirs->running_var));
+  EXPECT_TRUE(segdistill_test::allclose("ours(x) vs theirs(x)", ours(x), theirs(x), 1e-6, 1e-6));
+  EXPECT_TRUE(segdistill_test::allclose("ours->running_mean vs theirs->running_mean", ours->running_mean, theirs->running_mean,
+                                        1e-5, 1e-8));
+  EXPECT_TRUE(
+      segdistill_test::allclose("ours->running_var vs theirs->running_var", ours->running_var, theirs->running_var, 1e-5, 1e-8));
   ours->eval();
   theirs->eval();
-  EXPECT_TRUE(torch::allclose(ours(x), theirs(x), 1e-6, 1e-6));
+  EXPECT_TRUE(segdistill_test::allclose("ours(x) vs theirs(x)", ours(x), theirs(x), 1e-6, 1e-6));
 }
 
 TEST(BatchNorm, SynchronisedStatisticsAndGradientsMatchTheGlobalBatch) {
@@ -86,14 +89,17 @@ TEST(BatchNorm, SynchronisedStatisticsAndGradientsMatchTheGlobalBatch) {
   EXPECT_EQ(mirror->calls, 3);  // mean, variance, and the backward pass's sums
   const at::Tensor y2 = plain(x2);
   (y2 * upstream).sum().backward();
-  EXPECT_TRUE(torch::allclose(y, y2, 1e-5, 1e-5)) << (y - y2).abs().max();
-  EXPECT_TRUE(torch::allclose(x.grad(), x2.grad(), 1e-5, 1e-5)) << (x.grad() - x2.grad()).abs().max();
-  EXPECT_TRUE(torch::allclose(synced->weight.grad(), plain->weight.grad(), 1e-5, 1e-5));
-  EXPECT_TRUE(torch::allclose(synced->bias.grad(), plain->bias.grad(), 1e-5, 1e-5));
+  EXPECT_TRUE(segdistill_test::allclose("y vs y2", y, y2, 1e-5, 1e-5)) << (y - y2).abs().max();
+  EXPECT_TRUE(segdistill_test::allclose("x.grad() vs x2.grad()", x.grad(), x2.grad(), 1e-5, 1e-5))
+      << (x.grad() - x2.grad()).abs().max();
+  EXPECT_TRUE(segdistill_test::allclose("synced->weight.grad() vs plain->weight.grad()", synced->weight.grad(),
+                                        plain->weight.grad(), 1e-5, 1e-5));
+  EXPECT_TRUE(segdistill_test::allclose("synced->bias.grad() vs plain->bias.grad()", synced->bias.grad(), plain->bias.grad(),
+                                        1e-5, 1e-5));
   // Running variance is unbiased over the global count (3 copies x 30 values per channel).
   const at::Tensor var = x.detach().var({0, 2, 3}, /*unbiased=*/false);
   const at::Tensor expected = 0.9 * torch::ones({4}) + 0.1 * var * (90.0 / 89.0);
-  EXPECT_TRUE(torch::allclose(synced->running_var, expected, 1e-5, 1e-5));
+  EXPECT_TRUE(segdistill_test::allclose("synced->running_var vs expected", synced->running_var, expected, 1e-5, 1e-5));
 }
 
 TEST(BatchNorm, NotSynchronisedInEvalModeOrWithoutAJob) {

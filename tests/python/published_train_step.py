@@ -6,7 +6,7 @@ published recipe's facts, not from its code), for the training-step parity test.
       writes DIR/student0.pth (DeepLabV3+ ResNet-18, PyTorch's default initialisation),
       DIR/teacher0.pth (DeepLabV3+ ResNet-18, other weights; see TEACHER) and a folder data set of two 257 x 257
       images (DIR/data/images/*.png, DIR/data/labels/*.png, 21 classes and void 255)
-  published_train_step.py train DIR --distillers FILE --iterations K --lr LR --out FILE [--float64]
+  published_train_step.py train DIR --distillers FILE --iterations K --lr LR --out FILE [--out-after-first FILE] [--float64]
       K published steps on the fixed batch of both images, from DIR's student, teacher and
       the embeddings in FILE (segdistill's `export-checkpoint --section distillers`);
       writes the student's and the embeddings' parameters after the last step
@@ -169,10 +169,15 @@ def train(args):
         loss.backward()
         optimizer.step()
         print("iteration %d: lr %.6g loss %.6f" % (step, lr, loss.item()))
+        if args.out_after_first and step == 0:
+            save_parameters(student, distiller, args.out_after_first)
+    save_parameters(student, distiller, args.out)
+
+
+def save_parameters(student, distiller, path):
     out = {"student." + k: v.detach().clone() for k, v in student.named_parameters()}
     out.update({"distiller." + k: v.detach().clone() for k, v in distiller.named_parameters()})
-    out = {k: v.double() for k, v in out.items()}
-    torch.save(out, args.out)
+    torch.save({k: v.double() for k, v in out.items()}, path)
 
 
 def main():
@@ -188,6 +193,8 @@ def main():
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--float64", action="store_true", help="compute in float64 (the reference without rounding noise)")
     t.add_argument("--out", required=True)
+    t.add_argument("--out-after-first", help="also save the parameters after the first iteration, whose cosine learning "
+                   "rate is the base one whatever --iterations: the result of a 1-iteration run")
     args = parser.parse_args()
     {"start": start, "train": train}[args.command](args)
 

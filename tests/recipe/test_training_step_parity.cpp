@@ -16,6 +16,7 @@
 #include "segdistill/checkpoint/checkpoint.hpp"
 #include "segdistill/checkpoint/pytorch_checkpoint.hpp"
 #include "test_support.hpp"
+#include "tolerance.hpp"
 
 namespace {
 
@@ -33,7 +34,7 @@ void python(const std::string& args) {
 
 // The published TaT VOC R-18 setting on the fixed batch, dropout off on both networks,
 // teacher in train mode, per-sample embeddings, the published CE scaling.
-std::string config(const TempDir& dir, int iterations) {
+std::string config(const TempDir& dir, int iterations, int checkpoint_every) {
   const std::string root = dir.path().string();
   return dir.write("parity_" + std::to_string(iterations) + ".toml", R"(
 [model]
@@ -84,24 +85,30 @@ lr_schedule = {type = "cosine"}
 head_lr_mult = 10.0
 distiller_lr_mult = 1.0
 ce_batch_average = true
-checkpoint_every = 1000
+checkpoint_every = )" + std::to_string(checkpoint_every) + R"(
 log_every = 1
 work_dir = ")" + root + "/work_" + std::to_string(iterations) + R"("
 )");
 }
 
-// Trains and returns {"student.<name>", "distiller.<name>"} parameters after the last step.
-TensorDict segdistill_step(const TempDir& dir, int iterations, int threads, const std::string& tag) {
-  const std::string cfg = config(dir, iterations);
+// Trains `iterations` steps (a checkpoint after each) and returns, for each step k, the
+// {"student.<name>", "distiller.<name>"} parameters after it (element k - 1).
+std::vector<TensorDict> segdistill_steps(const TempDir& dir, int iterations, int threads, const std::string& tag) {
+  const std::string cfg = config(dir, iterations, 1);
   const std::string work = (dir.path() / ("work_" + tag)).string();
   const auto trained = run_segdistill({"--threads", std::to_string(threads), "train", cfg, "--work-dir", work});
   EXPECT_EQ(trained.exit_code, 0) << trained.err;
-  const segdistill::Checkpoint checkpoint = segdistill::load_checkpoint(work + "/checkpoints/latest");
-  TensorDict out;
-  for (const auto& [name, tensor] : checkpoint.groups.at("model")) out["student." + name] = tensor;
-  for (const auto& [name, tensor] : checkpoint.groups.at("distillers"))
-    if (name.rfind("0.", 0) == 0) out["distiller." + name.substr(2)] = tensor;
-  return out;
+  std::vector<TensorDict> after;
+  for (int k = 1; k <= iterations; ++k) {
+    const segdistill::Checkpoint checkpoint =
+        segdistill::load_checkpoint(work + "/checkpoints/iter_" + std::to_string(k) + ".pt");
+    TensorDict out;
+    for (const auto& [name, tensor] : checkpoint.groups.at("model")) out["student." + name] = tensor;
+    for (const auto& [name, tensor] : checkpoint.groups.at("distillers"))
+      if (name.rfind("0.", 0) == 0) out["distiller." + name.substr(2)] = tensor;
+    after.push_back(std::move(out));
+  }
+  return after;
 }
 
 // ||update_a - update_b|| / ||update_b|| over every tensor of `b` (the parameters).
@@ -123,7 +130,7 @@ TEST(TrainingStepParity, PublishedTatStepMatchesAnIndependentPythonStep) {
   python("start " + root);
   // The embeddings segdistill starts from, as a dict torch.load reads.
   const auto exported =
-      run_segdistill({"export-checkpoint", config(dir, 1), "--section", "distillers", "--output", root + "/distillers0.pth"});
+      run_segdistill({"export-checkpoint", config(dir, 1, 1), "--section", "distillers", "--output", root + "/distillers0.pth"});
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
 
   TensorDict start;
@@ -133,8 +140,11 @@ TEST(TrainingStepParity, PublishedTatStepMatchesAnIndependentPythonStep) {
     if (name.rfind("0.", 0) == 0) start["distiller." + name.substr(2)] = tensor;
 
   // The noise floor: the same segdistill step with 1 and 2 threads (other summation orders).
-  const TensorDict one_thread = segdistill_step(dir, 1, 1, "1_t1");
-  const TensorDict two_threads = segdistill_step(dir, 1, 2, "1_t2");
+  // The first step of a cosine schedule runs at the base learning rate whatever the number
+  // of iterations, so the 3-iteration runs (segdistill's, and the Python steps below) give
+  // the 1-iteration results too, after their first step: one run of each instead of two.
+  const TensorDict one_thread = segdistill_steps(dir, 1, 1, "1_t1").front();
+  const std::vector<TensorDict> two_threads = segdistill_steps(dir, 3, 2, "3_t2");
 
   // The exact step is the float64 Python step. The published step itself runs in float32,
   // and this one is ill-conditioned (ASPP's far-dilated branches on a 17 x 17 map, the near
@@ -142,30 +152,35 @@ TEST(TrainingStepParity, PublishedTatStepMatchesAnIndependentPythonStep) {
   // in the student's update and 8e-3 in the embeddings' (measured here, printed below).
   // segdistill must be as close to the exact step as the bound, or, where float32 itself
   // cannot be, no further than 1.5 times the published float32 step is.
+  const auto reference = [&](bool float64) {
+    const std::string out = root + "/python" + (float64 ? "_f64" : "_f32");
+    python("train " + root + " --distillers " + root + "/distillers0.pth --iterations 3 --lr 3e-4 --out " + out + "_3.pth" +
+           " --out-after-first " + out + "_1.pth" + (float64 ? " --float64" : ""));
+    return std::pair{segdistill::read_pytorch_state_dict(out + "_1.pth", /*keep_dtypes=*/true).tensors,
+                     segdistill::read_pytorch_state_dict(out + "_3.pth", /*keep_dtypes=*/true).tensors};
+  };
+  const auto [exact_1, exact_3] = reference(true);
+  const auto [published_1, published_3] = reference(false);
   for (int iterations : {1, 3}) {
-    const std::string n = std::to_string(iterations);
-    const auto reference = [&](bool float64) {
-      const std::string out = root + "/python_" + n + (float64 ? "_f64" : "_f32") + ".pth";
-      python("train " + root + " --distillers " + root + "/distillers0.pth --iterations " + n + " --lr 3e-4 --out " + out +
-             (float64 ? " --float64" : ""));
-      return segdistill::read_pytorch_state_dict(out, /*keep_dtypes=*/true).tensors;
-    };
-    const TensorDict exact = reference(true), published = reference(false);
-    const TensorDict ours = iterations == 1 ? two_threads : segdistill_step(dir, 3, 2, "3_t2");
+    const TensorDict& exact = iterations == 1 ? exact_1 : exact_3;
+    const TensorDict& published = iterations == 1 ? published_1 : published_3;
+    const TensorDict& ours = two_threads.at(static_cast<std::size_t>(iterations - 1));
     const double bound = iterations == 1 ? 2e-3 : 1e-2;
     for (const std::string part : {"student.", "distiller."}) {
       const double to_exact = relative_update_difference(start, ours, exact, part);
       const double to_published = relative_update_difference(start, ours, published, part);
       const double float32_floor = relative_update_difference(start, published, exact, part);
-      const double threads_floor = relative_update_difference(start, one_thread, two_threads, part);
+      const double threads_floor = relative_update_difference(start, one_thread, two_threads.front(), part);
       std::printf(
           "%s after %d iteration(s) at lr %g: segdistill vs exact (float64) %.3g, vs the published step in float32 "
           "%.3g; float32 floor (published float32 vs exact) %.3g; 1 vs 2 threads %.3g; bound %g\n",
           part.c_str(), iterations, kLr, to_exact, to_published, float32_floor, threads_floor, bound);
       const double allowed = std::max(bound, 1.5 * float32_floor);
-      EXPECT_LT(to_exact, allowed) << part << " " << iterations;
-      EXPECT_LT(to_published, allowed) << part << " " << iterations;
-      EXPECT_LT(threads_floor, 1e-4) << part;
+      const std::string what = part + " after " + std::to_string(iterations);
+      EXPECT_TRUE(segdistill_test::within(what + ": update vs float64", to_exact, allowed));
+      EXPECT_TRUE(segdistill_test::within(what + ": update vs published float32", to_published, allowed));
+      // 1 vs 2 threads: measured 1e-6 .. 4e-5 under every kernel setting (tests/TOLERANCES.md).
+      EXPECT_TRUE(segdistill_test::within(what + ": 1 vs 2 threads", threads_floor, 1e-4));
     }
   }
 }

@@ -33,6 +33,7 @@
 #include "segdistill/distill/distiller.hpp"
 #include "segdistill/distill/feature_resize.hpp"
 
+#include "segdistill/engine/channels_last.hpp"
 #include "segdistill/engine/hook.hpp"
 #include "segdistill/engine/loss.hpp"
 #include "segdistill/engine/lr_schedule.hpp"

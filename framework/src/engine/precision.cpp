@@ -4,6 +4,8 @@
 #include <sstream>
 
 #include <atomic>
+#include <cctype>
+#include <cstdlib>
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
@@ -80,8 +82,23 @@ const char* precision_name(Precision precision) {
   return "fp32";
 }
 
+// False when oneDNN's dispatch is capped below its bf16 kernels (ONEDNN_MAX_CPU_ISA, or the
+// older DNNL_MAX_CPU_ISA, as `tools/test.sh --cpu-kernels` sets them to emulate an older
+// CPU): oneDNN then emulates bf16 as on a CPU without the instructions.
+bool onednn_dispatch_allows_bf16() {
+  for (const char* name : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"}) {
+    const char* value = std::getenv(name);
+    if (value == nullptr || *value == '\0') continue;
+    std::string isa(value);
+    for (char& c : isa) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return isa == "ALL" || isa.find("BF16") != std::string::npos || isa.find("AMX") != std::string::npos ||
+           isa.find("FP16") != std::string::npos;
+  }
+  return true;
+}
+
 bool cpu_has_bf16() {
-  static const bool has = [] {
+  static const bool has = onednn_dispatch_allows_bf16() && [] {
     std::ifstream cpuinfo("/proc/cpuinfo");
     std::string line;
     while (std::getline(cpuinfo, line)) {
@@ -123,26 +140,6 @@ c10::ScalarType precision_dtype(Precision precision) {
       break;
   }
   return c10::ScalarType::Float;
-}
-
-void use_channels_last(torch::nn::Module& module) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : module.parameters())
-    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
-  for (auto& b : module.buffers())
-    if (b.dim() == 4) b.set_data(b.contiguous(at::MemoryFormat::ChannelsLast));
-}
-
-bool has_grouped_convolution(torch::nn::Module& module) {
-  for (const auto& child : module.modules())
-    if (auto* conv = dynamic_cast<torch::nn::Conv2dImpl*>(child.get()); conv && conv->options.groups() > 1) return true;
-  return false;
-}
-
-bool uses_channels_last(torch::nn::Module& module) {
-  for (const auto& p : module.parameters())
-    if (p.dim() == 4) return !p.is_contiguous() && p.is_contiguous(at::MemoryFormat::ChannelsLast);
-  return false;
 }
 
 AutocastScope::AutocastScope(c10::Device device, Precision precision) {

@@ -249,11 +249,8 @@ void build_networks(Run& run) {
     for (Segmentor* network : {run.student.get(), run.teacher.get()}) {
       if (network == nullptr) continue;
       const bool student = network == run.student.get();
-      if (run.precision == Precision::kBf16 && !run.device.is_cuda() && has_grouped_convolution(*network)) {
-        logger()->warn(
-            "train.channels_last: the {} has depthwise convolutions, which LibTorch 1.13 trains wrongly in bf16 "
-            "channels-last on the CPU; it runs NCHW",
-            student ? "student" : "teacher");
+      if (const std::string why = channels_last_training_hazard(*network, run.precision, run.device); !why.empty()) {
+        logger()->info("train.channels_last: the {} runs NCHW: {}", student ? "student" : "teacher", why);
         continue;
       }
       use_channels_last(*network);

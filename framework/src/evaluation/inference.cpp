@@ -4,6 +4,7 @@
 
 #include "segdistill/config/config.hpp"
 #include "segdistill/core/error.hpp"
+#include "segdistill/engine/channels_last.hpp"
 #include "segdistill/engine/precision.hpp"
 #include "segdistill/modeling/segmentor.hpp"
 

@@ -9,10 +9,6 @@
 
 #include "segdistill/core/api.hpp"
 
-namespace torch::nn {
-class Module;
-}
-
 namespace segdistill {
 
 enum class Precision { kFp32, kBf16, kFp16 };
@@ -21,8 +17,9 @@ enum class Precision { kFp32, kBf16, kFp16 };
 SEGDISTILL_API Precision parse_precision(const std::string& text, const std::string& key);
 SEGDISTILL_API const char* precision_name(Precision precision);
 
-// True when this CPU runs bf16 dot products in hardware (AVX512-BF16 or AMX-BF16): without
-// them LibTorch emulates bf16 and a bf16 run is slower than fp32.
+// True when this CPU runs bf16 dot products in hardware (AVX512-BF16 or AMX-BF16) and
+// oneDNN's dispatch is not capped below them (ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA):
+// otherwise LibTorch emulates bf16 and a bf16 run is slower than fp32.
 SEGDISTILL_API bool cpu_has_bf16();
 
 // The precision a run on `device` gets for `requested` (config key `key`): bf16 on a CPU
@@ -32,18 +29,6 @@ SEGDISTILL_API Precision effective_precision(Precision requested, c10::Device de
 
 // The floating type of `precision` (kFloat for fp32).
 SEGDISTILL_API c10::ScalarType precision_dtype(Precision precision);
-
-// Stores every 4-D parameter and buffer of `module` channels-last (NHWC): LibTorch's
-// oneDNN and cuDNN convolutions run faster on it. Values are unchanged.
-SEGDISTILL_API void use_channels_last(torch::nn::Module& module);
-
-// True when `module` holds a grouped (depthwise) convolution: LibTorch 1.13's oneDNN trains
-// those wrongly in bf16 channels-last on the CPU (MobileNetV2's running variances turn
-// Inf within a few steps at 513 x 513), so such a network trains NCHW there.
-SEGDISTILL_API bool has_grouped_convolution(torch::nn::Module& module);
-
-// True when `module`'s first 4-D parameter is stored channels-last.
-SEGDISTILL_API bool uses_channels_last(torch::nn::Module& module);
 
 // Autocast on `device` in `precision` while alive (nothing for fp32); the previous autocast
 // state comes back when it ends.
