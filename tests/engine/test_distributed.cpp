@@ -231,9 +231,9 @@ TEST_F(Distributed, TatDistillersAreReplicatedAndTheirParametersAveraged) {
     };
     const TensorDict a = group_of("tat_single"), b = group_of("tat_parallel");
     ASSERT_EQ(a.size(), b.size()) << group;
-    const Worst floor =
-        larger(larger(worst_difference(a, group_of("tat_single_2_threads")), worst_difference(a, group_of("tat_single_other_kernels"))),
-               worst_difference(b, group_of("tat_parallel_other_kernels")));
+    const Worst floor = larger(
+        larger(worst_difference(a, group_of("tat_single_2_threads")), worst_difference(a, group_of("tat_single_other_kernels"))),
+        worst_difference(b, group_of("tat_parallel_other_kernels")));
     std::printf("%s: floors: threads %.3g, kernels %.3g, parallel kernels %.3g; 2 processes vs 1: %.3g\n", group,
                 worst_difference(a, group_of("tat_single_2_threads")).weights,
                 worst_difference(a, group_of("tat_single_other_kernels")).weights,
