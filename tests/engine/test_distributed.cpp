@@ -7,13 +7,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
@@ -105,13 +108,6 @@ std::string other_kernels_env() {
   return "ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41";
 }
 
-Worst larger(const Worst& a, const Worst& b) {
-  Worst w = a;
-  if (b.weights > w.weights) w.weights = b.weights, w.weights_name = b.weights_name;
-  if (b.statistics > w.statistics) w.statistics = b.statistics, w.statistics_name = b.statistics_name;
-  return w;
-}
-
 // How far a data-parallel run may end from one process. Both are the same training in
 // float32, summed in other orders: the two ranks' gradients are added by all_reduce and
 // SyncBatchNorm adds per-rank sums. The noise floor of such reordering is measured in the
@@ -122,11 +118,30 @@ Worst larger(const Worst& a, const Worst& b) {
 // TaT run's data-parallel weights move 1.4e-5 with the kernels where one process's move
 // 4e-7). All these reorderings grow through the same steps; k = 8 allows the data-parallel
 // one to be several times larger than the floor (measured: up to 1x, tests/TOLERANCES.md),
-// and eps = 64 float32
-// ulps covers a floor that comes out (near) zero. A wrong average or a missed rank moves
+// and eps = 64 float32 ulps covers a floor that comes out (near) zero. A wrong average or a missed rank moves
 // the weights by the size of a whole step (1e-4 and more), far above.
 constexpr double kFloorMultiple = 8;
 constexpr double kEps = 64 * std::numeric_limits<float>::epsilon();
+
+// Asserts that the data-parallel weights `parallel` end within k x floor + eps of the
+// single-process `single`, the floor being the largest distance of the `floor_pairs`
+// (each a reordering of the same training); `what` names the checked group.
+void expect_parallel_matches(const std::string& what, const TensorDict& single, const TensorDict& parallel,
+                             const std::vector<std::pair<const TensorDict*, const TensorDict*>>& floor_pairs) {
+  Worst floor;
+  for (const auto& [x, y] : floor_pairs) {
+    const Worst w = worst_difference(*x, *y);
+    floor.weights = std::max(floor.weights, w.weights);
+    floor.statistics = std::max(floor.statistics, w.statistics);
+  }
+  const Worst measured = worst_difference(single, parallel);
+  std::printf("%s: floor %.3g (statistics %.3g); 2 processes vs 1: %.3g (%.3g)\n", what.c_str(), floor.weights, floor.statistics,
+              measured.weights, measured.statistics);
+  expect_within(what + " weights, 2 processes vs 1 (worst: " + measured.weights_name + ")", measured.weights,
+                from_floor(floor.weights, kFloorMultiple, kEps));
+  expect_within(what + " running statistics, 2 processes vs 1 (worst: " + measured.statistics_name + ")", measured.statistics,
+                from_floor(floor.statistics, kFloorMultiple, kEps));
+}
 
 std::vector<pid_t> children_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
@@ -155,14 +170,10 @@ TEST_F(Distributed, TwoProcessesMatchOneProcessAndEvaluateTheWholeSplit) {
   const TensorDict a = model_of(work("single") + "/checkpoints/iter_6.pt");
   const TensorDict b = model_of(work("parallel") + "/checkpoints/iter_6.pt");
   ASSERT_EQ(a.size(), b.size());
-  const Worst floor = larger(larger(worst_difference(a, model_of(work("single_2_threads") + "/checkpoints/iter_6.pt")),
-                                    worst_difference(a, model_of(work("single_other_kernels") + "/checkpoints/iter_6.pt"))),
-                             worst_difference(b, model_of(work("parallel_other_kernels") + "/checkpoints/iter_6.pt")));
-  const Worst measured = worst_difference(a, b);
-  expect_within("weights, 2 processes vs 1 (worst: " + measured.weights_name + ")", measured.weights,
-                from_floor(floor.weights, kFloorMultiple, kEps));
-  expect_within("running statistics, 2 processes vs 1 (worst: " + measured.statistics_name + ")", measured.statistics,
-                from_floor(floor.statistics, kFloorMultiple, kEps));
+  const TensorDict threads_2 = model_of(work("single_2_threads") + "/checkpoints/iter_6.pt");
+  const TensorDict kernels_1 = model_of(work("single_other_kernels") + "/checkpoints/iter_6.pt");
+  const TensorDict kernels_2 = model_of(work("parallel_other_kernels") + "/checkpoints/iter_6.pt");
+  expect_parallel_matches("model", a, b, {{&a, &threads_2}, {&a, &kernels_1}, {&b, &kernels_2}});
   // The weights moved: the comparison is not between two untouched initialisations.
   const TensorDict start = model_of(work("single") + "/checkpoints/iter_3.pt");
   EXPECT_GT((a.at("decoder.last_conv.8.weight") - start.at("decoder.last_conv.8.weight")).abs().max().item<double>(), 1e-4);
@@ -231,18 +242,9 @@ TEST_F(Distributed, TatDistillersAreReplicatedAndTheirParametersAveraged) {
     };
     const TensorDict a = group_of("tat_single"), b = group_of("tat_parallel");
     ASSERT_EQ(a.size(), b.size()) << group;
-    const Worst floor = larger(
-        larger(worst_difference(a, group_of("tat_single_2_threads")), worst_difference(a, group_of("tat_single_other_kernels"))),
-        worst_difference(b, group_of("tat_parallel_other_kernels")));
-    std::printf("%s: floors: threads %.3g, kernels %.3g, parallel kernels %.3g; 2 processes vs 1: %.3g\n", group,
-                worst_difference(a, group_of("tat_single_2_threads")).weights,
-                worst_difference(a, group_of("tat_single_other_kernels")).weights,
-                worst_difference(b, group_of("tat_parallel_other_kernels")).weights, worst_difference(a, b).weights);
-    const Worst measured = worst_difference(a, b);
-    expect_within(std::string(group) + " weights, 2 processes vs 1 (worst: " + measured.weights_name + ")", measured.weights,
-                  from_floor(floor.weights, kFloorMultiple, kEps));
-    expect_within(std::string(group) + " running statistics, 2 processes vs 1 (worst: " + measured.statistics_name + ")",
-                  measured.statistics, from_floor(floor.statistics, kFloorMultiple, kEps));
+    const TensorDict threads_2 = group_of("tat_single_2_threads"), kernels_1 = group_of("tat_single_other_kernels"),
+                     kernels_2 = group_of("tat_parallel_other_kernels");
+    expect_parallel_matches(group, a, b, {{&a, &threads_2}, {&a, &kernels_1}, {&b, &kernels_2}});
   }
 }
 

@@ -14,7 +14,6 @@
 #include "segdistill/config/config.hpp"
 #include "segdistill/data/loader.hpp"
 #include "segdistill/distill/distiller.hpp"
-#include "segdistill/engine/channels_last.hpp"
 #include "segdistill/engine/hook.hpp"
 #include "segdistill/engine/loss.hpp"
 #include "segdistill/engine/precision.hpp"
