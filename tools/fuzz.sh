@@ -2,7 +2,7 @@
 # Builds the libFuzzer harnesses of the readers of untrusted files (clang, AddressSanitizer,
 # UndefinedBehaviorSanitizer) and runs each for SECONDS.
 #   tools/fuzz.sh [SECONDS] [HARNESS...]       (default: 60 seconds, every harness)
-# Harnesses: fuzz_pytorch_checkpoint fuzz_segdistill_checkpoint fuzz_image_readers fuzz_config
+# Harnesses: fuzz_pytorch_checkpoint fuzz_segdistill_checkpoint fuzz_image_readers fuzz_config fuzz_split_and_bases
 # Each starts from its seed corpus in tests/fuzz/corpus/HARNESS; what it learns is kept
 # in build-fuzz/corpus/HARNESS, crashes go to build-fuzz/findings/HARNESS/. A summary
 # line per harness gives executions, corpus size and crashes.
@@ -18,7 +18,7 @@ for arg in "$@"; do
     *) seconds="$arg" ;;
   esac
 done
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_pytorch_checkpoint fuzz_segdistill_checkpoint fuzz_image_readers fuzz_config)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_pytorch_checkpoint fuzz_segdistill_checkpoint fuzz_image_readers fuzz_config fuzz_split_and_bases)
 
 "$root/tools/setup-deps.sh" --with-fuzz-tools
 build="$root/build-fuzz"

@@ -43,13 +43,14 @@ packages=(
   libboost-dev libboost-filesystem-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgloo-dev
   libgtest-dev googletest libbenchmark-dev
-  libmatio-dev libpng-dev zlib1g-dev
+  libmatio-dev libpng-dev libjpeg-dev zlib1g-dev
   libprotobuf-dev protobuf-compiler
   dpkg-dev
 )
 if [ "$with_test_tools" = 1 ]; then
+  # libjpeg-turbo-progs: jpegtran writes the hostile progressive JPEGs of the tests.
   packages+=(python3 python3-torch python3-torchvision python3-pil python3-scipy python3-numpy python3-h5py
-             python3-protobuf)
+             python3-protobuf libjpeg-turbo-progs)
 fi
 if [ "$with_fuzz_tools" = 1 ]; then
   packages+=(clang libclang-rt-dev)

@@ -2,31 +2,12 @@
 
 #include <array>
 #include <filesystem>
-#include <fstream>
 
 #include "segdistill/data/image_io.hpp"
 
 namespace fs = std::filesystem;
 
 namespace segdistill::datasets_plugin {
-
-std::vector<std::string> read_split_list(const std::string& path, const std::string& config_key) {
-  std::ifstream in(path);
-  if (!in) throw Error(config_key + ": split list " + path + " not found or unreadable");
-  std::vector<std::string> ids;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto begin = line.find_first_not_of(" \t\r");
-    if (begin == std::string::npos) continue;
-    const auto end = line.find_last_not_of(" \t\r");
-    // SBD/VOC lists hold one id per line; some converted lists add the label path after it.
-    std::string id = line.substr(begin, end - begin + 1);
-    id = id.substr(0, id.find_first_of(" \t"));
-    ids.push_back(id);
-  }
-  if (ids.empty()) throw Error(config_key + ": split list " + path + " holds no sample ids");
-  return ids;
-}
 
 std::string resolve_path(const std::string& base, const std::string& path) {
   if (path.empty() || fs::path(path).is_absolute()) return path;

@@ -7,12 +7,9 @@
 #include <opencv2/core.hpp>
 
 #include "segdistill/data/dataset.hpp"
+#include "segdistill/data/split_list.hpp"
 
 namespace segdistill::datasets_plugin {
-
-// The ids of a list file, in order, blank lines skipped. Error naming the file (and
-// `config_key`) when it is missing or empty.
-std::vector<std::string> read_split_list(const std::string& path, const std::string& config_key);
 
 // `path` if absolute, else relative to `base`.
 std::string resolve_path(const std::string& base, const std::string& path);

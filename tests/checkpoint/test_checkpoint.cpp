@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <csignal>
 
 #include <torch/torch.h>
 
@@ -58,11 +61,21 @@ TEST_F(Checkpoints, FailedWriteLeavesThePreviousFileIntact) {
   first.iteration = 1;
   first.groups["model"]["w"] = torch::ones({3});
   save_checkpoint(first, path);
-  // The temporary file cannot be created: the write fails like a full disk would.
-  std::filesystem::create_directory(path + ".tmp");
+  // Writes beyond 64 bytes fail (EFBIG), as on a full disk.
   Checkpoint second = first;
   second.iteration = 2;
-  const std::string message = error_of([&] { save_checkpoint(second, path); });
+  std::string message;
+  {
+    const auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit previous{};
+    getrlimit(RLIMIT_FSIZE, &previous);
+    rlimit small = previous;
+    small.rlim_cur = 64;
+    setrlimit(RLIMIT_FSIZE, &small);
+    message = error_of([&] { save_checkpoint(second, path); });
+    setrlimit(RLIMIT_FSIZE, &previous);
+    std::signal(SIGXFSZ, previous_handler);
+  }
   EXPECT_NE(message.find(path + ": cannot write the checkpoint"), std::string::npos) << message;
   EXPECT_EQ(load_checkpoint(path).iteration, 1);
 }
@@ -71,7 +84,7 @@ TEST_F(Checkpoints, OtherFilesAreNotCheckpoints) {
   segdistill_test::TempDir dir;
   const std::string text = dir.write("notes.pt", "hello");
   EXPECT_NE(error_of([&] { load_checkpoint(text); }).find(text + ": not a segdistill checkpoint"), std::string::npos);
-  EXPECT_NE(error_of([&] { load_checkpoint(dir.path().string() + "/none.pt"); }).find("cannot open the segdistill checkpoint"),
+  EXPECT_NE(error_of([&] { load_checkpoint(dir.path().string() + "/none.pt"); }).find("segdistill checkpoint not found"),
             std::string::npos);
   const std::string pickled = (dir.path() / "dict.pt").string();
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(c10::Dict<std::string, int64_t>()));

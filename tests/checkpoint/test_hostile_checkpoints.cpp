@@ -1,10 +1,13 @@
 // Checkpoint files as an attacker or a broken disk makes them: loading one never runs
 // code stored in it and never crashes; every command ends with an error naming the file.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "segdistill/checkpoint/checkpoint.hpp"
+#include "segdistill/core/untrusted_file.hpp"
 #include "test_support.hpp"
 #include "toy_dataset.hpp"
 
@@ -177,4 +180,124 @@ TEST_F(HostileCheckpoints, ResumeRestoresTheMomentumOfEveryParameter) {
     EXPECT_EQ(name.rfind("momentum_buffer.", 0), 0u) << name;
     EXPECT_GT(tensor.abs().sum().item<double>(), 0.0) << name;
   }
+}
+
+// Round 2 (issue #32): memory bounded by the file's size, every reader's file a regular
+// file, no uninitialised tensors, errors that name the file.
+namespace {
+
+// What a reader may add to a command's peak memory for `file`: the file itself plus the
+// reader's budget (ReaderMemoryBudget: 64 MiB plus 16 times the file's size).
+std::int64_t reader_allowance(const std::string& file) {
+  const auto size = static_cast<std::int64_t>(fs::file_size(file));
+  return size + static_cast<std::int64_t>(segdistill::ReaderMemoryBudget::kAllowance) +
+         static_cast<std::int64_t>(segdistill::ReaderMemoryBudget::kPerFileByte) * size;
+}
+
+}  // namespace
+
+TEST_F(HostileCheckpoints, MemoryBombsAreRefusedWithinTheReadersBudget) {
+  const std::string out = (dir_->path() / "bomb_out.pt").string();
+  const std::string good = good_run_ + "/checkpoints/iter_4.pt";
+  const std::string good_state_dict = (dir_->path() / "good_state_dict.pth").string();
+  ASSERT_EQ(run_segdistill({"export-checkpoint", config_, "--checkpoint", good, "--output", good_state_dict}).exit_code, 0);
+  // Each command on a good file: what it costs without a hostile one.
+  std::int64_t baseline = 0;
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--threads", "1", "import-checkpoint", config_, "--from", good_state_dict, "--output", out},
+           {"--threads", "1", "eval", config_, "--checkpoint", good},
+           {"--threads", "1", "export-checkpoint", config_, "--checkpoint", good, "--output", out}}) {
+    const auto r = segdistill_test::run_segdistill_measured(args, 120);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    baseline = std::max(baseline, r.peak_rss_bytes);
+  }
+  struct Case {
+    std::string file, command, reason;
+  };
+  const std::vector<Case> cases{
+      {"stride0_state_dict.pt", "import-checkpoint", "(tensor views;"},  // 1 GiB of views over one stored float
+      {"stride0_checkpoint.pt", "eval", "(tensor views;"},               // the same inside a segdistill checkpoint
+      {"stride0_checkpoint.pt", "export-checkpoint", "(tensor views;"},
+      {"none_list.pt", "import-checkpoint", "(pickle containers;"},  // one pickle byte per value
+      {"none_list_legacy.pt", "import-checkpoint", "(pickle values;"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.file + " via " + c.command);
+    const std::string file = hostile(c.file);
+    std::vector<std::string> args{"--threads", "1", c.command, config_};
+    if (c.command == "import-checkpoint") args.insert(args.end(), {"--from", file, "--output", out});
+    if (c.command == "eval") args.insert(args.end(), {"--checkpoint", file});
+    if (c.command == "export-checkpoint") args.insert(args.end(), {"--checkpoint", file, "--output", out});
+    const auto r = segdistill_test::run_segdistill_measured(args, 120);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_TRUE(contains(r.err, file + ": reading this ")) << r.err;
+    EXPECT_TRUE(contains(r.err, c.reason)) << r.err;
+    EXPECT_LE(r.peak_rss_bytes, baseline + reader_allowance(file))
+        << "peak " << r.peak_rss_bytes << " bytes, the good files' runs " << baseline;
+  }
+}
+
+TEST_F(HostileCheckpoints, EveryTensorIsBackedByBytesOfTheFile) {
+  const std::string file = hostile("empty_storage_list_legacy.pt");
+  const auto r = run_segdistill({"import-checkpoint", config_, "--from", file, "--output", (dir_->path() / "e.pt").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // 0 was a model of uninitialised memory
+  EXPECT_TRUE(contains(r.err, file + ": storage '")) << r.err;
+  EXPECT_TRUE(contains(r.err, "is used by a tensor but its bytes are not in the file (0 of 176 storages listed")) << r.err;
+}
+
+TEST_F(HostileCheckpoints, SizesWhoseElementCountOverflowsNameTheFile) {
+  const std::string file = hostile("numel_overflow.pt");
+  for (const auto& [command, read, r] : every_reader(file, "numel_overflow")) {
+    SCOPED_TRACE(command);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_TRUE(contains(r.err, read + ": corrupt or unsupported pickle data at byte ")) << r.err;
+    EXPECT_TRUE(contains(r.err, "a tensor's sizes multiply past 2^63 elements")) << r.err;
+  }
+}
+
+TEST_F(HostileCheckpoints, OnlyRegularFilesAreReadAndNothingBlocks) {
+  const std::string fifo = (dir_->path() / "fifo.pt").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string folder = hostile("");
+  const std::string out = (dir_->path() / "irregular_out.pt").string();
+  struct Case {
+    std::string file, kind;
+  };
+  for (const auto& c :
+       std::vector<Case>{{fifo, "a FIFO (named pipe)"}, {folder, "a folder"}, {"/dev/zero", "a character device"}}) {
+    SCOPED_TRACE(c.file);
+    std::vector<segdistill_test::MeasuredResult> runs;
+    runs.push_back(
+        segdistill_test::run_segdistill_measured({"import-checkpoint", config_, "--from", c.file, "--output", out}, 30));
+    runs.push_back(segdistill_test::run_segdistill_measured(
+        {"--threads", "1", "train", teacher_config(c.file, "irregular"), "--work-dir", (dir_->path() / "irregular").string()},
+        30));
+    runs.push_back(segdistill_test::run_segdistill_measured(
+        {"--threads", "1", "train", config_, "--work-dir", (dir_->path() / "irregular_init").string(), "--set",
+         "model.init_from=\"" + c.file + "\""},
+        30));
+    // --from is also checked by the command line (CLI11: exit 2 for a folder); config
+    // values reach the reader.
+    EXPECT_FALSE(runs[0].timed_out) << "blocked on " << c.file;
+    EXPECT_TRUE(runs[0].exit_code == 1 || runs[0].exit_code == 2) << runs[0].err;
+    EXPECT_TRUE(contains(runs[0].err, c.file)) << runs[0].err;
+    for (std::size_t i = 1; i < runs.size(); ++i) {
+      EXPECT_FALSE(runs[i].timed_out) << "blocked on " << c.file;
+      EXPECT_EQ(runs[i].exit_code, 1) << runs[i].err;
+      EXPECT_TRUE(contains(runs[i].err, c.kind + ", not a regular file")) << runs[i].err;
+    }
+    fs::remove_all(dir_->path() / "irregular");
+    fs::remove_all(dir_->path() / "irregular_init");
+  }
+}
+
+TEST_F(HostileCheckpoints, APlantedLinkAtTheTemporaryNameIsNeverWrittenThrough) {
+  const std::string victim = dir_->write("victim.txt", "precious\n");
+  const std::string output = (dir_->path() / "linked_export.pth").string();
+  fs::create_symlink(victim, output + ".tmp");
+  const auto r =
+      run_segdistill({"export-checkpoint", config_, "--checkpoint", good_run_ + "/checkpoints/iter_4.pt", "--output", output});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(segdistill_test::read_file(victim), "precious\n");
+  EXPECT_TRUE(fs::is_regular_file(output));
 }

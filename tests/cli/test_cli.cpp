@@ -129,7 +129,13 @@ TEST(Cli, ConfigCheckAcceptsAValidConfig) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.err, "model.head.type: unknown head 'none'")) << r.err;
   const std::string plugins_only = dir.write("p.toml", "[plugins]\ndirs = [\"" + test_plugin_dir("good") + "\"]\n");
-  const auto ok = run_segdistill({"config", "check", plugins_only});
+  // A config alone never loads native code: the user opts in.
+  const auto refused = run_segdistill({"config", "check", plugins_only});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_TRUE(contains(refused.err, plugins_only + ": [plugins] names native code to load (" + test_plugin_dir("good") +
+                                        "); a config alone never loads plugins: pass --allow-config-plugins"))
+      << refused.err;
+  const auto ok = run_segdistill({"config", "check", plugins_only, "--allow-config-plugins"});
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_TRUE(contains(ok.out, ": OK")) << ok.out;
 }

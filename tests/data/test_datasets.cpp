@@ -142,7 +142,7 @@ TEST_F(Datasets, MissingRootOrListNamesKeyAndPath) {
       << missing;
   const std::string list = error_of([&] { split_from(voc_config(root(), "split = \"trainaug\"\n")); });
   EXPECT_NE(
-      list.find("data.train.split: split list " + root() + "/VOCdevkit/VOC2012/ImageSets/Segmentation/trainaug.txt not found"),
+      list.find("data.train.split: " + root() + "/VOCdevkit/VOC2012/ImageSets/Segmentation/trainaug.txt: split list not found"),
       std::string::npos)
       << list;
   const std::string mapping = error_of([&] {

@@ -2,6 +2,10 @@
 // before decoding, bad samples are named and follow on_bad_sample, configs are bounded
 // before parsing, and outputs never replace inputs.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
 
 #include <filesystem>
 #include <functional>
@@ -10,8 +14,11 @@
 #include "segdistill/checkpoint/pytorch_checkpoint.hpp"
 #include "segdistill/config/config.hpp"
 #include "segdistill/core/error.hpp"
+#include "segdistill/core/untrusted_file.hpp"
 #include "segdistill/data/dataset.hpp"
 #include "segdistill/data/image_io.hpp"
+#include "segdistill/data/split_list.hpp"
+#include "segdistill/evaluation/output_paths.hpp"
 #include "test_support.hpp"
 
 using segdistill_test::contains;
@@ -143,7 +150,7 @@ TEST_F(HostileInputs, ConfigsAreBoundedBeforeParsing) {
   EXPECT_FALSE(contains(text.err, "nested deeper")) << text.err;
   const auto zero = run_segdistill({"config", "check", "/dev/zero"});
   EXPECT_EQ(zero.exit_code, 1);
-  EXPECT_TRUE(contains(zero.err, "/dev/zero: 4194305 bytes, more than a config may have (4194304)")) << zero.err;
+  EXPECT_TRUE(contains(zero.err, "/dev/zero: the config file is a character device, not a regular file")) << zero.err;
   const auto set = run_segdistill({"config", "check", config_, "--set", deep + "=1"});
   EXPECT_EQ(set.exit_code, 1);
   EXPECT_TRUE(contains(set.err, "levels (at most 64)")) << set.err;
@@ -212,6 +219,162 @@ TEST_F(HostileInputs, OutputsNeverReplaceInputs) {
   EXPECT_TRUE(contains(into_images.err, "this is the folder of the images")) << into_images.err;
 }
 
+// Round 2 (issue #32): what the decoder reads decides, bounded decoding work, corrupt
+// images are bad samples, ids stay in the data root, lists are bounded regular files.
+TEST_F(HostileInputs, JpegSizesComeFromTheDecodersOwnHeaderPass) {
+  // 30000 x 30000 behind a stray byte: a hand parser stopping at the stray byte saw no size.
+  const std::string root = toy_with("stray", "JPEGImages/toy_000005.jpg", "stray_byte.jpg");
+  const std::string file = root + "/JPEGImages/toy_000005.jpg";
+  const auto check = segdistill_test::run_segdistill_measured({"data", "check", config_on("stray", root), "--split", "val"}, 120);
+  EXPECT_EQ(check.exit_code, 1) << check.err;
+  EXPECT_TRUE(contains(check.out, file + ": corrupt JPEG: Corrupt JPEG data: 1 extraneous bytes before marker 0xc0"))
+      << check.out;
+  // 30000 x 30000 RGB would be 2.7 GB; data check of good toy data peaks near 200 MB.
+  EXPECT_LT(check.peak_rss_bytes, std::int64_t{1} << 30) << "the image was decoded";
+  // Without the stray byte, the size libjpeg reads is refused before any decoding.
+  const std::string message = segdistill_test::error_of([&] { segdistill::read_rgb_image(hostile("huge_header.jpg")); });
+  EXPECT_TRUE(contains(message, ": the image declares 65500 x 65500 pixels")) << message;
+}
+
+TEST_F(HostileInputs, OnlyJpegPngAndBmpAreDecodedWhateverTheExtension) {
+  const std::string tiff = hostile("tiff_named.jpg");
+  EXPECT_EQ(segdistill_test::error_of([&] { segdistill::read_rgb_image(tiff); }),
+            tiff +
+                ": not a JPEG, PNG or BMP image (the file holds a TIFF image); segdistill decodes only these formats, told by "
+                "their first bytes, whatever the extension");
+  const auto predict = run_segdistill({"--threads", "1", "predict", config_, "--checkpoint", checkpoint_, "--input", tiff,
+                                       "--output", (dir_->path() / "predict_tiff").string()});
+  EXPECT_EQ(predict.exit_code, 1);
+  EXPECT_TRUE(contains(predict.err, tiff + ": not a JPEG, PNG or BMP image")) << predict.err;
+}
+
+TEST_F(HostileInputs, ProgressiveJpegsMayHoldAtMostAHundredScans) {
+  // 190 valid scans (jpegtran's, spliced) and one scan repeated 20,000 times: refused at
+  // scan 101. 100 scans (jpegtran's own maximum) decode.
+  for (const char* name : {"many_scans.jpg", "empty_scans.jpg", "empty_scans_large.jpg"}) {
+    const std::string message = segdistill_test::error_of([&] { segdistill::read_rgb_image(hostile(name)); });
+    EXPECT_EQ(message, hostile(name) + ": corrupt JPEG: more than 100 scans (a progressive JPEG built to decode for minutes)");
+  }
+  const cv::Mat hundred = segdistill::read_rgb_image(hostile("scans_100.jpg"));
+  EXPECT_EQ(hundred.rows, 40);
+  EXPECT_EQ(hundred.cols, 40);
+  // In a run: a bad sample, and a data check that ends (20,000 scans of 4096 x 4096 took 20 s).
+  const std::string root = toy_with("scans", "JPEGImages/toy_000005.jpg", "empty_scans_large.jpg");
+  const auto check = segdistill_test::run_segdistill_measured({"data", "check", config_on("scans", root), "--split", "val"}, 120);
+  EXPECT_FALSE(check.timed_out);
+  EXPECT_TRUE(contains(check.out, "toy_000005.jpg: corrupt JPEG: more than 100 scans")) << check.out;
+}
+
+TEST_F(HostileInputs, ACorruptJpegIsABadSampleThatFollowsOnBadSample) {
+  const std::string root = toy_with("cut", "JPEGImages/toy_000005.jpg", "truncated_eoi.jpg");
+  const std::string file = root + "/JPEGImages/toy_000005.jpg";
+  const std::string cfg = config_on("cut", root);
+  const auto check = run_segdistill({"data", "check", cfg, "--split", "val"});
+  EXPECT_EQ(check.exit_code, 1);
+  EXPECT_TRUE(contains(check.out, file + ": corrupt JPEG: Corrupt JPEG data: premature end of data segment")) << check.out;
+  const auto eval = run_segdistill({"--threads", "1", "eval", cfg, "--checkpoint", checkpoint_});
+  EXPECT_EQ(eval.exit_code, 1);
+  EXPECT_TRUE(contains(eval.err, "data.val: bad sample 'toy_000005': " + file + ": corrupt JPEG")) << eval.err;
+  const auto skipped =
+      run_segdistill({"--threads", "1", "eval", cfg, "--checkpoint", checkpoint_, "--set", "data.val.on_bad_sample=\"skip\""});
+  EXPECT_EQ(skipped.exit_code, 0) << skipped.err;
+  EXPECT_TRUE(contains(skipped.err, "skipped sample 'toy_000005': " + file)) << skipped.err;
+}
+
+TEST_F(HostileInputs, ListIdsStayInsideTheDataRoot) {
+  const fs::path base = dir_->path() / "escape";
+  const fs::path root = base / "data" / "toy";
+  fs::create_directories(root.parent_path());
+  fs::copy(toy(), root, fs::copy_options::recursive);
+  fs::create_directories(base / "data" / "victim");
+  fs::copy_file(root / "JPEGImages/toy_000005.jpg", base / "data/victim/v.jpg");
+  fs::copy_file(root / "SegmentationClass/toy_000005.png", base / "data/victim/v.png");
+  const fs::path list = root / "ImageSets/Segmentation/val.txt";
+  const std::string listed = read_file(list);
+  const int line = 1 + static_cast<int>(std::count(listed.begin(), listed.end(), '\n'));
+  for (const auto& [id, problem] : std::vector<std::pair<std::string, std::string>>{
+           {"../../victim/v", "a '..' component"}, {"/etc/passwd", "an absolute path"}, {"a//b", "an empty or '.' component"}}) {
+    SCOPED_TRACE(id);
+    std::ofstream(list, std::ios::trunc) << listed << id << "\n";
+    const std::string cfg = config_on("escape", root.string());
+    const std::string expected =
+        "data.val.split: " + list.string() + ":" + std::to_string(line) + ": sample id '" + id + "' has " + problem;
+    const auto check = run_segdistill({"data", "check", cfg, "--split", "val"});
+    EXPECT_EQ(check.exit_code, 1);  // 0: images were read from outside the root
+    EXPECT_TRUE(contains(check.err, expected)) << check.err;
+    const auto eval = run_segdistill(
+        {"--threads", "1", "eval", cfg, "--checkpoint", checkpoint_, "--save-pred", (base / "preds/a/b").string()});
+    EXPECT_EQ(eval.exit_code, 1);
+    EXPECT_TRUE(contains(eval.err, expected)) << eval.err;
+  }
+  EXPECT_FALSE(fs::exists(base / "preds/victim/v.png")) << "a prediction was written outside --save-pred";
+  // The framework's own guard, for data set plugins that do not refuse such ids.
+  EXPECT_EQ(
+      segdistill_test::error_of([] { segdistill::output_file_inside("--save-pred", "preds/a/b", "../../victim/v", ".png"); }),
+      "--save-pred preds/a/b: sample id '../../victim/v' would write outside the folder; refused");
+  EXPECT_EQ(segdistill::output_file_inside("--save-pred", "preds", "a/../b", ".png"), "preds/b.png");
+}
+
+TEST_F(HostileInputs, ListsAndConfigsAreRegularFilesReadWithoutBlocking) {
+  const fs::path root = dir_->path() / "fifo_list";
+  fs::copy(toy(), root, fs::copy_options::recursive);
+  const fs::path list = root / "ImageSets/Segmentation/val.txt";
+  fs::remove(list);
+  ASSERT_EQ(mkfifo(list.c_str(), 0600), 0);
+  const std::string cfg = config_on("fifo_list", root.string());
+  const auto check = segdistill_test::run_segdistill_measured({"data", "check", cfg, "--split", "val"}, 30);
+  EXPECT_FALSE(check.timed_out);
+  EXPECT_EQ(check.exit_code, 1);
+  EXPECT_TRUE(contains(check.err, list.string() + ": the split list is a FIFO (named pipe), not a regular file")) << check.err;
+  // config check reads what it can and says what it could not (the data may live elsewhere).
+  const auto config_check = segdistill_test::run_segdistill_measured({"config", "check", cfg}, 30);
+  EXPECT_FALSE(config_check.timed_out);
+  EXPECT_TRUE(contains(config_check.err, "data.val not checked against model.num_classes: ")) << config_check.err;
+  fs::remove(list);
+  fs::create_symlink("/dev/zero", list);
+  const auto zero = segdistill_test::run_segdistill_measured({"data", "check", cfg, "--split", "val"}, 30);
+  EXPECT_EQ(zero.exit_code, 1);
+  EXPECT_TRUE(contains(zero.err, ": the split list is a character device, not a regular file")) << zero.err;
+  EXPECT_LT(zero.peak_rss_bytes, std::int64_t{1} << 30);  // 8.4 GB before
+  const std::string fifo_config = (dir_->path() / "fifo.toml").string();
+  ASSERT_EQ(mkfifo(fifo_config.c_str(), 0600), 0);
+  const auto config_fifo = segdistill_test::run_segdistill_measured({"config", "check", fifo_config}, 30);
+  EXPECT_FALSE(config_fifo.timed_out);
+  EXPECT_TRUE(contains(config_fifo.err, fifo_config + ": the config file is a FIFO (named pipe), not a regular file"))
+      << config_fifo.err;
+}
+
+TEST_F(HostileInputs, BaseDiamondsAreParsedOnceAndBounded) {
+  // 41 files, each naming the next twice: 2^40 parses without memoisation.
+  for (int i = 0; i < 41; ++i)
+    dir_->write("diamond/d" + std::to_string(i) + ".toml",
+                (i < 40 ? "_base_ = [\"d" + std::to_string(i + 1) + ".toml\", \"d" + std::to_string(i + 1) + ".toml\"]\n" : "") +
+                    "k" + std::to_string(i) + " = " + std::to_string(i) + "\n");
+  const auto show = segdistill_test::run_segdistill_measured({"config", "show", (dir_->path() / "diamond/d0.toml").string()}, 60);
+  EXPECT_FALSE(show.timed_out);
+  EXPECT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_TRUE(contains(show.out, "k40 = 40")) << show.out;
+  // A chain of 70 distinct files passes the limit of 64.
+  for (int i = 0; i < 70; ++i)
+    dir_->write(
+        "chain/c" + std::to_string(i) + ".toml",
+        (i < 69 ? "_base_ = \"c" + std::to_string(i + 1) + ".toml\"\n" : std::string()) + "k = " + std::to_string(i) + "\n");
+  const auto chain = run_segdistill({"config", "show", (dir_->path() / "chain/c0.toml").string()});
+  EXPECT_EQ(chain.exit_code, 1);
+  EXPECT_TRUE(contains(chain.err, "_base_: 'c65.toml' would be config file number 65 of this config (at most 64 files)"))
+      << chain.err;
+}
+
+TEST_F(HostileInputs, UserTextIsPrintedWithItsControlCharactersEscaped) {
+  std::string text = read_file(config_);
+  text.replace(text.find("[train]\n"), 8, "[train]\n\"bad\\u001b[31mkey\" = 1\n");
+  const auto r = run_segdistill({"config", "check", dir_->write("escape_key.toml", text)});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "unknown key 'bad\\x1b[31mkey'")) << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << "a raw escape byte reached the terminal";
+  EXPECT_EQ(segdistill::printable("a\x1b[2Jb\r\x7f\xc3\xa9\xff\n"), "a\\x1b[2Jb\\x0d\\x7f\xc3\xa9\\xff\n");
+}
+
 // Inputs the fuzz harnesses found (tests/fuzz/regressions/HARNESS/): each must end in a
 // clear error, within bounded memory.
 TEST(FuzzRegressions, MatioHeadersAskingForGigabytesAreCorruptFiles) {
@@ -230,6 +393,28 @@ TEST(FuzzRegressions, MatioHeadersAskingForGigabytesAreCorruptFiles) {
 
 // Every seed and every finding of the fuzz harnesses, through the public readers of the
 // normal build: each ends in a value or a segdistill::Error, nothing else.
+namespace {
+
+// An input of fuzz_split_and_bases: a split list and up to 8 configs f1..f8.toml, cut at
+// "\n===\n" (tests/fuzz/fuzz_split_and_bases.cpp), written out and read back.
+void replay_split_and_bases(const std::string& input, const std::function<void(const std::function<void()>&)>& reads) {
+  const std::string text = read_file(input);
+  std::vector<std::string> parts;
+  for (std::size_t at = 0; parts.size() < 9;) {
+    const std::size_t next = text.find("\n===\n", at);
+    parts.push_back(text.substr(at, next == std::string::npos ? std::string::npos : next - at));
+    if (next == std::string::npos) break;
+    at = next + 5;
+  }
+  TempDir dir;
+  const std::string list = dir.write("list.txt", parts[0]);
+  for (std::size_t i = 1; i <= 8; ++i) dir.write("f" + std::to_string(i) + ".toml", i < parts.size() ? parts[i] : "");
+  reads([&] { segdistill::read_split_list(list, "data.train.split"); });
+  reads([&] { segdistill::Config::load((dir.path() / "f1.toml").string()); });
+}
+
+}  // namespace
+
 TEST(FuzzRegressions, EverySeedAndFindingEndsInAValueOrAnError) {
   segdistill::set_max_image_pixels(1 << 20);
   const fs::path fuzz = fs::path(SEGDISTILL_SOURCE_DIR) / "tests/fuzz";
@@ -256,10 +441,11 @@ TEST(FuzzRegressions, EverySeedAndFindingEndsInAValueOrAnError) {
         reads([&] { segdistill::read_mat_matrix(path, "GTcls.Segmentation"); });
       }
       if (harness == "fuzz_config") reads([&] { segdistill::Config::load(path); });
+      if (harness == "fuzz_split_and_bases") replay_split_and_bases(path, reads);
       ++files;
     }
   }
-  EXPECT_GE(files, 19);
+  EXPECT_GE(files, 24);
   segdistill::set_max_image_pixels(segdistill::kDefaultMaxImagePixels);
 }
 

@@ -318,3 +318,39 @@ TEST_F(Distributed, ErrorsBeforeAnyWorkerStarts) {
 }
 
 }  // namespace
+
+// Workers die with their launcher, even when it is killed with SIGKILL and cannot pass
+// the signal on: no orphan keeps training or holds the work dir (issue #32).
+TEST_F(Distributed, KillingTheLauncherKillsItsWorkers) {
+  const std::string cfg = config("orphans", "");
+  const pid_t launcher =
+      spawn_segdistill({"train", cfg, "--work-dir", work("orphans"), "--nproc", "2", "--set", "train.iterations=100000", "--set",
+                        "train.checkpoint_every=2", "--set", "train.eval_every=0"});
+  const fs::path checkpoint = fs::path(work("orphans")) / "checkpoints/iter_2.pt";
+  for (int i = 0; i < 6000 && !fs::exists(checkpoint); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(fs::exists(checkpoint));
+  const std::vector<pid_t> ranks = children_of(launcher);
+  ASSERT_EQ(ranks.size(), 2u);
+  kill(launcher, SIGKILL);
+  int status = 0;
+  waitpid(launcher, &status, 0);
+  // The workers were the launcher's children: once it is gone they are re-parented, and
+  // kill(pid, 0) tells whether they still exist (a zombie until reaped counts as gone).
+  const auto running = [](pid_t pid) {
+    const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    const auto state = stat.find(") ");
+    return !stat.empty() && state != std::string::npos && stat[state + 2] != 'Z';
+  };
+  bool any = true;
+  for (int i = 0; i < 1000 && any; ++i) {
+    any = running(ranks[0]) || running(ranks[1]);
+    if (any) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(any) << "a worker outlived its launcher by 10 s";
+  for (pid_t rank : ranks)
+    if (running(rank)) kill(rank, SIGKILL);
+  // The lock went with them: the folder can be resumed at once.
+  const auto resumed = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("orphans"), "--resume",
+                                       "--resume-changed", "--set", "train.iterations=4", "--set", "train.eval_every=0"});
+  EXPECT_FALSE(contains(resumed.err, "another segdistill run is using this work dir")) << resumed.err;
+}

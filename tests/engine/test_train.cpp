@@ -90,7 +90,8 @@ TEST_F(Training, WritesTheWorkDirOfDesign) {
   for (const char* file : {"config.toml", "log.txt", "metrics.jsonl", "checkpoints/latest", "checkpoints/iter_12.pt",
                            "eval/iter_6.txt", "eval/iter_6.json", "eval/iter_12.json"})
     EXPECT_TRUE(fs::exists(w / file)) << file;
-  EXPECT_FALSE(fs::exists(w / "checkpoints/iter_4.pt.tmp"));
+  for (const auto& entry : fs::directory_iterator(w / "checkpoints"))
+    EXPECT_NE(entry.path().extension(), ".tmp") << "a temporary file was left: " << entry.path();
   EXPECT_EQ(fs::read_symlink(w / "checkpoints/latest"), "iter_12.pt");
   // The resolved config loads back and trains the same network.
   EXPECT_EQ(run_segdistill({"config", "check", (w / "config.toml").string()}).exit_code, 0);
@@ -182,8 +183,11 @@ TEST_F(Training, NonFiniteLossStopsNamingTheLastGoodCheckpoint) {
 
 TEST_F(Training, AFailedCheckpointWriteKeepsThePreviousOne) {
   const std::string cfg = config("full");
-  fs::create_directories(fs::path(work("full")) / "checkpoints/iter_8.pt.tmp");  // the write of iter_8 fails
-  const auto r = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("full")});
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("full"), "--set", "train.iterations=4"}).exit_code,
+            0);
+  // A folder where iter_8.pt goes: the continued run's write of iter_8 fails at its rename.
+  fs::create_directories(fs::path(work("full")) / "checkpoints/iter_8.pt/occupied");
+  const auto r = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("full"), "--resume", "--resume-changed"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.err, "iter_8.pt: cannot write the checkpoint")) << r.err;
   EXPECT_TRUE(contains(r.err, "the last good checkpoint is " + work("full") + "/checkpoints/iter_4.pt")) << r.err;
@@ -471,4 +475,77 @@ TEST_F(Training, ToyStudentLearnsFarBeyondChance) {
   ASSERT_EQ(miou.size(), 3u);  // iterations 100, 200, 300
   // Predicting background everywhere scores about 0.14 (background IoU ~0.8, 5 classes 0).
   EXPECT_GT(miou.back(), 0.4) << "final mIoU " << miou.back();
+}
+
+// What a run writes lands in its work dir: links planted there are refused or never
+// written through (issue #32).
+TEST_F(Training, PlantedLinksInTheWorkDirAreNeverWrittenThrough) {
+  const std::string cfg = config("links");
+  const fs::path outside = dir_->path() / "outside.txt";
+  std::ofstream(outside) << "precious\n";
+  // A link at the temporary name of a checkpoint write: the write takes a fresh name.
+  const fs::path run = work("links");
+  fs::create_directories(run / "checkpoints");
+  fs::create_symlink(outside, run / "checkpoints/iter_4.pt.tmp");
+  const auto trained = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", run.string()});
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  EXPECT_EQ(segdistill_test::read_file(outside), "precious\n");
+  EXPECT_EQ(load_checkpoint((run / "checkpoints/iter_4.pt").string()).iteration, 4);
+
+  // Links in place of the run's logs or its checkpoints folder: resume refuses the folder.
+  const auto refused_with = [&](const std::string& name, const fs::path& target, const std::string& what) {
+    SCOPED_TRACE(name);
+    const fs::path copy = work("links_" + what);
+    fs::copy(run, copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    fs::remove_all(copy / name);
+    fs::create_symlink(target, copy / name);
+    const auto r = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", copy.string(), "--resume", "--resume-changed",
+                                   "--set", "train.iterations=16"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_TRUE(contains(r.err, (copy / name).string() + " is a symbolic link (to " + target.string() +
+                                    "); segdistill writes a run's files only inside its work dir"))
+        << r.err;
+  };
+  refused_with("log.txt", outside, "log");
+  refused_with("metrics.jsonl", outside, "metrics");
+  refused_with("checkpoints", run / "checkpoints", "checkpoints");
+  EXPECT_EQ(segdistill_test::read_file(outside), "precious\n");
+  std::vector<std::string> kept;
+  for (const auto& entry : fs::directory_iterator(run / "checkpoints")) kept.push_back(entry.path().filename().string());
+  EXPECT_EQ(kept.size(), 5u) << "another run's checkpoints were pruned";  // iter_4.pt.tmp, iter_4/8/12.pt, latest
+
+  // `latest` leading out of the checkpoints folder is not this run's checkpoint.
+  const fs::path foreign = work("links_latest");
+  fs::copy(run, foreign, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  fs::remove(foreign / "checkpoints/latest");
+  fs::create_symlink(run / "checkpoints/iter_8.pt", foreign / "checkpoints/latest");
+  const auto latest = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", foreign.string(), "--resume"});
+  EXPECT_EQ(latest.exit_code, 1);
+  EXPECT_TRUE(contains(latest.err, (foreign / "checkpoints/latest").string() + " points at " +
+                                       (run / "checkpoints/iter_8.pt").string() + ", outside the run's checkpoints folder"))
+      << latest.err;
+}
+
+// A run that cannot fit in the machine's memory is refused at set-up with its estimate
+// (issue #32: crop_size = [16384] reached 13 GB before failing a minute in).
+TEST_F(Training, ARunThatCannotFitInMemoryIsRefusedAtSetUp) {
+  const auto huge = run_segdistill(
+      {"--threads", "1", "train", config("huge_crop"), "--work-dir", work("huge_crop"), "--set",
+       "data.train.pipeline=[{type=\"random_scale_crop\", base_size=16384, crop_size=[16384], scale_range=[1.0, 1.0]}, "
+       "{type=\"normalize\"}]"});
+  EXPECT_EQ(huge.exit_code, 1);
+  EXPECT_TRUE(contains(huge.err, "huge_crop.toml: this run needs about ")) << huge.err;
+  EXPECT_TRUE(contains(huge.err, "the student's activations at 4 x 16384x16384 pixels")) << huge.err;
+  EXPECT_TRUE(contains(huge.err, "lower train.batch_size or the crop size in data.train.pipeline")) << huge.err;
+  EXPECT_FALSE(fs::exists(fs::path(work("huge_crop")) / "checkpoints")) << "the run started";
+  const auto classes = run_segdistill(
+      {"--threads", "1", "train", config("classes"), "--work-dir", work("classes"), "--set", "model.num_classes=100000000"});
+  EXPECT_EQ(classes.exit_code, 1);
+  EXPECT_TRUE(contains(classes.err, "model.num_classes: value 100000000 out of range: must be between 1.0 and 65536.0"))
+      << classes.err;
+  // The toy run itself is estimated and fits.
+  const auto fits =
+      run_segdistill({"--threads", "1", "train", config("fits"), "--work-dir", work("fits"), "--set", "train.iterations=1"});
+  EXPECT_EQ(fits.exit_code, 0) << fits.err;
+  EXPECT_TRUE(contains(fits.err, "memory estimate: about ")) << fits.err;
 }

@@ -69,4 +69,18 @@ for name in ["toy/teacher.toml", "toy/student_tat.toml", "_base_/toy_data.toml"]
         shutil.copy(source, os.path.join(configs, name.replace("/", "_")))
 with open(os.path.join(configs, "dotted.toml"), "w") as f:
     f.write('a.b.c = [1, 2.5, "x.y"]\n[t]\n"q.k" = {u = [[1], [2]]} # comment [\n[[arr]]\nv = 1e3\n')
+# Split lists and _base_ graphs: a list, then f1.toml..f8.toml, cut at "\n===\n".
+lists = folder("fuzz_split_and_bases")
+cut = "\n===\n"
+seeds = {
+    "voc_list": ["2007_000032\n2007_000039 SegmentationClass/2007_000039.png\n\n  2008_000002\t\n", "a = 1\n"],
+    "diamond": ["x\n", '_base_ = ["f2.toml", "f3.toml"]\nk = 1\n', '_base_ = "f4.toml"\n[t]\na = 2\n',
+                '_base_ = "f4.toml"\n[t]\nb = 3\n', "[t]\nc = 4\n"],
+    "twice": ["y/z\n", '_base_ = ["f2.toml", "f2.toml"]\n', '_base_ = ["f3.toml", "f3.toml"]\n', "k = 3\n"],
+    "cycle": ["../escape\n", '_base_ = "f2.toml"\n', '_base_ = "f1.toml"\n'],
+    "delete": ["/abs\n", '_base_ = "f2.toml"\n[m]\n_delete_ = true\ntype = "b"\n', '[m]\ntype = "a"\nx = 1\n'],
+}
+for name, files in seeds.items():
+    with open(os.path.join(lists, name + ".txt"), "w") as f:
+        f.write(cut.join(files))
 print("seed corpus written to", out)

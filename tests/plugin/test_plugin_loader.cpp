@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "segdistill/config/config.hpp"
 #include "segdistill/core/error.hpp"
 #include "segdistill/modeling/backbone.hpp"
@@ -50,8 +52,33 @@ TEST(PluginLoader, WrongApiVersionIsRefusedWithBothVersions) {
   const std::string path = test_plugin_file("wrong_api", "test_wrong_api");
   EXPECT_EQ(load_error(path), "plugin " + path +
                                   ": built for segdistill SDK API version 999, but this segdistill supports API version " +
-                                  std::to_string(kSdkApiVersion) + "; rebuild the plugin against this SDK");
+                                  std::to_string(kSdkApiVersion) +
+                                  "; rebuild the plugin against this SDK (refused before loading: none of its code ran)");
   EXPECT_TRUE(PluginLoader::instance().loaded().empty());
+}
+
+// The version comes from the file's ELF note: a plugin of another version is refused
+// before the dynamic loader could run its constructors.
+TEST(PluginLoader, AForeignPluginsConstructorNeverRuns) {
+  segdistill_test::TempDir dir;
+  const std::string marker = (dir.path() / "constructor_ran").string();
+  const std::string path = test_plugin_file("trojan", "test_trojan");
+  const auto r = segdistill_test::run_segdistill({"plugins", "--plugin-dir", test_plugin_dir("trojan")},
+                                                 "SEGDISTILL_TROJAN_MARKER=" + marker);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("plugin " + path + ": built for segdistill SDK API version 999"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the plugin's constructor ran before it was refused";
+  // The same library, loaded anyway, does run it: the marker is a real probe.
+  const auto probe = segdistill_test::run_program("/usr/bin/python3", {"-c", "import ctypes,sys; ctypes.CDLL(sys.argv[1])", path},
+                                                  "SEGDISTILL_TROJAN_MARKER=" + marker);
+  EXPECT_EQ(probe.exit_code, 0) << probe.err;
+  EXPECT_TRUE(std::filesystem::exists(marker));
+}
+
+TEST(PluginLoader, ALibraryWithoutAVersionNoteIsRefusedUnloaded) {
+  const std::string path = test_plugin_file("no_note", "test_no_note");
+  const std::string message = load_error(path);
+  EXPECT_EQ(message.rfind("plugin " + path + ": no segdistill version note (section .note.segdistill)", 0), 0u) << message;
 }
 
 TEST(PluginLoader, WrongLibTorchVersionIsRefused) {
@@ -72,7 +99,7 @@ TEST(PluginLoader, TextFileNamedSoIsNotALibrary) {
   segdistill_test::TempDir dir;
   const std::string path = dir.write("segdistill_fake.so", "this is not an ELF file\n");
   const std::string message = load_error(path);
-  EXPECT_EQ(message.rfind("plugin " + path + ": cannot be loaded as a shared library: ", 0), 0u) << message;
+  EXPECT_EQ(message, "plugin " + path + ": not a shared library (no ELF header)") << message;
   EXPECT_NE(load_error(dir.path().string() + "/absent.so").find("file not found"), std::string::npos);
 }
 

@@ -14,6 +14,17 @@ GOOD_CHECKPOINT is a segdistill training checkpoint. Files written to OUT_DIR:
   huge_storage.pt       a storage reference declaring 2^60 elements for 8 bytes
   bad_crc.pt            GOOD_CHECKPOINT with one byte of a tensor flipped
   nan_weight.pt         GOOD_CHECKPOINT with a NaN in one model weight
+  stride0_state_dict.pt a state dict (torch.save) whose tensor is one stored float
+                        expanded (stride 0) to 2^28 elements: 1 GiB when materialised
+  stride0_checkpoint.pt GOOD_CHECKPOINT with one model weight replaced the same way
+  none_list.pt, none_list_legacy.pt
+                        torch.save([None] * 4 M) in the zip and the legacy format: one
+                        pickle byte per value
+  empty_storage_list_legacy.pt
+                        a legacy state dict whose list of storage keys is empty, the
+                        storage bytes replaced by zeros (the tensors would be left
+                        uninitialised)
+  numel_overflow.pt     a tensor of sizes (2^62, 2^62, 0): LibTorch's element count overflows
 """
 import io
 import os
@@ -88,7 +99,7 @@ def pickle_zip(name, data_pkl, extra=()):
 pickle_zip("tuple3_empty.pt", b"\x80\x02\x87.")
 pickle_zip("build_empty.pt", b"\x80\x02b.")
 pickle_zip("memo_missing.pt", b"\x80\x02h\x05.")
-levels = 1_000_000
+levels = 200_000  # within the reader's memory budget, so that the depth check is what refuses it
 pickle_zip("nested_lists.pt", b"\x80\x02" + b"]" * levels + b"a" * (levels - 1) + b".")
 pickle_zip("cycle.pt", b"\x80\x02]q\x00h\x00a.")
 # (storage, torch.FloatStorage, '0', 'cpu', 2**60) rebuilt as a tensor of 4 elements.
@@ -113,4 +124,47 @@ weight = next(k for k, v in nan["groups"]["model"].items() if v.is_floating_poin
 nan["groups"]["model"][weight] = nan["groups"]["model"][weight].clone()
 nan["groups"]["model"][weight].view(-1)[3] = float("nan")
 torch.save(nan, os.path.join(out_dir, "nan_weight.pt"))
+# Views larger than their storage: one float expanded to 2^28 elements (1 GiB as float32).
+torch.save({"weight": torch.zeros(1).expand(1 << 28)}, os.path.join(out_dir, "stride0_state_dict.pt"))
+stride0 = with_group("model", dict(checkpoint["groups"]["model"]))
+name = next(k for k, v in stride0["groups"]["model"].items() if v.is_floating_point() and v.dim() == 1)
+stride0["groups"]["model"][name] = torch.zeros(1).expand(1 << 28)
+torch.save(stride0, os.path.join(out_dir, "stride0_checkpoint.pt"))
+
+# One pickle byte per value (N = None), in both formats of torch.save.
+torch.save([None] * (4 << 20), os.path.join(out_dir, "none_list.pt"))
+torch.save([None] * (4 << 20), os.path.join(out_dir, "none_list_legacy.pt"), _use_new_zipfile_serialization=False)
+
+# A legacy state dict whose storage key list is empty: the pickles are read back with
+# Python's own unpickler to find where the key list starts.
+legacy = io.BytesIO()
+torch.save(dict(checkpoint["groups"]["model"]), legacy, _use_new_zipfile_serialization=False)  # fits the model
+raw = legacy.getvalue()
+stream = io.BytesIO(raw)
+import pickle
+
+
+class SkipStorages(pickle.Unpickler):
+    def persistent_load(self, pid):
+        return None
+
+    def find_class(self, module, name):
+        return lambda *args, **kwargs: None
+
+
+for _ in range(4):  # magic number, protocol version, system info, the object
+    SkipStorages(stream).load()
+keys_at = stream.tell()
+rest = len(raw) - keys_at
+empty_keys = pickle.dumps([], protocol=2)
+open(os.path.join(out_dir, "empty_storage_list_legacy.pt"), "wb").write(raw[:keys_at] + empty_keys + bytes(rest))
+
+# sizes (2^62, 2^62, 0), strides (0, 0, 0) over an empty float storage.
+overflow = (b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n(("
+            b"X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x00tQK\x00"
+            b"(\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x40\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x40K\x00t"
+            b"(K\x00K\x00K\x00t\x89NtR.")
+pickle_zip("numel_overflow_tensor.pt", overflow, [("archive/data/0", b"")])
+pickle_zip("numel_overflow.pt", b"\x80\x02}X\x01\x00\x00\x00w" + overflow[2:-1] + b"s.",
+           [("archive/data/0", b"")])
 print("wrote hostile checkpoints to", out_dir)

@@ -2,13 +2,17 @@
 
 #include "segdistill/core/error.hpp"
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <array>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -77,6 +81,44 @@ CommandResult run_program(const std::string& program, const std::vector<std::str
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.out = read_file(capture.path() / "out");
   result.err = read_file(capture.path() / "err");
+  return result;
+}
+
+MeasuredResult run_segdistill_measured(const std::vector<std::string>& args, double timeout_seconds, const std::string& env) {
+  TempDir capture;
+  const std::string out = (capture.path() / "out").string(), err = (capture.path() / "err").string();
+  std::vector<std::string> assignments;
+  std::istringstream words(env);
+  for (std::string word; words >> word;) assignments.push_back(word);
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    for (auto& assignment : assignments) putenv(assignment.data());
+    std::vector<char*> argv{const_cast<char*>(SEGDISTILL_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) _exit(126);
+    execv(SEGDISTILL_BINARY, argv.data());
+    _exit(127);
+  }
+  MeasuredResult result;
+  int status = 0;
+  rusage usage{};
+  for (;;) {
+    const pid_t done = wait4(pid, &status, WNOHANG, &usage);
+    if (done == pid) break;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!result.timed_out && elapsed > timeout_seconds) {
+      kill(pid, SIGKILL);
+      result.timed_out = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.peak_rss_bytes = static_cast<std::int64_t>(usage.ru_maxrss) * 1024;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_file(out);
+  result.err = read_file(err);
   return result;
 }
 

@@ -33,6 +33,17 @@ struct CommandResult {
 // Runs `program` with `args` (each passed as one argument), `env` prefixed ("A=1 B=2").
 CommandResult run_program(const std::string& program, const std::vector<std::string>& args, const std::string& env = "");
 
+// A run with its cost: wall time and the peak resident memory of the process.
+struct MeasuredResult : CommandResult {
+  double seconds = 0;
+  std::int64_t peak_rss_bytes = 0;
+  bool timed_out = false;  // killed (SIGKILL) after the time limit
+};
+
+// Runs segdistill with `args` directly (no shell: the peak memory is segdistill's own),
+// `env` assignments ("A=1 B=2") added to the environment; killed after `timeout_seconds`.
+MeasuredResult run_segdistill_measured(const std::vector<std::string>& args, double timeout_seconds, const std::string& env = "");
+
 // Runs the segdistill binary with `args`.
 CommandResult run_segdistill(const std::vector<std::string>& args, const std::string& env = "");
 

@@ -2,13 +2,15 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+
+#include "segdistill/core/untrusted_file.hpp"
 
 #include "plot_canvas.hpp"
 
@@ -27,8 +29,10 @@ struct RunCurves {
 
 RunCurves read_metrics(const std::string& work_dir) {
   const std::string path = work_dir + "/metrics.jsonl";
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot read (is it a segdistill work dir?)");
+  // A work dir's own metrics (a few MB for the longest runs); 1 GiB bounds a hostile one.
+  const std::vector<char> bytes = segdistill::read_untrusted_file(path, "metrics file (is it a segdistill work dir?)",
+                                                                  std::uint64_t{1} << 30, "metrics files are at most 1 GiB");
+  std::istringstream in(std::string(bytes.begin(), bytes.end()));
   RunCurves curves;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {

@@ -21,6 +21,7 @@
 #include "segdistill/core/check.hpp"
 #include "segdistill/core/error.hpp"
 #include "segdistill/core/progress.hpp"
+#include "segdistill/core/untrusted_file.hpp"
 #include "segdistill/data/image_io.hpp"
 #include "segdistill/data/loader.hpp"
 #include "segdistill/data/sections.hpp"
@@ -100,7 +101,7 @@ Scan scan_split(const DataSplit& split, int threads, const SampleReader& read, c
 
 void print_bad_samples(const Scan& scan) {
   std::cout << "\nbad samples (" << scan.bad.size() << "):\n";
-  for (const auto& b : scan.bad) std::cout << "  " << b << "\n";
+  for (const auto& b : scan.bad) std::cout << "  " << printable(b) << "\n";
 }
 
 int run_check(const GlobalOptions& globals, const DataArgs& args) {

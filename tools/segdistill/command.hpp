@@ -17,6 +17,7 @@ struct GlobalOptions {
   std::string log_level = "info";
   int threads = 0;  // 0: all cores
   bool allow_nonfinite = false;
+  bool allow_config_plugins = false;  // load the plugins a config's [plugins] section names
   // --threads as a count of worker threads: every core when it is 0.
   int worker_threads() const {
     return std::max(1, threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,9 +71,14 @@ pid_t start_worker(int rank, int nproc, int port) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  const pid_t launcher = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw Error(std::string("--nproc: cannot start a worker: ") + std::strerror(errno));
   if (pid == 0) {
+    // A worker dies with its launcher (kill -9 of the launcher included), so that no
+    // orphan keeps training and holding the work dir's lock. The setting survives exec;
+    // a launcher that died before it was made is caught by the parent check.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != launcher) ::_exit(128 + SIGKILL);
     const std::string r = std::to_string(rank), n = std::to_string(nproc), p = std::to_string(port);
     ::setenv("RANK", r.c_str(), 1);
     ::setenv("LOCAL_RANK", r.c_str(), 1);

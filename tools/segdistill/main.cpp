@@ -16,6 +16,7 @@
 #include "segdistill/core/error.hpp"
 #include "segdistill/core/log.hpp"
 #include "segdistill/core/threads.hpp"
+#include "segdistill/core/untrusted_file.hpp"
 #include "segdistill/engine/collectives.hpp"
 
 namespace {
@@ -29,7 +30,8 @@ std::string rank_prefix() {
 // Error messages go to stderr as one paragraph, without stack traces.
 int fail(const std::string& message) {
   const std::string prefix = rank_prefix();
-  std::cerr << "segdistill: error: " << (message.rfind(prefix, 0) == 0 ? "" : prefix) << message << "\n";
+  // Messages quote config keys, ids and file names: control characters are escaped.
+  std::cerr << "segdistill: error: " << (message.rfind(prefix, 0) == 0 ? "" : prefix) << segdistill::printable(message) << "\n";
   return 1;
 }
 
@@ -88,6 +90,9 @@ int main(int argc, char** argv) {
   app.add_flag("--allow-nonfinite", globals.allow_nonfinite,
                "load checkpoints and state dicts whose tensors hold NaN or Inf (refused by default: a corrupt file or a "
                "diverged run)");
+  app.add_flag("--allow-config-plugins", globals.allow_config_plugins,
+               "load the plugin folders and files a config's [plugins] section names (native code: refused by default, so "
+               "that a config from elsewhere never runs code)");
 
   std::vector<std::pair<CLI::App*, Runner>> runners;
   for (const Command& command : commands()) {

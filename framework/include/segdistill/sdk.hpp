@@ -9,6 +9,7 @@
 #include "segdistill/core/error.hpp"
 #include "segdistill/core/log.hpp"
 #include "segdistill/core/random.hpp"
+#include "segdistill/core/untrusted_file.hpp"
 
 #include "segdistill/plugin/plugin_api.hpp"
 #include "segdistill/plugin/registries.hpp"
@@ -28,6 +29,7 @@
 #include "segdistill/data/dataset.hpp"
 #include "segdistill/data/image_io.hpp"
 #include "segdistill/data/sample.hpp"
+#include "segdistill/data/split_list.hpp"
 #include "segdistill/data/transform.hpp"
 
 #include "segdistill/distill/distiller.hpp"

@@ -1,5 +1,6 @@
 #include "checkpoint/pickle_reader.hpp"
 
+#include <cstdint>
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
@@ -130,8 +131,10 @@ void unlink(Value& value) {
 
 }  // namespace
 
-Reader::Reader(const char* data, std::size_t size, std::string source, StorageLoader storages)
-    : data_(data), size_(size), source_(std::move(source)), storages_(std::move(storages)) {}
+Reader::Reader(const char* data, std::size_t size, std::string source, ReaderMemoryBudget& budget, StorageLoader storages)
+    : data_(data), size_(size), source_(std::move(source)), budget_(budget), storages_(std::move(storages)) {}
+
+void Reader::charge_slots(std::size_t count) { budget_.charge(count * sizeof(Ref), "pickle containers"); }
 
 void Reader::fail(const std::string& what) const {
   throw Error(source_ + ": corrupt or unsupported pickle data at byte " + std::to_string(pos_) + ": " + what);
@@ -160,12 +163,20 @@ std::string Reader::line() {
 }
 
 Ref Reader::make(Value::Kind kind) {
+  budget_.charge(kValueCost, "pickle values");
   Ref v = Value::make(kind);
   created_.push_back(v);
   return v;
 }
 
-void Reader::push(Ref value) { stack_.push_back(std::move(value)); }
+void Reader::push(Ref value) {
+  // DUP can grow the stack without new values: its high-water mark is charged.
+  if (stack_.size() + 1 > stack_peak_) {
+    charge_slots(1);
+    stack_peak_ = stack_.size() + 1;
+  }
+  stack_.push_back(std::move(value));
+}
 
 Ref Reader::pop() {
   if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back())) fail("stack underflow");
@@ -183,6 +194,7 @@ std::vector<Ref> Reader::pop_to_mark() {
   if (marks_.empty()) fail("no mark on the stack");
   const std::size_t mark = marks_.back();
   marks_.pop_back();
+  charge_slots(stack_.size() - mark);
   std::vector<Ref> items(std::make_move_iterator(stack_.begin() + static_cast<long>(mark)),
                          std::make_move_iterator(stack_.end()));
   stack_.resize(mark);
@@ -215,6 +227,19 @@ Ref Reader::rebuild_tensor(const std::vector<Ref>& args) {
   const auto sizes = int_tuple(args[2], source_);
   const auto strides = int_tuple(args[3], source_);
   if (sizes.size() != strides.size()) fail("a tensor's size and stride have different lengths");
+  // The element count, computed as LibTorch will compute it (every size multiplied, a
+  // zero included), must fit 64 bits; then the view's bytes are charged: a stride-0 view
+  // of a few stored bytes may declare gigabytes, which the non-finite check or a
+  // contiguous copy would materialise.
+  std::uint64_t elements = 1;
+  bool overflows = false;
+  for (const std::int64_t size : sizes)
+    overflows |= __builtin_mul_overflow(elements, static_cast<std::uint64_t>(size), &elements);
+  if (overflows || elements > static_cast<std::uint64_t>(INT64_MAX))
+    fail("a tensor's sizes multiply past 2^63 elements (corrupt or hostile file)");
+  const auto element_size = static_cast<std::uint64_t>(storage.element_size());
+  if (elements > UINT64_MAX / element_size) fail("a tensor's sizes multiply past 2^64 bytes (corrupt or hostile file)");
+  budget_.charge(elements * element_size, "tensor views");
   const std::int64_t offset = args[1]->integer;
   const std::int64_t numel = storage.numel();
   if (offset < 0 || offset > numel) fail("a tensor starts outside its storage");
@@ -235,7 +260,9 @@ Ref Reader::rebuild_tensor(const std::vector<Ref>& args) {
 }
 
 void Reader::insert(Value& container, Ref item) {
-  if (container.kind == Value::Kind::List) container.items.push_back(std::move(item));
+  if (container.kind != Value::Kind::List) return;
+  charge_slots(1);
+  container.items.push_back(std::move(item));
 }
 
 void Reader::push_constant(std::uint8_t op) {
@@ -250,6 +277,7 @@ void Reader::push_integer(std::uint8_t op) {
     const std::size_t n = op == kLong1 ? byte() : u32();
     const auto* p = reinterpret_cast<const unsigned char*>(take(n));
     if (n > 8) {
+      budget_.charge(n, "pickle integers");
       Ref v = make(Value::Kind::BigInt);
       v->text.assign(reinterpret_cast<const char*>(p), n);
       return push(v);
@@ -295,6 +323,7 @@ void Reader::push_text(std::uint8_t op) {
     n = u32();
   const bool bytes = op == kBinBytes || op == kShortBinBytes || op == kBinBytes8;
   Ref v = make(bytes ? Value::Kind::Bytes : Value::Kind::String);
+  budget_.charge(n, "pickle strings");
   v->text.assign(take(n), n);
   push(v);
 }
@@ -317,12 +346,14 @@ void Reader::build_container(std::uint8_t op) {
       auto items = pop_to_mark();
       if (items.size() % 2) fail("DICT with an odd number of items");
       Ref v = make(Value::Kind::Dict);
+      charge_slots(items.size());
       for (std::size_t i = 0; i < items.size(); i += 2) v->entries.emplace_back(items[i], items[i + 1]);
       return push(v);
     }
     default: {  // TUPLE1..3
       const std::size_t n = op - kTuple1 + 1u;
       Ref v = make(Value::Kind::Tuple);
+      charge_slots(n);
       v->items.resize(n);
       for (std::size_t i = n; i-- > 0;) v->items[i] = pop();
       return push(v);
@@ -350,6 +381,7 @@ void Reader::add_to_container(std::uint8_t op) {
     if (items.size() % 2) fail("SETITEMS with an odd number of items");
   }
   Value& dict = *top();
+  if (dict.kind == Value::Kind::Dict) charge_slots(items.size());
   if (dict.kind == Value::Kind::Dict)
     for (std::size_t i = 0; i < items.size(); i += 2) dict.entries.emplace_back(items[i], items[i + 1]);
 }
@@ -363,6 +395,7 @@ void Reader::memo_operation(std::uint8_t op) {
   }
   const std::uint32_t key = op == kBinPut ? byte() : op == kLongBinPut ? u32() : static_cast<std::uint32_t>(memo_.size());
   if (memo_.size() >= kMaxMemo && !memo_.count(key)) fail("more than " + std::to_string(kMaxMemo) + " memo entries");
+  if (!memo_.count(key)) budget_.charge(kValueCost / 2, "pickle memo entries");
   memo_[key] = top();
 }
 
@@ -391,7 +424,10 @@ void Reader::call_or_build(std::uint8_t op) {
   Ref args = pop();  // NEWOBJ
   Ref object = make(Value::Kind::Object);
   object->callable = pop();
-  if (args->kind == Value::Kind::Tuple) object->items = args->items;
+  if (args->kind == Value::Kind::Tuple) {
+    charge_slots(args->items.size());
+    object->items = args->items;
+  }
   push(object);
 }
 
@@ -411,6 +447,7 @@ void Reader::reduce() {
   const std::vector<Ref>& a = args->kind == Value::Kind::Tuple ? args->items : empty;
   if (name == "collections.OrderedDict") {
     Ref dict = make(Value::Kind::Dict);
+    if (!a.empty() && a[0]->kind == Value::Kind::List) charge_slots(2 * a[0]->items.size());
     if (!a.empty() && a[0]->kind == Value::Kind::List)
       for (const auto& pair : a[0]->items)
         if (pair->kind == Value::Kind::Tuple && pair->items.size() == 2)
@@ -427,6 +464,7 @@ void Reader::reduce() {
   } else {
     Ref object = make(Value::Kind::Object);
     object->callable = callable;
+    charge_slots(a.size());
     object->items = a;
     push(object);
   }
@@ -486,6 +524,10 @@ Ref Reader::load() {
           take(8);
           break;
         case kMark:
+          if (marks_.size() + 1 > marks_peak_) {
+            budget_.charge(sizeof(std::size_t), "pickle marks");
+            marks_peak_ = marks_.size() + 1;
+          }
           marks_.push_back(stack_.size());
           break;
         case kStop: {

@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "checkpoint/pickle_value.hpp"
+#include "segdistill/core/untrusted_file.hpp"
 
 namespace segdistill::pickle {
 
@@ -21,8 +22,13 @@ using StorageLoader = std::function<at::Tensor(const Value& persistent_id)>;
 
 class Reader {
  public:
-  // `source` names the file in errors.
-  Reader(const char* data, std::size_t size, std::string source, StorageLoader storages = {});
+  // `source` names the file in errors. Every value, container slot, memo entry and tensor
+  // view the pickle builds is charged to `budget` before it is built: one byte of pickle
+  // can make a value of about 200 bytes, and a stride-0 view of a few bytes can declare
+  // gigabytes.
+  Reader(const char* data, std::size_t size, std::string source, ReaderMemoryBudget& budget, StorageLoader storages = {});
+  // What one value costs in memory, with its shared_ptr block and bookkeeping.
+  static constexpr std::size_t kValueCost = sizeof(Value) + 96;
   // Limits on what one pickle may build; far above any real checkpoint's.
   static constexpr std::size_t kMaxDepth = 100;      // containers nested in containers
   static constexpr std::size_t kMaxMemo = 1u << 22;  // memo entries
@@ -58,6 +64,8 @@ class Reader {
   void call_or_build(std::uint8_t op);
   void push_persistent();
   void insert(Value& container, Ref item);
+  // Charges `count` more slots of a container (a Ref each).
+  void charge_slots(std::size_t count);
   // Fails on a cycle or a nesting deeper than kMaxDepth under `root`; returns every value
   // of the tree.
   std::unordered_set<const Value*> check_tree(const Value* root);
@@ -69,7 +77,9 @@ class Reader {
   std::size_t size_;
   std::size_t pos_ = 0;
   std::string source_;
+  ReaderMemoryBudget& budget_;
   StorageLoader storages_;
+  std::size_t stack_peak_ = 0, marks_peak_ = 0;
   std::vector<Ref> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint32_t, Ref> memo_;

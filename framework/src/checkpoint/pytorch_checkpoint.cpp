@@ -1,7 +1,5 @@
 #include "segdistill/checkpoint/pytorch_checkpoint.hpp"
 
-#include <fstream>
-#include <iterator>
 #include <set>
 
 #include <torch/serialize.h>
@@ -12,6 +10,7 @@
 #include "checkpoint/zip_archive.hpp"
 #include "core/atomic_file.hpp"
 #include "segdistill/core/error.hpp"
+#include "segdistill/core/untrusted_file.hpp"
 
 namespace segdistill {
 
@@ -19,12 +18,6 @@ namespace {
 
 using pickle::Ref;
 using Kind = pickle::Value::Kind;
-
-std::vector<char> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open the checkpoint (does it exist and is it readable?)");
-  return std::vector<char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 bool is_tensor_dict(const pickle::Value& dict) {
   if (dict.kind != Kind::Dict || dict.entries.empty()) return false;
@@ -50,7 +43,7 @@ std::string top_level_keys(const pickle::Value& dict) {
 }  // namespace
 
 PyTorchStateDict read_pytorch_state_dict(const std::string& path, bool keep_dtypes) {
-  std::vector<char> bytes = read_bytes(path);
+  std::vector<char> bytes = read_untrusted_file(path, "checkpoint", kMaxCheckpointBytes, kCheckpointLimit);
   PyTorchStateDict result;
   Ref root;
   if (bytes.size() >= 4 && bytes[0] == 'P' && bytes[1] == 'K' && bytes[2] == 3 && bytes[3] == 4) {

@@ -1,5 +1,6 @@
 #include <cstring>
 #include <map>
+#include <set>
 
 #include <ATen/ATen.h>
 
@@ -25,15 +26,18 @@ struct PendingStorage {
 
 pickle::Ref load_legacy_checkpoint(const std::string& path, const std::vector<char>& bytes) {
   std::size_t offset = 0;
+  // One budget for the file's five pickles and its storages.
+  ReaderMemoryBudget budget(path, bytes.size());
   auto next_pickle = [&](pickle::StorageLoader loader = {}) {
-    pickle::Reader reader(bytes.data() + offset, bytes.size() - offset, path, std::move(loader));
+    pickle::Reader reader(bytes.data() + offset, bytes.size() - offset, path, budget, std::move(loader));
     pickle::Ref value = reader.load();
     offset += reader.position();
     return value;
   };
 
   const pickle::Ref magic = next_pickle();
-  if (magic->kind != Kind::BigInt || magic->text != std::string(reinterpret_cast<const char*>(kLegacyMagicNumber), sizeof(kLegacyMagicNumber)))
+  if (magic->kind != Kind::BigInt ||
+      magic->text != std::string(reinterpret_cast<const char*>(kLegacyMagicNumber), sizeof(kLegacyMagicNumber)))
     throw Error(path + ": not a PyTorch checkpoint (neither the zip format of torch.save >= 1.6 nor the legacy format)");
   const pickle::Ref protocol = next_pickle();
   if (protocol->kind != Kind::Int || protocol->integer != kProtocolVersion)
@@ -61,6 +65,7 @@ pickle::Ref load_legacy_checkpoint(const std::string& path, const std::vector<ch
       if (numel < 0 || static_cast<std::uint64_t>(numel) > bytes.size() / c10::elementSize(dtype))
         throw Error(path + ": storage '" + key + "' declares " + std::to_string(numel) + " elements, more than the " +
                     std::to_string(bytes.size()) + "-byte file holds (corrupt file?)");
+      budget.charge(static_cast<std::uint64_t>(numel) * c10::elementSize(dtype), "tensor storages");
       found = roots.emplace(key, at::empty({numel}, at::TensorOptions().dtype(dtype))).first;
     }
     const pickle::Value& view = *id.items[5];
@@ -79,9 +84,14 @@ pickle::Ref load_legacy_checkpoint(const std::string& path, const std::vector<ch
 
   const pickle::Ref keys = next_pickle();
   if (keys->kind != Kind::List) throw Error(path + ": legacy checkpoint without its storage list");
+  // Storages were allocated uninitialised: each must be filled from the file, once.
+  std::set<std::string> filled;
   for (const auto& key : keys->items) {
+    if (key->kind != Kind::String)
+      throw Error(path + ": the storage list holds a " + pickle::kind_name(key->kind) + ", not a key");
     auto root = roots.find(key->text);
     if (root == roots.end()) throw Error(path + ": storage '" + key->text + "' is listed but never used");
+    if (!filled.insert(key->text).second) throw Error(path + ": storage '" + key->text + "' is listed twice (corrupt file?)");
     if (bytes.size() - offset < 8) throw Error(path + ": the file ends before storage '" + key->text + "' (truncated?)");
     std::int64_t numel = 0;
     std::memcpy(&numel, bytes.data() + offset, 8);
@@ -94,6 +104,11 @@ pickle::Ref load_legacy_checkpoint(const std::string& path, const std::vector<ch
     std::memcpy(root->second.data_ptr(), bytes.data() + offset, size);
     offset += size;
   }
+  for (const auto& [key, storage] : roots)
+    if (!filled.count(key))
+      throw Error(path + ": storage '" + key + "' is used by a tensor but its bytes are not in the file (" +
+                  std::to_string(filled.size()) + " of " + std::to_string(roots.size()) +
+                  " storages listed; truncated or corrupt file?)");
   return result;
 }
 

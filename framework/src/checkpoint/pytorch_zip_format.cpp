@@ -41,6 +41,7 @@ pickle::Ref load_zip_checkpoint(const ZipArchive& archive) {
   if (archive.has("byteorder") && archive.read("byteorder") != "little")
     throw Error(path + ": written on a big-endian machine; only little-endian checkpoints are supported");
 
+  ReaderMemoryBudget budget(path, archive.file_size());
   std::map<std::string, at::Tensor> storages;
   auto load_storage = [&](const pickle::Value& id) -> at::Tensor {
     const StorageId storage = parse_storage_id(id, path);
@@ -58,6 +59,7 @@ pickle::Ref load_zip_checkpoint(const ZipArchive& archive) {
                   std::to_string(storage.numel) + " elements of " + std::to_string(element) +
                   " bytes (truncated or corrupt file?)");
     const std::string_view bytes = archive.read(record);
+    budget.charge(size, "tensor storages");
     at::Tensor tensor = at::empty({storage.numel}, at::TensorOptions().dtype(dtype));
     if (size) std::memcpy(tensor.data_ptr(), bytes.data(), size);
     storages.emplace(storage.key, tensor);
@@ -65,7 +67,7 @@ pickle::Ref load_zip_checkpoint(const ZipArchive& archive) {
   };
 
   const std::string_view data = archive.read("data.pkl");
-  pickle::Reader pickle_reader(data.data(), data.size(), path, load_storage);
+  pickle::Reader pickle_reader(data.data(), data.size(), path, budget, load_storage);
   return pickle_reader.load();
 }
 

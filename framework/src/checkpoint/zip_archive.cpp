@@ -2,10 +2,10 @@
 
 #include <zlib.h>
 
-#include <fstream>
 #include <limits>
 
 #include "segdistill/core/error.hpp"
+#include "segdistill/core/untrusted_file.hpp"
 
 namespace segdistill {
 
@@ -43,20 +43,10 @@ class Cursor {
   const char* what_;
 };
 
-std::vector<char> read_whole_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw Error(path + ": cannot open the " + what + " (does it exist and is it readable?)");
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw Error(path + ": cannot read the " + what + " (not a regular file?)");
-  std::vector<char> bytes(static_cast<std::size_t>(size));
-  in.seekg(0);
-  if (size > 0 && !in.read(bytes.data(), size)) throw Error(path + ": cannot read the " + what);
-  return bytes;
-}
-
 }  // namespace
 
-ZipArchive::ZipArchive(const std::string& path, const std::string& what) : bytes_(read_whole_file(path, what)), path_(path) {
+ZipArchive::ZipArchive(const std::string& path, const std::string& what)
+    : bytes_(read_untrusted_file(path, what, kMaxCheckpointBytes, kCheckpointLimit)), path_(path) {
   parse(what);
 }
 

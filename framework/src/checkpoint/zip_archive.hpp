@@ -11,9 +11,14 @@
 
 namespace segdistill {
 
+// Checkpoints and state dicts are read whole; a larger file is refused before reading.
+inline constexpr std::uint64_t kMaxCheckpointBytes = std::uint64_t{32} << 30;
+inline constexpr const char* kCheckpointLimit = "checkpoints are at most 32 GiB";
+
 class ZipArchive {
  public:
-  // Reads the whole file; `what` says what it should be in errors ("checkpoint", ...).
+  // Reads the whole file (a regular file, read_untrusted_file); `what` says what it
+  // should be in errors ("checkpoint", ...).
   ZipArchive(const std::string& path, const std::string& what);
   // Parses an archive held in memory (the fuzz harnesses); `path` names it in errors.
   ZipArchive(std::vector<char> bytes, std::string path, const std::string& what);
@@ -27,6 +32,7 @@ class ZipArchive {
   std::string_view read(const std::string& name) const;
   std::size_t size(const std::string& name) const;
   const std::string& path() const { return path_; }
+  std::size_t file_size() const { return bytes_.size(); }
 
  private:
   struct Entry {

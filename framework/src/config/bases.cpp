@@ -36,7 +36,7 @@ std::vector<std::pair<std::string, std::string>> base_entries(const toml::table&
 
 }  // namespace
 
-void resolve_bases(toml::table& table, const std::string& directory, const std::string& file, std::vector<std::string>& chain) {
+void resolve_bases(toml::table& table, const std::string& directory, const std::string& file, BaseResolution& resolution) {
   const auto bases = base_entries(table, file);
   if (bases.empty()) {
     table.erase("_base_");
@@ -44,22 +44,34 @@ void resolve_bases(toml::table& table, const std::string& directory, const std::
   }
   toml::table merged;
   for (const auto& [relative, where] : bases) {
+    if (++resolution.references > kMaxBaseReferences)
+      throw Error(where + ": _base_: more than " + std::to_string(kMaxBaseReferences) +
+                  " _base_ references in one config (files naming each other over and over?)");
     const fs::path candidate = fs::path(relative).is_absolute() ? fs::path(relative) : fs::path(directory) / relative;
     std::error_code ec;
-    if (!fs::is_regular_file(candidate, ec))
+    if (!fs::exists(candidate, ec))
       throw Error(where + ": _base_: file '" + relative + "' not found (looked for " + candidate.lexically_normal().string() +
                   ", relative to the including file)");
-    const std::string canonical = fs::canonical(candidate).string();
+    const std::string canonical = fs::canonical(candidate, ec).string();
+    const auto& chain = resolution.chain;
     if (std::find(chain.begin(), chain.end(), canonical) != chain.end()) {
       std::vector<std::string> cycle(std::find(chain.begin(), chain.end(), canonical), chain.end());
       cycle.push_back(canonical);
       throw Error(where + ": _base_: inheritance cycle: " + join(cycle, " -> "));
     }
-    toml::table base = parse_toml_file(candidate.string());
-    chain.push_back(canonical);
-    resolve_bases(base, fs::path(canonical).parent_path().string(), candidate.string(), chain);
-    chain.pop_back();
-    deep_merge(merged, std::move(base));
+    auto known = resolution.resolved.find(canonical);
+    if (known == resolution.resolved.end()) {
+      if (++resolution.files > kMaxConfigFiles)
+        throw Error(where + ": _base_: '" + relative + "' would be config file number " + std::to_string(kMaxConfigFiles + 1) +
+                    " of this config (at most " + std::to_string(kMaxConfigFiles) + " files)");
+      toml::table base = parse_toml_file(candidate.string());
+      resolution.chain.push_back(canonical);
+      resolve_bases(base, fs::path(canonical).parent_path().string(), candidate.string(), resolution);
+      resolution.chain.pop_back();
+      known = resolution.resolved.emplace(canonical, std::move(base)).first;
+    }
+    toml::table copy = known->second;
+    deep_merge(merged, std::move(copy));
   }
   table.erase("_base_");
   deep_merge(merged, std::move(table));

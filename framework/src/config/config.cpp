@@ -6,6 +6,7 @@
 
 #include "config/document.hpp"
 #include "config/steps.hpp"
+#include "core/atomic_file.hpp"
 #include "segdistill/core/error.hpp"
 
 namespace fs = std::filesystem;
@@ -19,8 +20,9 @@ Config Config::load(const std::string& path, const std::vector<std::string>& ove
   doc->path = path;
   doc->root = parse_toml_file(path);
   std::error_code ec;
-  std::vector<std::string> chain{fs::canonical(path, ec).string()};
-  resolve_bases(doc->root, fs::path(path).parent_path().string(), path, chain);
+  BaseResolution resolution;
+  resolution.chain.push_back(fs::canonical(path, ec).string());
+  resolve_bases(doc->root, fs::path(path).parent_path().string(), path, resolution);
   for (const auto& assignment : overrides) apply_override(doc->root, assignment);
   return Config(std::move(doc));
 }
@@ -28,8 +30,8 @@ Config Config::load(const std::string& path, const std::vector<std::string>& ove
 Config Config::parse(const std::string& toml_text, const std::string& source_name, const std::vector<std::string>& overrides) {
   auto doc = std::make_shared<ConfigDocument>();
   doc->root = parse_toml_text(toml_text, source_name);
-  std::vector<std::string> chain;
-  resolve_bases(doc->root, fs::current_path().string(), source_name, chain);
+  BaseResolution resolution;
+  resolve_bases(doc->root, fs::current_path().string(), source_name, resolution);
   for (const auto& assignment : overrides) apply_override(doc->root, assignment);
   return Config(std::move(doc));
 }
@@ -43,16 +45,8 @@ const std::string& Config::path() const { return doc_->path; }
 std::string Config::to_toml() const { return table_to_toml_document(doc_->root); }
 
 void Config::save(const std::string& path) const {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << to_toml();
-    out.flush();
-    if (!out) throw Error(path + ": cannot write the resolved config (disk full or not writable?)");
-  }
-  std::error_code ec;
-  fs::rename(temporary, path, ec);
-  if (ec) throw Error(path + ": cannot write the resolved config: " + ec.message());
+  const std::string text = to_toml();
+  write_file_atomically(path, std::vector<char>(text.begin(), text.end()), "resolved config");
 }
 
 }  // namespace segdistill

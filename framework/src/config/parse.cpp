@@ -1,10 +1,10 @@
-#include <fstream>
 #include <memory>
 #include <sstream>
 
 #include "config/document.hpp"
 #include "config/steps.hpp"
 #include "segdistill/core/error.hpp"
+#include "segdistill/core/untrusted_file.hpp"
 
 namespace segdistill {
 
@@ -71,14 +71,8 @@ toml::table parse_toml_text(const std::string& text, const std::string& source_n
 }
 
 toml::table parse_toml_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open config file (does it exist and is it readable?)");
-  // Read at most one byte past the limit: /dev/zero or a huge file ends here.
-  std::string text(kMaxConfigBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) throw Error(path + ": error while reading the config file");
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  return parse_toml_text(text, path);
+  const std::vector<char> bytes = read_untrusted_file(path, "config file", kMaxConfigBytes, "configs are at most 4 MiB");
+  return parse_toml_text(std::string(bytes.begin(), bytes.end()), path);
 }
 
 void deep_merge(toml::table& base, toml::table&& overlay) {

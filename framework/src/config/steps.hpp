@@ -1,5 +1,6 @@
 #pragma once
 // Private to libsegdistill: the steps that turn config files into one resolved table.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,9 +26,23 @@ toml::table parse_toml_text(const std::string& text, const std::string& source_n
 // replaced. Nodes are moved so that they keep their file and line.
 void deep_merge(toml::table& base, toml::table&& overlay);
 
+// How far `_base_` inheritance may reach: distinct files, and references to files
+// (a file named twice counts twice). Each file is parsed once (a diamond of 41 files
+// naming the next one twice would otherwise be parsed 2^40 times).
+inline constexpr std::size_t kMaxConfigFiles = 64;
+inline constexpr std::size_t kMaxBaseReferences = 1024;
+
+// What one config's `_base_` resolution has seen.
+struct BaseResolution {
+  std::vector<std::string> chain;               // canonical paths of the files being loaded (for cycles)
+  std::map<std::string, toml::table> resolved;  // canonical path -> its table with its own bases merged
+  std::size_t files = 0;                        // distinct files parsed (resolved or still resolving)
+  std::size_t references = 0;
+};
+
 // Replaces `table`'s `_base_` key by the merged contents of the files it names,
-// resolved relative to `directory`; `chain` holds the files being loaded (for cycles).
-void resolve_bases(toml::table& table, const std::string& directory, const std::string& file, std::vector<std::string>& chain);
+// resolved relative to `directory`.
+void resolve_bases(toml::table& table, const std::string& directory, const std::string& file, BaseResolution& resolution);
 
 // Applies "dotted.key=value" to `root` (see Config::load).
 void apply_override(toml::table& root, const std::string& assignment);

@@ -3,6 +3,7 @@
 // its header without decoding, so that sizes are checked before any allocation.
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace segdistill {
@@ -11,8 +12,16 @@ struct DeclaredSize {
   std::int64_t width = 0, height = 0;
 };
 
-// PNG (IHDR), JPEG (the first start-of-frame marker) and BMP; nullopt for other
-// formats or a header too short to say.
+// PNG (IHDR), JPEG (the first start-of-frame marker) and BMP with a Windows info header
+// of 40 bytes or more (the header OpenCV's decoder reads the same 32-bit fields from);
+// nullopt for other formats or a header too short to say. JPEGs are sized again by
+// libjpeg's own header pass before decoding (jpeg_decoder.hpp).
 std::optional<DeclaredSize> declared_image_size(const std::vector<unsigned char>& bytes);
+
+// The formats segdistill decodes, told by their first bytes, never by the extension.
+enum class ImageFormat { Jpeg, Png, Bmp, Other };
+ImageFormat image_format(const std::vector<unsigned char>& bytes);
+// For an error about an Other file: what its first bytes look like ("a TIFF image", ...).
+std::string describe_unknown_format(const std::vector<unsigned char>& bytes);
 
 }  // namespace segdistill

@@ -5,8 +5,6 @@
 #include <atomic>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <mutex>
 
@@ -15,8 +13,10 @@
 
 #include "core/atomic_file.hpp"
 #include "data/image_header.hpp"
+#include "data/jpeg_decoder.hpp"
 #include "data/mat_file_check.hpp"
 #include "data/png_codec.hpp"
+#include "segdistill/core/untrusted_file.hpp"
 #include "segdistill/data/dataset.hpp"
 
 namespace fs = std::filesystem;
@@ -35,18 +35,20 @@ std::string limit_hint() {
          " (a decompression bomb, or raise the limit)";
 }
 
-// Reads the whole file, refusing files larger than any image within the pixel limit
-// could be (four bytes a pixel and a megabyte of metadata).
+// Reads the whole file (a regular file: read_untrusted_file), refusing files larger than
+// any image within the pixel limit could be (four bytes a pixel and a megabyte of
+// metadata).
 std::vector<unsigned char> read_file(const std::string& path, const std::string& what) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) throw SampleError(path + ": " + what + " not found");
-  const std::uintmax_t size = fs::file_size(path, ec);
-  if (ec) throw SampleError(path + ": cannot read the " + what + ": " + ec.message());
-  const std::uintmax_t most = static_cast<std::uintmax_t>(max_image_pixels()) * 4 + (1u << 20);
-  if (size > most) throw SampleError(path + ": the " + what + " file has " + std::to_string(size) + " bytes, " + limit_hint());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw SampleError(path + ": cannot open the " + what);
-  return std::vector<unsigned char>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::uint64_t most = static_cast<std::uint64_t>(max_image_pixels()) * 4 + (1u << 20);
+  std::vector<char> bytes;
+  try {
+    bytes = read_untrusted_file(path, what, most, "no image within data.max_image_pixels is larger; raise the limit");
+  } catch (const SampleError&) {
+    throw;
+  } catch (const Error& e) {
+    throw SampleError(e.what());  // a bad sample: on_bad_sample decides
+  }
+  return std::vector<unsigned char>(bytes.begin(), bytes.end());
 }
 
 void check_declared_size(const std::string& path, const std::vector<unsigned char>& bytes, const std::string& what) {
@@ -74,8 +76,14 @@ std::int64_t max_image_pixels() { return pixel_limit(); }
 cv::Mat read_rgb_image(const std::string& path) { return decode_rgb_image(read_file(path, "image"), path); }
 
 cv::Mat decode_rgb_image(const std::vector<unsigned char>& bytes, const std::string& path) {
-  const bool jpeg = bytes.size() >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8;
-  if (jpeg && !jpeg_is_complete(bytes)) throw SampleError(path + ": truncated JPEG (no end-of-image marker)");
+  const ImageFormat format = image_format(bytes);
+  if (format == ImageFormat::Other)
+    throw SampleError(path + ": not a JPEG, PNG or BMP image (the file holds " + describe_unknown_format(bytes) +
+                      "); segdistill decodes only these formats, told by their first bytes, whatever the extension");
+  if (format == ImageFormat::Jpeg) {
+    if (!jpeg_is_complete(bytes)) throw SampleError(path + ": truncated JPEG (no end-of-image marker)");
+    return decode_jpeg_rgb(bytes, path, max_image_pixels());
+  }
   check_declared_size(path, bytes, "image");
   cv::Mat bgr;
   try {

@@ -1,6 +1,7 @@
 #include <filesystem>
 
 #include "segdistill/core/error.hpp"
+#include "segdistill/core/log.hpp"
 #include "segdistill/data/sections.hpp"
 #include "segdistill/plugin/registries.hpp"
 
@@ -97,8 +98,11 @@ void check_classes_fit(const Config& config, std::int64_t num_classes, const std
       classes = info.num_classes();
       for (std::size_t i = 0; i < info.class_names.size() && i < 8; ++i) names += (i ? ", " : "") + info.class_names[i];
       if (info.class_names.size() > 8) names += ", ...";
-    } catch (const Error&) {
-      continue;  // not reachable from here (data elsewhere): the run reports it
+    } catch (const Error& e) {
+      // Not readable from here (data elsewhere, or a bad list): said, not fatal, since
+      // `config check` may run away from the data; the run itself fails on it.
+      logger()->warn("data.{} not checked against {}: {}", name, key, e.what());
+      continue;
     }
     if (classes > num_classes)
       throw Error(key + " = " + std::to_string(num_classes) + ", but data." + name + " has " + std::to_string(classes) +

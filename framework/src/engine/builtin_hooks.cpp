@@ -102,11 +102,15 @@ class EvaluationHook : public Hook {
     if (trainer.writes_outputs()) {
       const std::string table = format_metrics(r.metrics, r.class_names);
       logger()->info("validation at iteration {}:\n{}", iteration, table);
-      std::ofstream(trainer.output_path("eval/iter_" + std::to_string(iteration) + ".txt")) << table;
+      const std::string name = "eval/iter_" + std::to_string(iteration);
+      write_file_atomically(trainer.output_path(name + ".txt"), std::vector<char>(table.begin(), table.end()),
+                            "validation table");
       nlohmann::json report = metrics_to_json(r.metrics, r.class_names);
       report["iter"] = iteration;
       report["confusion_matrix"] = r.evaluator.confusion();
-      std::ofstream(trainer.output_path("eval/iter_" + std::to_string(iteration) + ".json")) << report.dump(2) << "\n";
+      const std::string json = report.dump(2) + "\n";
+      write_file_atomically(trainer.output_path(name + ".json"), std::vector<char>(json.begin(), json.end()),
+                            "validation report");
       trainer.write_metrics({{"type", "val"},
                              {"iter", iteration},
                              {"mIoU", r.metrics.miou},

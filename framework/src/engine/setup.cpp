@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "engine/builtin_hooks.hpp"
+#include "engine/memory_estimate.hpp"
 #include "engine/run.hpp"
 #include "segdistill/checkpoint/network_weights.hpp"
 #include "segdistill/config/sections.hpp"
@@ -288,6 +289,7 @@ std::unique_ptr<Run> set_up(const Config& config, const TrainOptions& options) {
   const DataSection data = parse_options<DataSection>(config.root().table("data"));
   build_networks(*run);
   check_classes_fit(config, run->student->num_classes(), "model.num_classes");
+  check_training_memory(*run);
   build_loss(*run, data.ignore_index);
   double base_lr = 0;
   std::vector<double> multipliers = build_optimizer(*run, base_lr);

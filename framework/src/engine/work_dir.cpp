@@ -12,8 +12,10 @@
 #include <sstream>
 #include <vector>
 
+#include "core/atomic_file.hpp"
 #include "segdistill/core/error.hpp"
 #include "segdistill/core/log.hpp"
+#include "segdistill/core/untrusted_file.hpp"
 
 namespace fs = std::filesystem;
 
@@ -25,6 +27,7 @@ WorkDir::WorkDir(std::string root, WorkDirMode mode) : root_(std::move(root)) {
   fs::create_directories(root_, ec);
   if (ec) throw Error(root_ + ": cannot create the work dir: " + ec.message());
   lock();
+  refuse_links();
   const std::string previous = previous_run();
   if (!previous.empty() && mode == WorkDirMode::Fresh)
     throw Error(root_ + ": the work dir holds a previous run (" + previous +
@@ -43,7 +46,10 @@ WorkDir::~WorkDir() {
 
 void WorkDir::lock() {
   const std::string file = path(".lock");
-  lock_fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // O_NOFOLLOW: a link planted as .lock would have its target truncated to our pid.
+  lock_fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (lock_fd_ < 0 && errno == ELOOP)
+    throw Error(file + " is a symbolic link; segdistill writes a run's files only inside its work dir: remove it");
   if (lock_fd_ < 0) throw Error(file + ": cannot create the work dir's lock file: " + std::strerror(errno));
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     char holder[32] = {0};
@@ -57,6 +63,20 @@ void WorkDir::lock() {
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(lock_fd_, 0) == 0) (void)!::pwrite(lock_fd_, pid.data(), pid.size(), 0);
+}
+
+void WorkDir::refuse_links() const {
+  // What segdistill writes in the folder must be in the folder: a planted link would make
+  // a checkpoint, a log line or a pruning delete land elsewhere.
+  for (const char* name : {"config.toml", "metrics.jsonl", "log.txt", "checkpoints", "eval", "tensorboard"}) {
+    const fs::path entry = fs::path(root_) / name;
+    std::error_code ec;
+    if (fs::is_symlink(entry, ec))
+      throw Error(entry.string() + " is a symbolic link (to " + fs::read_symlink(entry, ec).string() +
+                  "); segdistill writes a run's files only inside its work dir: replace the link with the " +
+                  (std::string(name).find('.') == std::string::npos ? "folder" : "file") +
+                  " itself, or choose another --work-dir");
+  }
 }
 
 std::string WorkDir::previous_run() const {
@@ -99,7 +119,14 @@ std::optional<std::string> WorkDir::latest_checkpoint() const {
   const fs::path dir = fs::path(root_) / "checkpoints";
   const fs::path latest = dir / "latest";
   std::error_code ec;
-  if (fs::exists(latest, ec)) return fs::canonical(latest, ec).string();
+  if (fs::exists(latest, ec)) {
+    // `latest` names a file of this folder; a link leading elsewhere is not this run's.
+    const fs::path target = fs::canonical(latest, ec);
+    if (target.parent_path() != fs::canonical(dir, ec))
+      throw Error(latest.string() + " points at " + target.string() +
+                  ", outside the run's checkpoints folder; resume reads only this run's own checkpoints");
+    return target.string();
+  }
   // `latest` is missing or dangling (its target deleted by hand, a copy without links):
   // the newest iter_N.pt is the run's last checkpoint.
   const auto saved = saved_checkpoints();
@@ -116,7 +143,8 @@ std::vector<std::pair<std::int64_t, fs::path>> WorkDir::saved_checkpoints() cons
   for (const auto& entry : fs::directory_iterator(fs::path(root_) / "checkpoints", ec)) {
     std::smatch match;
     const std::string file = entry.path().filename().string();
-    if (std::regex_match(file, match, pattern)) saved.emplace_back(std::stoll(match[1]), entry.path());
+    // A link is never one of this run's checkpoints: reading or pruning it would reach elsewhere.
+    if (std::regex_match(file, match, pattern) && !entry.is_symlink(ec)) saved.emplace_back(std::stoll(match[1]), entry.path());
   }
   std::sort(saved.begin(), saved.end());
   return saved;
@@ -142,18 +170,19 @@ std::string WorkDir::save_checkpoint(const Checkpoint& checkpoint, std::int64_t 
 
 void WorkDir::open_metrics(std::optional<std::int64_t> resume_from) {
   const std::string file = path("metrics.jsonl");
-  if (resume_from) {
-    std::ifstream in(file);
-    std::vector<std::string> kept;
-    std::string line;
+  std::error_code ec;
+  if (resume_from && fs::exists(file, ec)) {
+    const std::vector<char> bytes =
+        read_untrusted_file(file, "metrics file", kMaxMetricsBytes, "metrics files are at most 1 GiB");
+    std::istringstream in(std::string(bytes.begin(), bytes.end()));
+    std::string kept, line;
     while (std::getline(in, line)) {
       const auto record = nlohmann::json::parse(line, nullptr, false);
-      if (record.is_discarded() || !record.contains("iter") || record["iter"].get<std::int64_t>() <= *resume_from)
-        kept.push_back(line);
+      if (record.is_discarded() || !record.is_object() || !record.contains("iter") || !record["iter"].is_number_integer() ||
+          record["iter"].get<std::int64_t>() <= *resume_from)
+        kept += line + "\n";
     }
-    in.close();
-    std::ofstream out(file, std::ios::trunc);
-    for (const auto& k : kept) out << k << "\n";
+    write_file_atomically(file, std::vector<char>(kept.begin(), kept.end()), "metrics file");
   }
   metrics_.open(file, std::ios::app);
   if (!metrics_) throw Error(file + ": cannot open for writing");

@@ -22,6 +22,9 @@ enum class WorkDirMode {
   Follower,   // a data-parallel rank other than 0: reads only, rank 0 owns the folder
 };
 
+// metrics.jsonl is read back whole on --resume.
+inline constexpr std::uint64_t kMaxMetricsBytes = std::uint64_t{1} << 30;
+
 class WorkDir {
  public:
   // Creates the folder tree and takes the folder's lock (.lock, flock) for the life of
@@ -48,6 +51,8 @@ class WorkDir {
 
  private:
   void lock();
+  // Error when a file or folder the run writes is a symbolic link.
+  void refuse_links() const;
   // checkpoints/iter_N.pt by N.
   std::vector<std::pair<std::int64_t, std::filesystem::path>> saved_checkpoints() const;
   // The files of a previous run in the folder ("" when there are none).

@@ -105,12 +105,12 @@ EvaluationResult evaluate_model(Segmentor& model, DataSplit split, const EvalSec
         const cv::Mat predicted = to_mat(prediction);
         const std::vector<std::string> inputs{sample.image_path, sample.label_path};
         if (!outputs.predictions_dir.empty()) {
-          const std::string file = (fs::path(outputs.predictions_dir) / (sample.id + ".png")).string();
+          const std::string file = output_file_inside("--save-pred", outputs.predictions_dir, sample.id, ".png");
           refuse_overwriting_inputs("--save-pred", file, inputs);
           write_label_png(file, predicted, info.palette);
         }
         if (!outputs.overlays_dir.empty()) {
-          const std::string file = (fs::path(outputs.overlays_dir) / (sample.id + ".png")).string();
+          const std::string file = output_file_inside("--save-overlay", outputs.overlays_dir, sample.id, ".png");
           refuse_overwriting_inputs("--save-overlay", file, inputs);
           cv::Mat image = read_rgb_image(sample.image_path);
           if (image.size() != predicted.size()) cv::resize(image, image, predicted.size(), 0, 0, cv::INTER_LINEAR);

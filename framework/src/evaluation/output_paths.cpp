@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "segdistill/core/error.hpp"
+#include "segdistill/core/untrusted_file.hpp"
 
 namespace fs = std::filesystem;
 
@@ -20,6 +21,14 @@ void refuse_overwriting_inputs(const std::string& option, const std::string& tar
     if (!input.empty() && same_file(target, input))
       throw Error(option + ": writing " + target + " would replace the input " + input +
                   "; choose an output folder apart from the data");
+}
+
+std::string output_file_inside(const std::string& option, const std::string& folder, const std::string& id,
+                               const std::string& extension) {
+  const fs::path relative = fs::path(id + extension).lexically_normal();
+  if (id.empty() || relative.is_absolute() || relative.empty() || *relative.begin() == ".." || *relative.begin() == ".")
+    throw Error(option + " " + folder + ": sample id '" + printable(id) + "' would write outside the folder; refused");
+  return (fs::path(folder) / relative).string();
 }
 
 void refuse_input_folder(const std::string& option, const std::string& folder, const std::string& input_file,

@@ -21,6 +21,8 @@ struct Counter {
   std::map<std::string, std::int64_t> by_module;
   std::int64_t unattributed = 0;
   int counted_depth = 0;  // > 0 inside a counted op: its inner ops (addmm in linear, ...) are not counted again
+  int op_depth = 0;       // operations open now: outputs count at depth 1 only
+  std::int64_t activation_bytes = 0;
 };
 thread_local Counter* active = nullptr;
 
@@ -72,8 +74,28 @@ std::pair<std::int64_t, const void*> cost_of(const at::RecordFunction& fn) {
   return {batch * rows * columns * inner, b.data_ptr()};
 }
 
+// The bytes of an operation's outputs that are new memory (not one of its inputs, a view
+// of one, or an in-place result).
+std::int64_t new_output_bytes(const at::RecordFunction& fn) {
+  std::int64_t bytes = 0;
+  for (const auto& output : fn.outputs()) {
+    if (!output.isTensor()) continue;
+    const at::Tensor& t = output.toTensor();
+    if (!t.defined() || !t.has_storage()) continue;
+    bool aliased = false;
+    for (const auto& input : fn.inputs())
+      if (input.isTensor() && input.toTensor().defined() && input.toTensor().has_storage() &&
+          input.toTensor().storage().is_alias_of(t.storage()))
+        aliased = true;
+    if (!aliased) bytes += static_cast<std::int64_t>(t.numel() * t.element_size());
+  }
+  return bytes;
+}
+
 std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
-  if (active == nullptr || !is_counted(fn.name())) return nullptr;
+  if (active == nullptr) return nullptr;
+  ++active->op_depth;
+  if (!is_counted(fn.name())) return nullptr;
   if (active->counted_depth++ > 0) return nullptr;
   const auto [macs, weight] = cost_of(fn);
   auto owner = weight != nullptr ? active->owner_of_weight.find(weight) : active->owner_of_weight.end();
@@ -85,7 +107,9 @@ std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
 }
 
 void on_end(const at::RecordFunction& fn, at::ObserverContext*) {
-  if (active != nullptr && is_counted(fn.name())) --active->counted_depth;
+  if (active == nullptr) return;
+  if (active->op_depth-- == 1) active->activation_bytes += new_output_bytes(fn);
+  if (is_counted(fn.name())) --active->counted_depth;
 }
 
 int depth_of(const std::string& name) {
@@ -129,7 +153,7 @@ NetworkCost measure_cost(Segmentor& network, std::int64_t height, std::int64_t w
     Counting(Segmentor& n, Counter& c) : network(n), was_training(n.is_training()) {
       network.eval();
       active = &c;
-      handle = at::addThreadLocalCallback(at::RecordFunctionCallback(on_start, on_end).needsInputs(true));
+      handle = at::addThreadLocalCallback(at::RecordFunctionCallback(on_start, on_end).needsInputs(true).needsOutputs(true));
     }
     ~Counting() {
       at::removeCallback(handle);
@@ -149,6 +173,7 @@ NetworkCost measure_cost(Segmentor& network, std::int64_t height, std::int64_t w
                 ": the network cannot run at it: " + e.what());
   }
 
+  cost.activation_bytes = counter.activation_bytes;
   cost.unattributed_multiply_adds = counter.unattributed;
   cost.multiply_adds = counter.unattributed;
   for (const auto& entry : counter.by_module) cost.multiply_adds += entry.second;

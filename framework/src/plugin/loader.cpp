@@ -5,6 +5,7 @@
 
 #include <boost/dll/shared_library.hpp>
 
+#include "plugin/version_note.hpp"
 #include "segdistill/core/error.hpp"
 #include "segdistill/core/log.hpp"
 #include "segdistill/plugin/plugin_api.hpp"
@@ -64,6 +65,13 @@ const LoadedPlugin* PluginLoader::load(const std::string& path) {
   const std::string canonical = fs::canonical(path, ec).string();
   for (std::size_t i = 0; i < state_->canonical_paths.size(); ++i)
     if (state_->canonical_paths[i] == canonical) return &state_->loaded[i];
+
+  // The version is read from the file's note before loading: loading runs constructors.
+  const std::uint32_t declared = plugin_api_version_from_file(canonical);
+  if (declared != kSdkApiVersion)
+    throw Error("plugin " + path + ": built for segdistill SDK API version " + std::to_string(declared) +
+                ", but this segdistill supports API version " + std::to_string(kSdkApiVersion) +
+                "; rebuild the plugin against this SDK (refused before loading: none of its code ran)");
 
   boost::dll::shared_library library;
   try {

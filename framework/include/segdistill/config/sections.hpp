@@ -31,7 +31,10 @@ struct ModelSection {
   bool init_from_partial;
   bool frozen_bn;
   static void declare(Schema<ModelSection>& s) {
-    s.field("num_classes", &ModelSection::num_classes, "classes the network predicts").required().at_least(1);
+    s.field("num_classes", &ModelSection::num_classes,
+            "classes the network predicts (at most 65536: labels are 8-bit PNG or 16-bit .mat values)")
+        .required()
+        .range(1, 65536);
     s.field("backbone", &ModelSection::backbone,
             "backbone: {type = NAME, pretrained = IMAGENET_FILE (torchvision / published layout; \"\" for none), ...its options}")
         .required()

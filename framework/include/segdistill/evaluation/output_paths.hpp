@@ -14,6 +14,12 @@ namespace segdistill {
 SEGDISTILL_API void refuse_overwriting_inputs(const std::string& option, const std::string& target,
                                               const std::vector<std::string>& inputs);
 
+// `folder`/`id``extension`, or an Error naming `option` and the id when that path would
+// leave `folder` (an id that is absolute or climbs with '..': data set plugins other than
+// the shipped ones may not refuse such ids themselves).
+SEGDISTILL_API std::string output_file_inside(const std::string& option, const std::string& folder, const std::string& id,
+                                              const std::string& extension);
+
 // Error naming `option` when `folder` is the folder `input_file` lies in: an output
 // folder that is an input folder (images, labels) would mix results into the data.
 SEGDISTILL_API void refuse_input_folder(const std::string& option, const std::string& folder, const std::string& input_file,

@@ -26,6 +26,10 @@ struct NetworkCost {
   // Multiply-adds of matrix products that belong to no module's weight (for example an
   // attention inside a block); included in multiply_adds.
   std::int64_t unattributed_multiply_adds = 0;
+  // Bytes of the outputs of every operation the forward pass calls (not of the operations
+  // they call in turn, and not views or in-place results): about what a training pass
+  // keeps for its backward pass, at this input size and batch 1.
+  std::int64_t activation_bytes = 0;
   // The whole network first, then every module down to `max_depth`, in registration order.
   std::vector<ModuleCost> modules;
 };

@@ -35,6 +35,37 @@ struct PluginDescriptor {
   void (*register_components)(PluginRegistrar&);
 };
 
+// The SDK API version again, as an ELF note in section .note.segdistill. The host reads it
+// from the file before loading the library: loading runs the library's constructors, so
+// a plugin of another API version must be refused without loading it.
+struct PluginVersionNote {
+  std::uint32_t name_size;  // 11: "segdistill" and its NUL
+  std::uint32_t desc_size;  // 4: the version
+  std::uint32_t type;       // kPluginVersionNoteType
+  char name[12];
+  std::uint32_t api_version;
+};
+inline constexpr std::uint32_t kPluginVersionNoteType = 0x5344;  // "SD"
+inline constexpr const char* kPluginVersionNoteSection = ".note.segdistill";
+
+#if defined(__has_attribute)
+#if __has_attribute(retain)
+#define SEGDISTILL_KEEP_SECTION used, retain
+#endif
+#endif
+#ifndef SEGDISTILL_KEEP_SECTION
+#define SEGDISTILL_KEEP_SECTION used
+#endif
+
+// Emits the version note; SEGDISTILL_PLUGIN does this. Only a plugin that writes its
+// descriptor by hand (as the loader's tests do) uses it directly.
+#define SEGDISTILL_PLUGIN_VERSION_NOTE(API_VERSION)                                                                 \
+  namespace {                                                                                                       \
+  __attribute__((section(".note.segdistill"), SEGDISTILL_KEEP_SECTION, aligned(4)))                                 \
+  const ::segdistill::PluginVersionNote segdistill_plugin_version_note{11, 4, ::segdistill::kPluginVersionNoteType, \
+                                                                       "segdistill", API_VERSION};                  \
+  }
+
 using PluginEntryPoint = const PluginDescriptor* (*)();
 inline constexpr const char* kPluginEntrySymbol = "segdistill_plugin_entry";
 
@@ -96,6 +127,7 @@ class SEGDISTILL_API PluginRegistrar {
 }  // namespace segdistill
 
 #define SEGDISTILL_PLUGIN(NAME, VERSION, REGISTER_FUNCTION)                                    \
+  SEGDISTILL_PLUGIN_VERSION_NOTE(::segdistill::kSdkApiVersion)                                 \
   namespace {                                                                                  \
   const ::segdistill::PluginDescriptor* segdistill_plugin_descriptor() {                       \
     static const ::segdistill::PluginDescriptor descriptor{::segdistill::kSdkApiVersion,       \
