@@ -38,8 +38,10 @@ TEST_F(ConfigSections, ComponentsAreValidatedThroughTheirRegistry) {
             "run.toml:3: model.backbone.stride: invalid value 3 (did you mean 2?); valid values: 2, 4, 8");
   EXPECT_EQ(validation_error("[model]\nnum_classes = 3\nbackbone = {type = \"resnet81\"}\n"),
             "run.toml:3: model.backbone.type: unknown backbone 'resnet81'; available backbones: tiny_test_backbone");
-  EXPECT_EQ(validation_error("[model]\nbackbone = {type = \"tiny_test_backbone\"}\n"),
-            "run.toml:1: missing required key 'model.num_classes' (integer: classes the network predicts)");
+  EXPECT_EQ(
+      validation_error("[model]\nbackbone = {type = \"tiny_test_backbone\"}\n"),
+      "run.toml:1: missing required key 'model.num_classes' (integer: classes the network predicts (at most 65536: labels are "
+      "8-bit PNG or 16-bit .mat values))");
 }
 
 TEST_F(ConfigSections, TeacherModeIsChecked) {

@@ -78,7 +78,8 @@ TEST(Plot, CurvesReadMetricsAndNameWhatIsMissing) {
   }
   const auto missing = run_segdistill({"plot", "a=" + (dir.path() / "nothing").string(), "--output", out});
   EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_TRUE(contains(missing.err, "nothing/metrics.jsonl: cannot read")) << missing.err;
+  EXPECT_TRUE(contains(missing.err, "nothing/metrics.jsonl: metrics file not found (is it a segdistill work dir?)"))
+      << missing.err;
   dir.write("bad/metrics.jsonl", "{\"type\":\"train\"}\nnot json\n");
   const auto bad = run_segdistill({"plot", "a=" + (dir.path() / "bad").string(), "--output", out});
   EXPECT_EQ(bad.exit_code, 1);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "segdistill/core/error.hpp"
 #include "segdistill/core/untrusted_file.hpp"
 
 #include "plot_canvas.hpp"
@@ -30,8 +31,12 @@ struct RunCurves {
 RunCurves read_metrics(const std::string& work_dir) {
   const std::string path = work_dir + "/metrics.jsonl";
   // A work dir's own metrics (a few MB for the longest runs); 1 GiB bounds a hostile one.
-  const std::vector<char> bytes = segdistill::read_untrusted_file(path, "metrics file (is it a segdistill work dir?)",
-                                                                  std::uint64_t{1} << 30, "metrics files are at most 1 GiB");
+  std::vector<char> bytes;
+  try {
+    bytes = segdistill::read_untrusted_file(path, "metrics file", std::uint64_t{1} << 30, "metrics files are at most 1 GiB");
+  } catch (const segdistill::Error& e) {
+    throw std::runtime_error(std::string(e.what()) + " (is it a segdistill work dir?)");
+  }
   std::istringstream in(std::string(bytes.begin(), bytes.end()));
   RunCurves curves;
   std::string line;

@@ -59,6 +59,8 @@ void resolve_bases(toml::table& table, const std::string& directory, const std::
       cycle.push_back(canonical);
       throw Error(where + ": _base_: inheritance cycle: " + join(cycle, " -> "));
     }
+    // The first use takes the table itself, which keeps every value's file and line; later
+    // uses (a diamond) merge a copy of it (toml++ copies drop the source positions).
     auto known = resolution.resolved.find(canonical);
     if (known == resolution.resolved.end()) {
       if (++resolution.files > kMaxConfigFiles)
@@ -68,7 +70,9 @@ void resolve_bases(toml::table& table, const std::string& directory, const std::
       resolution.chain.push_back(canonical);
       resolve_bases(base, fs::path(canonical).parent_path().string(), candidate.string(), resolution);
       resolution.chain.pop_back();
-      known = resolution.resolved.emplace(canonical, std::move(base)).first;
+      resolution.resolved.emplace(canonical, base);
+      deep_merge(merged, std::move(base));
+      continue;
     }
     toml::table copy = known->second;
     deep_merge(merged, std::move(copy));
