@@ -22,8 +22,9 @@ std::optional<std::pair<std::int64_t, std::int64_t>> configured_train_size(const
 // memory.max; 0 when neither can be read.
 std::uint64_t machine_memory_bytes();
 
-// Logs the estimate; Error (with the estimate and what to lower) when it exceeds the
-// machine's memory. CPU runs only: a GPU's memory is another budget.
+// Logs the estimate; a warning when it exceeds the machine's memory, an Error (with the
+// estimate and what to lower) when it exceeds it by more than the estimate's measured
+// error. CPU runs only: a GPU's memory is another budget.
 void check_training_memory(Run& run);
 
 }  // namespace segdistill
