@@ -380,10 +380,13 @@ TEST_F(HostileInputs, UserTextIsPrintedWithItsControlCharactersEscaped) {
 TEST(FuzzRegressions, MatioHeadersAskingForGigabytesAreCorruptFiles) {
   // v5 .mat files of a few hundred bytes whose matrix header made matio's Mat_VarReadInfo
   // malloc 2.28 GB; the second says "MATLAB 7.3" in its text but is v5 by its version word;
-  // the third made matio's struct-field accessor dereference fields it had not read.
+  // the third made matio's struct-field accessor dereference fields it had not read; the
+  // fourth (round 2) sets the complex flag on a uint8 matrix: matio's data is then a pair
+  // of pointers, which was read as 3072 values.
   const std::string folder = std::string(SEGDISTILL_SOURCE_DIR) + "/tests/fuzz/regressions/fuzz_image_readers/";
   segdistill::set_max_image_pixels(segdistill::kDefaultMaxImagePixels);
-  for (const char* name : {"matio_name_length_oom.mat", "matio_header_text_says_73.mat", "matio_struct_fields_not_read.mat"})
+  for (const char* name : {"matio_name_length_oom.mat", "matio_header_text_says_73.mat", "matio_struct_fields_not_read.mat",
+                           "matio_complex_flag_split_data.mat"})
     for (const char* variable : {"S", "GTcls.Segmentation"}) {
       const std::string message = segdistill_test::error_of([&] { segdistill::read_mat_matrix(folder + name, variable); });
       EXPECT_TRUE(contains(message, folder + name + ": ")) << message;

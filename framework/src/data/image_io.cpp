@@ -202,6 +202,13 @@ cv::Mat read_mat_locked(const std::string& path, const std::string& variable, Ma
   }
   const std::string where = path + ": " + variable;
   if (matrix->rank != 2 || !matrix->data) throw SampleError(where + ": expected a 2-D matrix");
+  // matio keeps complex data as two arrays behind a pair of pointers and sparse data as a
+  // struct: reading either as a plain array runs past it (a fuzzing finding).
+  if (matrix->isComplex || matrix->class_type == MAT_C_SPARSE || matrix->class_type == MAT_C_CELL ||
+      matrix->class_type == MAT_C_STRUCT || matrix->class_type == MAT_C_CHAR || matrix->class_type == MAT_C_FUNCTION ||
+      matrix->class_type == MAT_C_OBJECT || matrix->class_type == MAT_C_OPAQUE)
+    throw SampleError(where + ": expected a real numeric matrix (the file holds a " +
+                      (matrix->isComplex ? std::string("complex") : std::string("non-numeric or sparse")) + " one)");
   switch (matrix->data_type) {
     case MAT_T_UINT8:
       return column_major_to_mat<std::uint8_t>(matrix, where);

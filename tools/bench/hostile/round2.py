@@ -342,7 +342,7 @@ def orphans(build):
     name = slot("orphan", build)
     cfg = config(name, train_extra="")
     process = subprocess.Popen(build + ["--threads", "1", "train", cfg, "--work-dir", path(name), "--nproc", "2", "--set",
-                                        "train.iterations=100000", "--set", "train.checkpoint_every=0"],
+                                        "train.iterations=100000", "--set", "train.checkpoint_every=1000", "--set", "train.batch_size=4"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(8)
     workers = subprocess.run(["pgrep", "-P", str(process.pid)], stdout=subprocess.PIPE, text=True).stdout.split()
