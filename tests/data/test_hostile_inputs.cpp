@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "../fuzz/fuzz_support.hpp"
 #include "segdistill/checkpoint/checkpoint.hpp"
 #include "segdistill/checkpoint/pytorch_checkpoint.hpp"
 #include "segdistill/config/config.hpp"
@@ -401,14 +402,7 @@ namespace {
 // An input of fuzz_split_and_bases: a split list and up to 8 configs f1..f8.toml, cut at
 // "\n===\n" (tests/fuzz/fuzz_split_and_bases.cpp), written out and read back.
 void replay_split_and_bases(const std::string& input, const std::function<void(const std::function<void()>&)>& reads) {
-  const std::string text = read_file(input);
-  std::vector<std::string> parts;
-  for (std::size_t at = 0; parts.size() < 9;) {
-    const std::size_t next = text.find("\n===\n", at);
-    parts.push_back(text.substr(at, next == std::string::npos ? std::string::npos : next - at));
-    if (next == std::string::npos) break;
-    at = next + 5;
-  }
+  const auto parts = segdistill_fuzz::split_and_bases_parts(read_file(input));
   TempDir dir;
   const std::string list = dir.write("list.txt", parts[0]);
   for (std::size_t i = 1; i <= 8; ++i) dir.write("f" + std::to_string(i) + ".toml", i < parts.size() ? parts[i] : "");

@@ -25,19 +25,6 @@ const std::filesystem::path& folder() {
   return path;
 }
 
-std::vector<std::string> parts(const std::string& text) {
-  const std::string cut = "\n===\n";
-  std::vector<std::string> out;
-  std::size_t at = 0;
-  while (out.size() < 9) {
-    const std::size_t next = text.find(cut, at);
-    out.push_back(text.substr(at, next == std::string::npos ? std::string::npos : next - at));
-    if (next == std::string::npos) break;
-    at = next + cut.size();
-  }
-  return out;
-}
-
 void write(const std::filesystem::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
 }
@@ -45,7 +32,7 @@ void write(const std::filesystem::path& path, const std::string& text) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const auto files = parts(std::string(reinterpret_cast<const char*>(data), size));
+  const auto files = segdistill_fuzz::split_and_bases_parts(std::string(reinterpret_cast<const char*>(data), size));
   write(folder() / "list.txt", files[0]);
   for (std::size_t i = 1; i <= 8; ++i) write(folder() / ("f" + std::to_string(i) + ".toml"), i < files.size() ? files[i] : "");
   try {

@@ -381,9 +381,9 @@ void Reader::add_to_container(std::uint8_t op) {
     if (items.size() % 2) fail("SETITEMS with an odd number of items");
   }
   Value& dict = *top();
-  if (dict.kind == Value::Kind::Dict) charge_slots(items.size());
-  if (dict.kind == Value::Kind::Dict)
-    for (std::size_t i = 0; i < items.size(); i += 2) dict.entries.emplace_back(items[i], items[i + 1]);
+  if (dict.kind != Value::Kind::Dict) return;
+  charge_slots(items.size());
+  for (std::size_t i = 0; i < items.size(); i += 2) dict.entries.emplace_back(items[i], items[i + 1]);
 }
 
 void Reader::memo_operation(std::uint8_t op) {
@@ -447,11 +447,12 @@ void Reader::reduce() {
   const std::vector<Ref>& a = args->kind == Value::Kind::Tuple ? args->items : empty;
   if (name == "collections.OrderedDict") {
     Ref dict = make(Value::Kind::Dict);
-    if (!a.empty() && a[0]->kind == Value::Kind::List) charge_slots(2 * a[0]->items.size());
-    if (!a.empty() && a[0]->kind == Value::Kind::List)
+    if (!a.empty() && a[0]->kind == Value::Kind::List) {
+      charge_slots(2 * a[0]->items.size());
       for (const auto& pair : a[0]->items)
         if (pair->kind == Value::Kind::Tuple && pair->items.size() == 2)
           dict->entries.emplace_back(pair->items[0], pair->items[1]);
+    }
     push(dict);
   } else if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
     push(rebuild_tensor(a));

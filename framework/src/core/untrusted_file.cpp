@@ -71,17 +71,16 @@ int open_regular(const std::string& path, const std::string& what, std::uint64_t
   return fd;
 }
 
-}  // namespace
-
-std::vector<char> read_untrusted_file(const std::string& path, const std::string& what, std::uint64_t max_bytes,
-                                      const std::string& limit) {
+template <class Byte>
+std::vector<Byte> read_whole(const std::string& path, const std::string& what, std::uint64_t max_bytes,
+                             const std::string& limit) {
   std::uint64_t size = 0;
   Descriptor fd(open_regular(path, what, max_bytes, limit, size));
   // One byte more than fstat said, to see a file that grew meanwhile.
-  std::vector<char> bytes(static_cast<std::size_t>(size) + 1);
+  std::vector<Byte> bytes(static_cast<std::size_t>(size) + 1);
   std::size_t have = 0;
   while (have < bytes.size()) {
-    const ssize_t n = ::read(fd.get(), bytes.data() + have, bytes.size() - have);
+    const ssize_t n = ::read(fd.get(), reinterpret_cast<char*>(bytes.data()) + have, bytes.size() - have);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw Error(path + ": cannot read the " + what + ": " + std::strerror(errno));
@@ -94,6 +93,18 @@ std::vector<char> read_untrusted_file(const std::string& path, const std::string
                 std::to_string(have) + (have > size ? " or more)" : ")"));
   bytes.resize(have);
   return bytes;
+}
+
+}  // namespace
+
+std::vector<char> read_untrusted_file(const std::string& path, const std::string& what, std::uint64_t max_bytes,
+                                      const std::string& limit) {
+  return read_whole<char>(path, what, max_bytes, limit);
+}
+
+std::vector<unsigned char> read_untrusted_bytes(const std::string& path, const std::string& what, std::uint64_t max_bytes,
+                                                const std::string& limit) {
+  return read_whole<unsigned char>(path, what, max_bytes, limit);
 }
 
 ReaderMemoryBudget::ReaderMemoryBudget(std::string path, std::uint64_t file_bytes)

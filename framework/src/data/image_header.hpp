@@ -12,10 +12,10 @@ struct DeclaredSize {
   std::int64_t width = 0, height = 0;
 };
 
-// PNG (IHDR), JPEG (the first start-of-frame marker) and BMP with a Windows info header
-// of 40 bytes or more (the header OpenCV's decoder reads the same 32-bit fields from);
-// nullopt for other formats or a header too short to say. JPEGs are sized again by
-// libjpeg's own header pass before decoding (jpeg_decoder.hpp).
+// PNG (IHDR) and BMP with a Windows info header of 40 bytes or more: fixed fields that
+// libpng and OpenCV's BMP decoder read the same way; nullopt for other formats or a
+// header too short to say. JPEGs are sized by libjpeg's own header pass instead
+// (jpeg_decoder.hpp): a hand parser of their markers can be walked around.
 std::optional<DeclaredSize> declared_image_size(const std::vector<unsigned char>& bytes);
 
 // The formats segdistill decodes, told by their first bytes, never by the extension.

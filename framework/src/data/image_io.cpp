@@ -40,15 +40,11 @@ std::string limit_hint() {
 // metadata).
 std::vector<unsigned char> read_file(const std::string& path, const std::string& what) {
   const std::uint64_t most = static_cast<std::uint64_t>(max_image_pixels()) * 4 + (1u << 20);
-  std::vector<char> bytes;
   try {
-    bytes = read_untrusted_file(path, what, most, "no image within data.max_image_pixels is larger; raise the limit");
-  } catch (const SampleError&) {
-    throw;
+    return read_untrusted_bytes(path, what, most, "no image within data.max_image_pixels is larger; raise the limit");
   } catch (const Error& e) {
     throw SampleError(e.what());  // a bad sample: on_bad_sample decides
   }
-  return std::vector<unsigned char>(bytes.begin(), bytes.end());
 }
 
 void check_declared_size(const std::string& path, const std::vector<unsigned char>& bytes, const std::string& what) {

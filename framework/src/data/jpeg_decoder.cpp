@@ -1,9 +1,10 @@
 #include "data/jpeg_decoder.hpp"
 
-// clang-format off: jpeglib.h needs stdio.h first
-#include <jerror.h>
-#include <jpeglib.h>
+// jpeglib.h needs stdio.h (FILE, size_t) first.
+// clang-format off
 #include <cstdio>
+#include <jpeglib.h>
+#include <jerror.h>
 // clang-format on
 
 #include <csetjmp>

@@ -22,6 +22,10 @@ namespace segdistill {
 SEGDISTILL_API std::vector<char> read_untrusted_file(const std::string& path, const std::string& what, std::uint64_t max_bytes,
                                                      const std::string& limit);
 
+// The same, as unsigned bytes (for decoders that take them: images, labels).
+SEGDISTILL_API std::vector<unsigned char> read_untrusted_bytes(const std::string& path, const std::string& what,
+                                                               std::uint64_t max_bytes, const std::string& limit);
+
 // Memory a reader may allocate for the contents of one file: a fixed allowance plus a
 // small multiple of the file's size. Readers charge what they build (pickle values,
 // tensor views, decoded pixels) before building it; going over is an Error naming the
