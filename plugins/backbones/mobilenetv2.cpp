@@ -1,6 +1,9 @@
 #include "mobilenetv2.hpp"
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
+#include <cstdint>
 
 #include "fixed_padding.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
@@ -23,6 +26,31 @@ std::int64_t truncated(std::int64_t channels, double width) {
   return std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(channels) * width));
 }
 
+// Keeps g where 0 < out < 6, in one pass over both (comparisons and a masked fill took
+// three: 0.28 s of a bf16 VOC MobileNetV2 step). Compared as bit patterns: non-negative
+// floats (and bf16s) order as their bits do, so 0 < out < 6 is 1 <= bits <= bits(6) - 1
+// in unsigned arithmetic (negative values and NaNs fall outside), which vectorises.
+template <typename Bits>
+void keep_where_inside(const Bits* g, const Bits* out, Bits* result, std::int64_t n, Bits six) {
+  at::parallel_for(0, n, 32768, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i)
+      result[i] = static_cast<Bits>(out[i] - 1) < static_cast<Bits>(six - 1) ? g[i] : Bits(0);
+  });
+}
+
+torch::Tensor relu6_gradient(const torch::Tensor& grad, const torch::Tensor& out) {
+  const auto format = out.suggest_memory_format();
+  const torch::Tensor o = out.contiguous(format), g = grad.contiguous(format);
+  torch::Tensor result = at::empty_like(o, o.options(), format);
+  if (o.scalar_type() == at::kBFloat16)
+    keep_where_inside(reinterpret_cast<const std::uint16_t*>(g.data_ptr()), reinterpret_cast<const std::uint16_t*>(o.data_ptr()),
+                      reinterpret_cast<std::uint16_t*>(result.data_ptr()), o.numel(), std::uint16_t{0x40C0});
+  else
+    keep_where_inside(reinterpret_cast<const std::uint32_t*>(g.data_ptr()), reinterpret_cast<const std::uint32_t*>(o.data_ptr()),
+                      reinterpret_cast<std::uint32_t*>(result.data_ptr()), o.numel(), std::uint32_t{0x40C00000});
+  return result;
+}
+
 // ReLU6 as a clamp whose backward reads its output: LibTorch's clamp keeps its input
 // for the backward pass, which would hold the BatchNorm output beside the clamped one
 // (the expanded activations are most of MobileNetV2's training memory), and LibTorch
@@ -37,7 +65,9 @@ class Relu6Function : public torch::autograd::Function<Relu6Function> {
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     const torch::Tensor out = ctx->get_saved_variables()[0];
-    return {grads[0].masked_fill(out.le(0).logical_or_(out.ge(6)), 0)};
+    if (!out.device().is_cpu() || (out.scalar_type() != at::kFloat && out.scalar_type() != at::kBFloat16))
+      return {grads[0].masked_fill(out.le(0).logical_or_(out.ge(6)), 0)};
+    return {relu6_gradient(grads[0], out)};
   }
 };
 

@@ -64,7 +64,7 @@ nn::Sequential ResNet::make_stage(std::int64_t channels, std::int64_t blocks, st
 
 FeatureMap ResNet::forward(const at::Tensor& images) {
   FeatureMap features;
-  torch::Tensor x = maxpool(torch::relu(bn1(conv1(images))));
+  torch::Tensor x = maxpool(bn1(conv1(images)).relu_());
   for (std::size_t i = 0; i < 4; ++i) {
     x = layers_[i]->forward(x);
     features["layer" + std::to_string(i + 1)] = x;

@@ -24,11 +24,15 @@ BasicBlock::BasicBlock(std::int64_t in_channels, std::int64_t channels, std::int
   if (auto d = make_downsample(in_channels, channels * kExpansion, stride)) downsample = register_module("downsample", d);
 }
 
+// The ReLUs after a BatchNorm and the residual sum work in place, as in the published
+// blocks: neither BatchNorm's nor a convolution's backward reads its output, and the pass
+// writes two fewer feature maps per block. The block's input stays as it is: it is the
+// previous stage's (pre-ReLU) feature.
 torch::Tensor BasicBlock::forward(const torch::Tensor& x) {
   const torch::Tensor input = torch::relu(x);
-  torch::Tensor out = torch::relu(bn1(conv1(input)));
+  torch::Tensor out = bn1(conv1(input)).relu_();
   out = bn2(conv2(out));
-  return out + (downsample ? downsample->forward(input) : input);
+  return out.add_(downsample ? downsample->forward(input) : input);
 }
 
 Bottleneck::Bottleneck(std::int64_t in_channels, std::int64_t channels, std::int64_t stride, std::int64_t dilation) {
@@ -43,10 +47,10 @@ Bottleneck::Bottleneck(std::int64_t in_channels, std::int64_t channels, std::int
 
 torch::Tensor Bottleneck::forward(const torch::Tensor& x) {
   const torch::Tensor input = torch::relu(x);
-  torch::Tensor out = torch::relu(bn1(conv1(input)));
-  out = torch::relu(bn2(conv2(out)));
+  torch::Tensor out = bn1(conv1(input)).relu_();
+  out = bn2(conv2(out)).relu_();
   out = bn3(conv3(out));
-  return out + (downsample ? downsample->forward(input) : input);
+  return out.add_(downsample ? downsample->forward(input) : input);
 }
 
 }  // namespace segdistill::backbones_plugin

@@ -3,6 +3,7 @@
 #include "feature_lookup.hpp"
 #include "segdistill/core/error.hpp"
 #include "segdistill/modeling/init.hpp"
+#include "segdistill/modeling/resize.hpp"
 
 namespace segdistill::heads_plugin {
 
@@ -14,12 +15,6 @@ nn::Conv2d make_conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std
   return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).padding(kernel == 3 ? dilation : 0).dilation(dilation).bias(bias));
 }
 
-torch::Tensor resize_to(const torch::Tensor& x, const torch::Tensor& like) {
-  return F::interpolate(x, F::InterpolateFuncOptions()
-                               .size(std::vector<std::int64_t>{like.size(2), like.size(3)})
-                               .mode(torch::kBilinear)
-                               .align_corners(true));
-}
 }  // namespace
 
 AsppBranch::AsppBranch(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t dilation) {
@@ -39,7 +34,7 @@ Aspp::Aspp(std::int64_t in, std::int64_t channels, const std::vector<std::int64_
   pool_bn = pool->register_module("2", segdistill::BatchNorm2d(channels));
   conv1 = register_module("conv1", make_conv(channels * static_cast<std::int64_t>(dilations.size() + 1), channels, 1));
   bn1 = register_module("bn1", segdistill::BatchNorm2d(channels));
-  dropout = register_module("dropout", nn::Dropout(dropout_rate));
+  dropout = register_module("dropout", segdistill::Dropout(dropout_rate));
   he_normal_init(*this, Fan::kIn);
 }
 
@@ -48,7 +43,7 @@ torch::Tensor Aspp::forward(const torch::Tensor& x, torch::Tensor& fused) {
   outputs.reserve(branches_.size() + 1);
   for (auto& branch : branches_) outputs.push_back(branch->forward(x));
   torch::Tensor pooled = torch::relu(pool_bn(pool_conv(F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)))));
-  outputs.push_back(resize_to(pooled, outputs.front()));
+  outputs.push_back(resize_like(pooled, outputs.front()));
   fused = bn1(conv1(torch::cat(outputs, 1)));
   return dropout(torch::relu(fused));
 }
@@ -60,17 +55,17 @@ Decoder::Decoder(std::int64_t low_level_in, std::int64_t low_level_channels, std
   auto last = register_module("last_conv", std::make_shared<nn::Module>());
   conv_a = last->register_module("0", make_conv(aspp_channels + low_level_channels, channels, 3));
   bn_a = last->register_module("1", segdistill::BatchNorm2d(channels));
-  dropout_a = last->register_module("3", nn::Dropout(dropout.at(0)));
+  dropout_a = last->register_module("3", segdistill::Dropout(dropout.at(0)));
   conv_b = last->register_module("4", make_conv(channels, channels, 3));
   bn_b = last->register_module("5", segdistill::BatchNorm2d(channels));
-  dropout_b = last->register_module("7", nn::Dropout(dropout.at(1)));
+  dropout_b = last->register_module("7", segdistill::Dropout(dropout.at(1)));
   classifier = last->register_module("8", make_conv(channels, num_classes, 1, 1, /*bias=*/true));
   he_normal_init(*this, Fan::kIn);  // the classifier bias keeps the default, as published
 }
 
 torch::Tensor Decoder::forward(const torch::Tensor& aspp_out, const torch::Tensor& low_level, torch::Tensor& decoder_feature) {
   const torch::Tensor low = torch::relu(bn1(conv1(low_level)));
-  torch::Tensor x = torch::cat({resize_to(aspp_out, low), low}, 1);
+  torch::Tensor x = torch::cat({resize_like(aspp_out, low), low}, 1);
   x = dropout_a(torch::relu(bn_a(conv_a(x))));
   decoder_feature = bn_b(conv_b(x));
   return classifier(dropout_b(torch::relu(decoder_feature)));

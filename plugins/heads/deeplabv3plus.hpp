@@ -7,6 +7,7 @@
 
 #include "segdistill/config/schema.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
+#include "segdistill/modeling/dropout.hpp"
 #include "segdistill/modeling/head.hpp"
 
 namespace segdistill::heads_plugin {
@@ -63,7 +64,7 @@ class Aspp : public torch::nn::Module {
   segdistill::BatchNorm2d pool_bn{nullptr};
   torch::nn::Conv2d conv1{nullptr};
   segdistill::BatchNorm2d bn1{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  segdistill::Dropout dropout{nullptr};
 };
 
 class Decoder : public torch::nn::Module {
@@ -80,7 +81,7 @@ class Decoder : public torch::nn::Module {
   // last_conv.{0..8}: conv, BN, ReLU, dropout, conv, BN, ReLU, dropout, classifier.
   torch::nn::Conv2d conv_a{nullptr}, conv_b{nullptr}, classifier{nullptr};
   segdistill::BatchNorm2d bn_a{nullptr}, bn_b{nullptr};
-  torch::nn::Dropout dropout_a{nullptr}, dropout_b{nullptr};
+  segdistill::Dropout dropout_a{nullptr}, dropout_b{nullptr};
 };
 
 class DeepLabV3PlusHead : public Head {

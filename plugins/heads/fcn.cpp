@@ -12,7 +12,7 @@ FcnHead::FcnHead(const FcnOptions& options, const HeadContext& context) {
   auto fcn = register_module("fcn", std::make_shared<nn::Module>());
   conv = fcn->register_module("conv", nn::Conv2d(nn::Conv2dOptions(out.channels, options.channels, 3).padding(1).bias(false)));
   bn = fcn->register_module("bn", segdistill::BatchNorm2d(options.channels));
-  dropout = fcn->register_module("dropout", nn::Dropout(options.dropout));
+  dropout = fcn->register_module("dropout", segdistill::Dropout(options.dropout));
   classifier = fcn->register_module("classifier", nn::Conv2d(nn::Conv2dOptions(options.channels, context.num_classes, 1)));
   he_normal_init(*this, Fan::kIn);  // as the DeepLabV3+ head
   exposed_ = {{"fcn", options.channels, out.stride}};

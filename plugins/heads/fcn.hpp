@@ -5,6 +5,7 @@
 
 #include "segdistill/config/schema.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
+#include "segdistill/modeling/dropout.hpp"
 #include "segdistill/modeling/head.hpp"
 
 namespace segdistill::heads_plugin {
@@ -28,7 +29,7 @@ class FcnHead : public Head {
   std::vector<FeatureSpec> exposed_;
   torch::nn::Conv2d conv{nullptr}, classifier{nullptr};
   segdistill::BatchNorm2d bn{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  segdistill::Dropout dropout{nullptr};
 };
 
 }  // namespace segdistill::heads_plugin

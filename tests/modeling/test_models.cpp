@@ -222,3 +222,39 @@ TEST_F(Models, FrozenBatchNormOfTheWholeNetwork) {
   plain->train();
   EXPECT_TRUE(plain->named_modules("", false)["decoder.bn1"]->is_training());
 }
+
+// MobileNetV2's ReLU6 backward (a one-pass kernel on bit patterns for float32 and bf16 on
+// the CPU, masked_fill otherwise): the stem (features.0: convolution, BatchNorm, ReLU6)
+// gives the float64 input gradient (which takes the masked_fill path) in float32, with
+// the BatchNorm scaled so that about half the activations clamp at 0 and a seventh at 6,
+// where the gradient must be zero.
+TEST_F(Models, MobileNetV2Relu6GradientIsTheFloat64One) {
+  torch::manual_seed(2);
+  auto model = make_model("mobilenetv2", 16, 0.5, 4);
+  model->train();
+  auto* features = model->backbone().named_children()["features"]->as<torch::nn::SequentialImpl>();
+  ASSERT_NE(features, nullptr);
+  for (auto& module : features->ptr(0)->modules(false))
+    if (auto* bn = module->as<segdistill::BatchNorm2d>()) bn->weight.data().fill_(4.0);
+  const at::Tensor images = torch::randn({2, 3, 48, 48});
+  const at::Tensor upstream = torch::randn({2, 16, 24, 24});
+  const auto input_gradient = [&](at::ScalarType dtype) {
+    model->to(dtype);
+    const at::Tensor x = images.to(dtype).requires_grad_();
+    const at::Tensor out = features->begin()->forward(x);
+    out.backward(upstream.to(dtype));
+    return std::make_pair(x.grad().to(at::kDouble), out.to(at::kDouble));
+  };
+  const auto [float64, out64] = input_gradient(at::kDouble);
+  const auto [float32, out32] = input_gradient(at::kFloat);
+  const double clamped = (out64.le(0) | out64.ge(6)).to(at::kDouble).mean().item<double>();
+  EXPECT_GT(clamped, 0.4) << "the test needs clamped activations";
+  EXPECT_GT(out64.ge(6).to(at::kDouble).mean().item<double>(), 0.05) << "the test needs activations clamped at 6";
+  // A wrong mask (a clamped activation passing its gradient, or a kept one dropping it)
+  // changes the gradient by tens of percent. The bound is 100 times the float32 rounding
+  // of the forward output measured here.
+  const double floor = segdistill_test::relative_difference(out32, out64);
+  segdistill_test::expect_within("relative difference of the float32 and float64 input gradients",
+                                 segdistill_test::relative_difference(float32, float64),
+                                 segdistill_test::from_floor(floor, 100, 1e-6));
+}

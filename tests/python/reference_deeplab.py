@@ -10,6 +10,11 @@ the logits segdistill must reproduce.
       loads FILE with torch.load into the reference model (strict) and checks every tensor
       equals the original's; prints "identical N"
 """
+# The published networks' in-place operations are kept (the ReLUs inside ResNet blocks and
+# after the stem, the residual sum `out += ...`, MobileNetV2's ReLU6; the block-start ReLU,
+# ASPP's, the decoder's and MobileNetV2's residual sum are out-of-place there too): the values
+# are the same either way, but tools/bench/train_step_python.py times the published step and
+# must allocate and write what it does.
 import argparse
 import collections
 import sys
@@ -32,8 +37,9 @@ class BasicBlock(nn.Module):
 
     def forward(self, x):
         x = F.relu(x)
-        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        return out + (self.downsample(x) if self.downsample is not None else x)
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)), inplace=True)))
+        out += self.downsample(x) if self.downsample is not None else x
+        return out
 
 
 class Bottleneck(nn.Module):
@@ -51,10 +57,11 @@ class Bottleneck(nn.Module):
 
     def forward(self, x):
         x = F.relu(x)
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
+        out = F.relu(self.bn1(self.conv1(x)), inplace=True)
+        out = F.relu(self.bn2(self.conv2(out)), inplace=True)
         out = self.bn3(self.conv3(out))
-        return out + (self.downsample(x) if self.downsample is not None else x)
+        out += self.downsample(x) if self.downsample is not None else x
+        return out
 
 
 def downsample(cin, cout, stride):
@@ -80,7 +87,7 @@ class ResNet(nn.Module):
             setattr(self, "layer%d" % (i + 1), nn.Sequential(*blocks))
 
     def forward(self, x):
-        x = self.maxpool(F.relu(self.bn1(self.conv1(x))))
+        x = self.maxpool(F.relu(self.bn1(self.conv1(x)), inplace=True))
         low = self.layer1(x)
         x = self.layer4(self.layer3(self.layer2(low)))
         return F.relu(x), F.relu(low)
@@ -99,9 +106,9 @@ class InvertedResidual(nn.Module):
         self.residual = stride == 1 and cin == cout
         layers = []
         if t != 1:
-            layers += [nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6()]
+            layers += [nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True)]
         layers += [nn.Conv2d(hidden, hidden, 3, stride, 0, dilation, groups=hidden, bias=False), nn.BatchNorm2d(hidden),
-                   nn.ReLU6(), nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+                   nn.ReLU6(inplace=True), nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
         self.conv = nn.Sequential(*layers)
 
     def forward(self, x):
@@ -113,7 +120,7 @@ class MobileNetV2(nn.Module):
     def __init__(self, output_stride=16):
         super().__init__()
         table = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
-        layers = [nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6())]
+        layers = [nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6(inplace=True))]
         cin, current, rate = 32, 2, 1
         for t, c, n, s in table:
             if current == output_stride:

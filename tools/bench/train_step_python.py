@@ -21,6 +21,7 @@ import time
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "python"))
 import published_train_step as published  # noqa: E402
@@ -30,14 +31,14 @@ import tat_reference as tat  # noqa: E402
 
 # The test reference loops over heads and patches in Python, for clarity; the published
 # distiller batches them (one matrix product over the heads, patches by reshaping). The
-# timed step does as the published code does. Same formula: no 1/sqrt(d), the squared
-# error summed and divided by S x P.
+# timed step does as the published code does. Same formula: no 1/sqrt(d), the mean squared
+# error over all S x P elements.
 def attention_loss(q, k, v, target, heads):
     s, p = q.shape
     d = s // heads
     qh, kh, vh, th = (x.reshape(heads, d, p) for x in (q, k, v, target))
     attention = torch.softmax(qh.transpose(1, 2) @ kh, dim=2)
-    return ((attention @ vh.transpose(1, 2) - th.transpose(1, 2)) ** 2).sum() / (s * p)
+    return F.mse_loss(attention @ vh.transpose(1, 2), th.transpose(1, 2))
 
 
 def stacked(x, n, m):
@@ -66,7 +67,8 @@ def main():
     teacher = ref.DeepLab("resnet101", 21)
     distiller = published.Distiller()
     image = torch.randn(args.batch, 3, args.crop, args.crop)
-    label = torch.randint(0, 21, (args.batch, args.crop, args.crop))
+    # The published loader hands labels over as float; the step casts them.
+    label = torch.randint(0, 21, (args.batch, args.crop, args.crop)).float()
     head = list(student.aspp.parameters()) + list(student.decoder.parameters())
     optimizer = torch.optim.SGD([{"params": student.backbone.parameters()}, {"params": head},
                                  {"params": distiller.parameters()}], lr=0.01, momentum=0.9, weight_decay=5e-4,
@@ -80,7 +82,7 @@ def main():
         optimizer.zero_grad()
         ft, _ = published.extract_feature(teacher, image)
         fs, logits = published.extract_feature(student, image)
-        loss = criterion(logits, label) / args.batch + published.ALPHA * distiller(fs, ft) / args.batch
+        loss = criterion(logits, label.long()) / args.batch + published.ALPHA * distiller(fs, ft) / args.batch
         loss.backward()
         optimizer.step()
         loss.item()

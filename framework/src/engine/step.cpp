@@ -1,11 +1,20 @@
 #include "engine/step.hpp"
 
+#include <ATen/record_function.h>
+
 #include <cmath>
 #include <sstream>
+
+#include "engine/gradient_layout.hpp"
 
 namespace segdistill {
 
 namespace {
+
+// The step's phases are RecordFunction user scopes named "segdistill::<phase>": free when
+// nothing observes them, and what tools/bench/step_profile attributes time (and, through
+// the autograd sequence numbers, backward time) to.
+#define SEGDISTILL_PHASE(name) RECORD_USER_SCOPE("segdistill::" name)
 
 // The losses of one rank's part of the batch. The segmentation loss comes as a sum and
 // its normaliser, so that the mean can be taken over the labelled pixels of the global batch.
@@ -20,34 +29,49 @@ struct StepLosses {
 void features_to_fp32(FeatureMap& features, const std::vector<std::string>& names) {
   for (const auto& name : names) {
     auto it = features.find(name);
-    if (it != features.end() && it->second.scalar_type() != at::kFloat) it->second = it->second.to(at::kFloat);
+    if (it == features.end()) continue;
+    if (it->second.scalar_type() != at::kFloat) it->second = it->second.to(at::kFloat);
+    it->second = with_gradient_in_own_layout(it->second);
   }
 }
 
 StepLosses losses_of(Run& run, const Batch& batch) {
-  const at::Tensor images = batch.images.to(run.device);
+  at::Tensor images, labels;
+  {
+    SEGDISTILL_PHASE("input_copy");
+    images = batch.images.to(run.device);
+    labels = batch.labels.to(run.device);
+  }
   // Each network gets the images in its own memory format (see train.channels_last).
   const auto input_for = [&](bool channels_last) {
     return channels_last ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
   };
-  const at::Tensor labels = batch.labels.to(run.device);
   StepLosses losses;
   SegmentorOutput student;
   {
+    SEGDISTILL_PHASE("student_forward");
     AutocastScope autocast(run.device, run.precision);
     student = run.student->forward(input_for(run.student_channels_last));
   }
-  losses.segmentation = run.loss->pixel_sum(student.logits.to(at::kFloat), labels);
+  {
+    SEGDISTILL_PHASE("segmentation_loss");
+    losses.segmentation = run.loss->pixel_sum(student.logits.to(at::kFloat), labels);
+  }
   if (run.distillers.empty()) return losses;
-  features_to_fp32(student.features, run.distilled_student_features);
   SegmentorOutput teacher;
   {
     // The teacher only hands features over: no autograd graph is kept for it.
+    SEGDISTILL_PHASE("teacher_forward");
     torch::NoGradGuard no_grad;
     AutocastScope autocast(run.device, run.precision);
     teacher = run.teacher->forward(input_for(run.teacher_channels_last));
   }
-  features_to_fp32(teacher.features, run.distilled_teacher_features);
+  {
+    SEGDISTILL_PHASE("feature_casts");
+    features_to_fp32(student.features, run.distilled_student_features);
+    features_to_fp32(teacher.features, run.distilled_teacher_features);
+  }
+  SEGDISTILL_PHASE("distill_loss");
   for (auto& d : run.distillers) {
     at::Tensor sum;
     for (const auto& [key, value] : d.module->forward(student.features, teacher.features)) {
@@ -129,13 +153,31 @@ at::Tensor segmentation_objective(const Run& run, const PixelSum& local, double 
 
 StepResult run_step(Run& run, const Batch& batch) {
   const StepLosses losses = losses_of(run, batch);
-  const StepAgreement agreed = agree(run, losses);
+  StepAgreement agreed;
+  {
+    SEGDISTILL_PHASE("agree");
+    agreed = agree(run, losses);
+  }
   if (!std::isfinite(agreed.logged.at("loss"))) stop_on_nonfinite(run, agreed.logged);
-  at::Tensor total = segmentation_objective(run, losses.segmentation, agreed.normaliser, agreed.mean);
-  for (const auto& [name, term] : losses.distill) total = total + term;
-  run.optimizer->zero_grad();
-  run.scaler.scaled(total).backward();
-  if (run.parallel) run.parallel->average_gradients();
+  at::Tensor total;
+  {
+    SEGDISTILL_PHASE("loss_total");
+    total = segmentation_objective(run, losses.segmentation, agreed.normaliser, agreed.mean);
+    for (const auto& [name, term] : losses.distill) total = total + term;
+  }
+  {
+    SEGDISTILL_PHASE("optimizer");
+    run.optimizer->zero_grad();
+  }
+  {
+    SEGDISTILL_PHASE("backward");
+    run.scaler.scaled(total).backward();
+  }
+  if (run.parallel) {
+    SEGDISTILL_PHASE("gradient_averaging");
+    run.parallel->average_gradients();
+  }
+  SEGDISTILL_PHASE("optimizer");
   std::vector<at::Tensor> params;
   for (auto& g : run.optimizer->param_groups())
     for (auto& p : g.params()) params.push_back(p);

@@ -1,5 +1,7 @@
 #include "segdistill/engine/trainer.hpp"
 
+#include <ATen/record_function.h>
+
 #include <csignal>
 
 #include <nlohmann/json.hpp>
@@ -112,13 +114,22 @@ TrainSummary run_training(const Config& config, const TrainOptions& options) {
       run.loader->start_epoch(state.epoch, static_cast<std::size_t>(state.iteration % state.batches_per_epoch));
       loader_epoch = state.epoch;
     }
-    auto batch = run.loader->next();
+    // Phases of the iteration, as tools/bench/step_profile observes them (see engine/step.cpp).
+    RECORD_USER_SCOPE("segdistill::iteration");
+    std::optional<Batch> batch;
+    {
+      RECORD_USER_SCOPE("segdistill::loader_wait");
+      batch = run.loader->next();
+    }
     require(batch.has_value(), "data.train: the epoch ended early (every sample of a batch was skipped as bad)");
     trainer.call_hooks(&Hook::before_iteration);
     StepResult step = run_step(run, *batch);
     state.losses = std::move(step.losses);
     state.iteration += 1;
-    trainer.call_hooks(&Hook::after_iteration);
+    {
+      RECORD_USER_SCOPE("segdistill::hooks");
+      trainer.call_hooks(&Hook::after_iteration);
+    }
     if (run.parallel ? step.stop_requested : stop_signal().load() != 0) stop_after_signal(run);
   }
   trainer.call_hooks(&Hook::after_run);

@@ -28,6 +28,9 @@ class SEGDISTILL_API BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dIm
   at::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
   // Folded into the convolution before it (fold_batch_norms): passes its input through.
   bool folded = false;
+
+ private:
+  at::Tensor batch_norm_in_bf16(const at::Tensor& input, bool tracking, double momentum);
 };
 TORCH_MODULE(BatchNorm2d);
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Per-phase profile of segdistill's VOC TaT training step (ResNet-101 teacher -> ResNet-18 or
+# MobileNetV2 student, the published distiller settings, batch 4, crop 513, 2 threads) in
+# fp32 and bf16: bench_step_profile on configs/voc/tat_r101_{r18,mbv2}.toml with the toy
+# data and random teacher of train_step.sh. Prints, per run, the phase table and the
+# operators of each phase (markdown), headed by the CPU model.
+# Run from the repository root after building:
+#   cmake --build build --target bench_step_profile bench_random_checkpoint segdistill_cli segdistill_plugins
+#   tools/bench/step_profile.sh [ITERATIONS] [STUDENTS] [PRECISIONS] [-- EXTRA --set ARGS]
+#   (defaults: 6 iterations: the first 2 and the last left out; "r18 mbv2"; "fp32 bf16")
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=voc_step_common.sh
+source "$root/tools/bench/voc_step_common.sh"
+iterations="${1:-6}"
+students="${2:-r18 mbv2}"
+precisions="${3:-fp32 bf16}"
+shift $(($# < 3 ? $# : 3))
+[ "${1:-}" = "--" ] && shift
+threads="${THREADS:-2}"
+warmup=2
+[ "$iterations" -gt $((warmup + 1)) ] || { echo "step_profile.sh: ITERATIONS must be > $((warmup + 1))" >&2; exit 2; }
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+prepare_voc_step "$work"
+cd "$root"
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'); $(nproc) cores; $threads threads"
+for student in $students; do
+  case "$student" in
+    r18 | mbv2) ;;
+    *) echo "step_profile.sh: unknown student '$student' (valid: r18, mbv2)" >&2; exit 2 ;;
+  esac
+  for precision in $precisions; do
+    voc_step_overrides "$work" "$precision" "$iterations"
+    echo
+    echo "### $student $precision"
+    echo
+    "$root/build/bin/bench_step_profile" "configs/voc/tat_r101_$student.toml" --work-dir "$work/run_${student}_$precision" \
+      --threads "$threads" --warmup "$warmup" "${VOC_STEP_SETS[@]}" "$@"
+  done
+done
