@@ -15,6 +15,12 @@ nn::Conv2d make_conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std
   return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).padding(kernel == 3 ? dilation : 0).dilation(dilation).bias(bias));
 }
 
+// In `like`'s size and memory format (the image-pooling branch's 1 x 1 map would
+// otherwise come out NCHW and turn the concatenation, the projection and the decoder NCHW).
+torch::Tensor resize_to(const torch::Tensor& x, const torch::Tensor& like) {
+  return resize_bilinear(x, like.size(2), like.size(3), like.suggest_memory_format());
+}
+
 }  // namespace
 
 AsppBranch::AsppBranch(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t dilation) {
@@ -43,7 +49,7 @@ torch::Tensor Aspp::forward(const torch::Tensor& x, torch::Tensor& fused) {
   outputs.reserve(branches_.size() + 1);
   for (auto& branch : branches_) outputs.push_back(branch->forward(x));
   torch::Tensor pooled = torch::relu(pool_bn(pool_conv(F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)))));
-  outputs.push_back(resize_like(pooled, outputs.front()));
+  outputs.push_back(resize_to(pooled, outputs.front()));
   fused = bn1(conv1(torch::cat(outputs, 1)));
   return dropout(torch::relu(fused));
 }
@@ -65,7 +71,7 @@ Decoder::Decoder(std::int64_t low_level_in, std::int64_t low_level_channels, std
 
 torch::Tensor Decoder::forward(const torch::Tensor& aspp_out, const torch::Tensor& low_level, torch::Tensor& decoder_feature) {
   const torch::Tensor low = torch::relu(bn1(conv1(low_level)));
-  torch::Tensor x = torch::cat({resize_like(aspp_out, low), low}, 1);
+  torch::Tensor x = torch::cat({resize_to(aspp_out, low), low}, 1);
   x = dropout_a(torch::relu(bn_a(conv_a(x))));
   decoder_feature = bn_b(conv_b(x));
   return classifier(dropout_b(torch::relu(decoder_feature)));

@@ -47,8 +47,4 @@ at::Tensor resize_bilinear(const at::Tensor& x, std::int64_t height, std::int64_
   return BilinearResize::apply(x, height, width, format == at::MemoryFormat::ChannelsLast);
 }
 
-at::Tensor resize_like(const at::Tensor& x, const at::Tensor& like) {
-  return resize_bilinear(x, like.size(2), like.size(3), like.suggest_memory_format());
-}
-
 }  // namespace segdistill

@@ -15,10 +15,8 @@
 
 namespace segdistill {
 
-// x (N x C x H x W) resized to height x width, the result contiguous in `format`.
+// x (N x C x H x W) resized to height x width, the result contiguous in `format`. (For a
+// distiller's features of different strides, distill/feature_resize.hpp's resize_like.)
 SEGDISTILL_API at::Tensor resize_bilinear(const at::Tensor& x, std::int64_t height, std::int64_t width, at::MemoryFormat format);
-
-// x resized to `like`'s height and width, in `like`'s memory format.
-SEGDISTILL_API at::Tensor resize_like(const at::Tensor& x, const at::Tensor& like);
 
 }  // namespace segdistill
