@@ -9,6 +9,8 @@
 #   tools/bench/precision_curve.sh [ITERATIONS]     (default 50)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=describe_cpu.sh
+source "$root/tools/bench/describe_cpu.sh"
 iterations="${1:-50}"
 threads="${THREADS:-2}"
 work="$(mktemp -d)"
@@ -18,7 +20,8 @@ segdistill="$root/build/bin/segdistill"
 "$segdistill" --log-level warn make-toy-dataset --output "$work/toy" --seed 0 >/dev/null
 data=(--set "data.train.root=\"$work/toy\"" --set "data.val.root=\"$work/toy\"" --set train.tensorboard=false)
 "$segdistill" --threads "$threads" --log-level warn train configs/toy/teacher.toml --work-dir "$work/teacher" "${data[@]}" >/dev/null
-echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'); $threads threads; toy TaT student, seed 0, $iterations iterations"
+describe_cpu "$threads"
+echo "toy TaT student, seed 0, $iterations iterations"
 
 # curve BINARY NAME PRECISION: trains and leaves NAME/metrics.jsonl
 curve() {

@@ -12,6 +12,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=voc_step_common.sh
 source "$root/tools/bench/voc_step_common.sh"
+# shellcheck source=describe_cpu.sh
+source "$root/tools/bench/describe_cpu.sh"
 iterations="${1:-6}"
 students="${2:-r18 mbv2}"
 precisions="${3:-fp32 bf16}"
@@ -24,7 +26,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 prepare_voc_step "$work"
 cd "$root"
-echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'); $(nproc) cores; $threads threads"
+describe_cpu "$threads"
 for student in $students; do
   case "$student" in
     r18 | mbv2) ;;

@@ -24,6 +24,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=voc_step_common.sh
 source "$root/tools/bench/voc_step_common.sh"
+# shellcheck source=describe_cpu.sh
+source "$root/tools/bench/describe_cpu.sh"
 rounds="${1:-3}"
 students="${2:-r18 mbv2}"
 precisions="${3:-fp32 bf16}"
@@ -43,8 +45,7 @@ prepare_voc_step "$work"
 cd "$root"
 results="$work/results.jsonl"
 
-echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'); $(nproc) cores; $threads threads"
-echo "vector flags: $(grep -o -w -E 'avx2|fma|avx512f|avx512bw|avx512vl|avx512dq|avx512_bf16|amx_bf16|avx512_vnni' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+describe_cpu "$threads"
 echo "rounds: $rounds; segdistill: $iterations iterations per run, the first $warmup left out"
 
 # record ROUND STUDENT VARIANT STEP RSS_MB
