@@ -8,6 +8,8 @@
 # Run from the repository root after building (bf16 needs a CPU with AVX512-BF16 or AMX):
 #   tools/bench/precision_curve.sh [ITERATIONS]     (default 50)
 set -euo pipefail
+# --help: the header above.
+case "${1:-}" in -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;; esac
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=describe_cpu.sh
 source "$root/tools/bench/describe_cpu.sh"

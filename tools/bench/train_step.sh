@@ -21,6 +21,8 @@
 #   PYTHON_BEFORE=FILE: also time another train_step_python.py (e.g. the previous
 #   commit's, beside its own tests/python) for the ResNet-18 student.
 set -euo pipefail
+# --help: the header above.
+case "${1:-}" in -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;; esac
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=voc_step_common.sh
 source "$root/tools/bench/voc_step_common.sh"
