@@ -177,7 +177,6 @@ void on_end(const at::RecordFunction&, at::ObserverContext*) {
   }
   if (!profile.measuring()) return;
   auto& times = profile.current;
-  times.phase_us.resize(profile.phases.size(), 0);
   if (is_iteration) times.iteration_us.push_back(us);
   if (frame.starts_phase) {
     times.phase_us[static_cast<std::size_t>(frame.phase)] += us;

@@ -14,8 +14,6 @@ case "${1:-}" in -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=voc_step_common.sh
 source "$root/tools/bench/voc_step_common.sh"
-# shellcheck source=describe_cpu.sh
-source "$root/tools/bench/describe_cpu.sh"
 iterations="${1:-6}"
 students="${2:-r18 mbv2}"
 precisions="${3:-fp32 bf16}"
@@ -24,16 +22,13 @@ shift $(($# < 3 ? $# : 3))
 threads="${THREADS:-2}"
 warmup=2
 [ "$iterations" -gt $((warmup + 1)) ] || { echo "step_profile.sh: ITERATIONS must be > $((warmup + 1))" >&2; exit 2; }
+check_students step_profile.sh "$students"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 prepare_voc_step "$work"
 cd "$root"
 describe_cpu "$threads"
 for student in $students; do
-  case "$student" in
-    r18 | mbv2) ;;
-    *) echo "step_profile.sh: unknown student '$student' (valid: r18, mbv2)" >&2; exit 2 ;;
-  esac
   for precision in $precisions; do
     voc_step_overrides "$work" "$precision" "$iterations"
     echo

@@ -26,8 +26,6 @@ case "${1:-}" in -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=voc_step_common.sh
 source "$root/tools/bench/voc_step_common.sh"
-# shellcheck source=describe_cpu.sh
-source "$root/tools/bench/describe_cpu.sh"
 rounds="${1:-3}"
 students="${2:-r18 mbv2}"
 precisions="${3:-fp32 bf16}"
@@ -35,12 +33,7 @@ iterations="${ITERATIONS:-6}"
 threads="${THREADS:-2}"
 warmup=2
 [ "$iterations" -gt "$warmup" ] || { echo "train_step.sh: ITERATIONS must be > $warmup" >&2; exit 2; }
-for student in $students; do
-  case "$student" in
-    r18 | mbv2) ;;
-    *) echo "train_step.sh: unknown student '$student' (valid: r18, mbv2)" >&2; exit 2 ;;
-  esac
-done
+check_students train_step.sh "$students"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 prepare_voc_step "$work"

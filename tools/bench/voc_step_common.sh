@@ -3,6 +3,20 @@
 #   prepare_voc_step WORK                 toy JPEGs of 500x375 in VOC's layout, a random R-101 teacher
 #   voc_step_overrides WORK PRECISION ITERATIONS   sets the array VOC_STEP_SETS (--set pairs):
 #       batch 4, crop 513, the published pipeline, 2 loader workers, no evaluation, checkpoints or TensorBoard
+#   check_students SCRIPT STUDENTS        exits 2 naming a student other than r18 or mbv2
+# and, from describe_cpu.sh, describe_cpu THREADS.
+# shellcheck source=describe_cpu.sh
+source "$root/tools/bench/describe_cpu.sh"
+
+check_students() {
+  local script=$1 student
+  for student in $2; do
+    case "$student" in
+      r18 | mbv2) ;;
+      *) echo "$script: unknown student '$student' (valid: r18, mbv2)" >&2; exit 2 ;;
+    esac
+  done
+}
 prepare_voc_step() {
   local work=$1 bin="$root/build/bin"
   [ -d "$work/voc_sized" ] ||
