@@ -14,10 +14,16 @@ struct ToyOptions {
   int val = 60;     // images in val.txt
   int width = 128;  // image size in pixels
   int height = 128;
+  std::string variant = "shapes";  // one of toy_variants()
 };
 
-// Class names, index = label value.
-const std::vector<std::string>& toy_class_names();
+// The kinds of scene: "shapes" (6 classes, large shapes told apart mostly by colour) and
+// "textured-shapes" (11 classes: a shape AND a texture, small overlapping objects among
+// textured clutter; the demo's task, where a narrow student falls well behind its teacher).
+const std::vector<std::string>& toy_variants();
+
+// A variant's class names, index = label value; an Error names the valid variants.
+const std::vector<std::string>& toy_class_names(const std::string& variant = "shapes");
 
 // Writes JPEGImages/, SegmentationClass/ (palette PNGs with 255 borders around objects),
 // ImageSets/Segmentation/{train,val,trainval}.txt and classes.txt. The same options give

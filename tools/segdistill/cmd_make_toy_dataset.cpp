@@ -1,4 +1,4 @@
-// segdistill make-toy-dataset --output DIR [--seed N] [--train N --val M --size S]
+// segdistill make-toy-dataset --output DIR [--seed N] [--train N --val M --size S] [--variant V]
 #include <iostream>
 #include <memory>
 
@@ -17,6 +17,11 @@ Runner attach_make_toy_dataset(CLI::App& app) {
   app.add_option("--seed", options->seed, "random seed; the same seed gives the same files")->capture_default_str();
   app.add_option("--train", options->train, "training images")->capture_default_str()->check(CLI::Range(1, 1000000));
   app.add_option("--val", options->val, "validation images")->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--variant", options->variant,
+                 "scenes: shapes (6 classes, large shapes) or textured-shapes (11 classes: shape AND texture, small "
+                 "overlapping objects, textured clutter; the demo's task)")
+      ->capture_default_str()
+      ->check(CLI::IsMember(toy::toy_variants()));
   auto size = std::make_shared<std::string>("128");
   app.add_option("--size", *size, "image size: S (square) or WxH, for example 500x375")->capture_default_str();
   return [options, size](const GlobalOptions&) {
@@ -32,7 +37,7 @@ Runner attach_make_toy_dataset(CLI::App& app) {
     bar.finish();
     std::cout << "wrote " << options->train << " training and " << options->val << " validation images (" << options->width << "x"
               << options->height << ", classes: ";
-    const auto& names = toy::toy_class_names();
+    const auto& names = toy::toy_class_names(options->variant);
     for (std::size_t i = 0; i < names.size(); ++i) std::cout << (i ? ", " : "") << names[i];
     std::cout << ") to " << options->output << "\n";
     return 0;
