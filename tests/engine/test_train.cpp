@@ -19,6 +19,7 @@
 #include "segdistill/checkpoint/checkpoint.hpp"
 #include "segdistill/checkpoint/pytorch_checkpoint.hpp"
 #include "test_support.hpp"
+#include "tolerance.hpp"
 #include "toy_dataset.hpp"
 
 using namespace segdistill;
@@ -450,6 +451,73 @@ TEST_F(Training, AZeroWeightDistillerLeavesTheStudentsTrainingUnchanged) {
   const auto r = run_segdistill({"--threads", "1", "train", zero, "--work-dir", work("zero")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_identical(model_of(work("plain") + "/checkpoints/iter_12.pt"), model_of(work("zero") + "/checkpoints/iter_12.pt"));
+}
+
+bool is_batch_norm_statistic(const std::string& name) {
+  const auto ends_with = [&](const std::string& end) {
+    return name.size() >= end.size() && name.compare(name.size() - end.size(), end.size(), end) == 0;
+  };
+  return ends_with("running_mean") || ends_with("running_var");
+}
+
+TEST_F(Training, PreciseBatchNormChangesTheStatisticsAlone) {
+  // Validations every 4 iterations, once with precise statistics: the weights, the
+  // random stream (the same losses) and the batch counters come out the same.
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("pbn_plain", "eval_every = 4\n"), "--work-dir", work("pbn_plain")})
+                .exit_code,
+            0);
+  const auto r = run_segdistill({"--threads", "1", "train", config("pbn_precise", "eval_every = 4\nprecise_bn_batches = 3\n"),
+                                 "--work-dir", work("pbn_precise")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const TensorDict plain = model_of(work("pbn_plain") + "/checkpoints/iter_12.pt");
+  const TensorDict precise = model_of(work("pbn_precise") + "/checkpoints/iter_12.pt");
+  int statistics_changed = 0;
+  for (const auto& [name, tensor] : plain) {
+    if (is_batch_norm_statistic(name))
+      statistics_changed += !torch::equal(tensor, precise.at(name));
+    else
+      EXPECT_TRUE(torch::equal(tensor, precise.at(name))) << name;
+  }
+  EXPECT_GT(statistics_changed, 0);
+  const auto losses = [](const std::string& dir) {
+    std::vector<double> out;
+    for (const auto& record : metrics(dir))
+      if (record["type"] == "train") out.push_back(record["loss"].get<double>());
+    return out;
+  };
+  EXPECT_EQ(losses(work("pbn_plain")), losses(work("pbn_precise")));
+}
+
+TEST_F(Training, PreciseBatchNormMeasuresTheWeightsNotTheLastBatches) {
+  // Fixed weights (learning rate 0, from one checkpoint), whole images, one epoch of
+  // statistics: the stem's BatchNorm mean (its input does not depend on the batch, unlike
+  // the deeper layers', which follow batch-normalised ones) is then the mean over the same
+  // 24 images whatever the batches' order (train.seed), up to float sums in another
+  // order; the running averages of the last batches differ with the order.
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("pbn_start"), "--work-dir", work("pbn_start")}).exit_code, 0);
+  const auto run = [&](const std::string& name, int seed, int precise_batches, int threads) {
+    const std::string cfg = dir_->write(
+        name + ".toml",
+        segdistill_test::toy_run_config(
+            (dir_->path() / "toy").string(), "[{type = \"normalize\"}]",
+            kStudent + "init_from = \"" + work("pbn_start") + "/checkpoints/iter_12.pt\"\n",
+            "iterations = 6\nbatch_size = 4\nworkers = 1\nseed = " + std::to_string(seed) +
+                "\noptimizer = {lr = 0.0}\neval_every = 6\nprecise_bn_batches = " + std::to_string(precise_batches) + "\n"));
+    const auto r = run_segdistill({"--threads", std::to_string(threads), "train", cfg, "--work-dir", work(name)});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return model_of(work(name) + "/checkpoints/latest");
+  };
+  const auto spread = [](const TensorDict& a, const TensorDict& b) {
+    const std::string stem = "backbone.bn1.running_mean";
+    return segdistill_test::relative_difference(a.at(stem), b.at(stem), 1e-3);
+  };
+  const TensorDict precise_a = run("pbn_seed1", 1, 6, 1), precise_b = run("pbn_seed2", 2, 6, 1);
+  // The noise floor: the same batches summed by two threads.
+  const double floor = spread(precise_a, run("pbn_seed1_threads2", 1, 6, 2));
+  const double running = spread(run("pbn_running1", 1, 0, 1), run("pbn_running2", 2, 0, 1));
+  segdistill_test::expect_within("precise means, two batch orders", spread(precise_a, precise_b),
+                                 segdistill_test::from_floor(floor, 10, 1e-5));
+  EXPECT_GT(running, 100 * segdistill_test::from_floor(floor, 10, 1e-5)) << "the running averages do depend on the order";
 }
 
 TEST_F(Training, ToyStudentLearnsFarBeyondChance) {

@@ -20,6 +20,7 @@ bool change_keeps_exactness(const std::string& key) {
                                           "train.eval_every",
                                           "train.eval_every_epochs",
                                           "train.save_best",
+                                          "train.precise_bn_batches",
                                           "train.work_dir",
                                           "train.workers",
                                           "train.dist_backend",

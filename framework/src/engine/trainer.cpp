@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/precise_batch_norm.hpp"
 #include "engine/run.hpp"
 #include "engine/step.hpp"
 #include "segdistill/core/check.hpp"
@@ -60,6 +61,7 @@ class RunTrainer : public Trainer {
     outputs.workers = static_cast<int>(run_.train.workers);
     outputs.progress = false;
     if (run_.parallel) outputs.collectives = &run_.parallel->collectives();
+    if (&model == run_.student.get()) recompute_batch_norm_statistics(run_, model);
     EvaluationResult result = evaluate_model(model, build_split(run_.config, "val"), eval_options(run_.config), outputs);
     model.train();
     return result;

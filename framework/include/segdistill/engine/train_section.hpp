@@ -50,6 +50,7 @@ struct TrainSection {
   std::string dist_backend;
   double dist_timeout;
   double dist_bucket_mb;
+  std::int64_t precise_bn_batches;
   static void declare(Schema<TrainSection>& s) {
     s.field("iterations", &TrainSection::iterations, "training iterations (or set epochs)").default_value(0).at_least(0);
     s.field("epochs", &TrainSection::epochs, "training epochs, when iterations is 0").default_value(0).at_least(0);
@@ -117,6 +118,12 @@ struct TrainSection {
     s.field("dist_bucket_mb", &TrainSection::dist_bucket_mb, "size of the gradient buckets all-reduced together (MB)")
         .default_value(25.0)
         .range(0.01, 4096);
+    s.field("precise_bn_batches", &TrainSection::precise_bn_batches,
+            "before each validation, the student's BatchNorm statistics become their plain average over this many training "
+            "batches (detectron2's PreciseBN): the running averages of small batches drift, and a small network's val mIoU "
+            "with them; 0: off")
+        .default_value(0)
+        .range(0, 100000);
   }
 };
 
