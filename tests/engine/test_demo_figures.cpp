@@ -32,9 +32,10 @@ TEST(DemoFigures, GridTilesAreTheImagesLabelsAndPredictions) {
                                                        "copy=" + (dir.path() / "pred").string(), "--output", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const cv::Mat grid = segdistill::read_rgb_image(out);
-  // Three columns of 40 + 4 pixels; a 30-pixel header, two rows of 44, a 28-pixel legend.
+  // Three columns of 40 + 4 pixels; a 30-pixel header, two rows of 44, a legend that wraps
+  // in 132 pixels to six rows of 28 (background | disc | square | triangle | ring | cross).
   ASSERT_EQ(grid.cols, 3 * 44);
-  ASSERT_EQ(grid.rows, 30 + 2 * 44 + 28);
+  ASSERT_EQ(grid.rows, 30 + 2 * 44 + 6 * 28);
   for (int row = 0; row < 2; ++row) {
     const cv::Rect label(44, 30 + row * 44, 40, 40), copy(88, 30 + row * 44, 40, 40);
     EXPECT_EQ(cv::norm(grid(label), grid(copy), cv::NORM_INF), 0.0) << "row " << row;
@@ -49,8 +50,8 @@ TEST(DemoFigures, GridTilesAreTheImagesLabelsAndPredictions) {
         EXPECT_EQ(grid.at<cv::Vec3b>(30 + y, 44 + x), voc[c]) << y << "," << x;
       }
     }
-  // The legend's "disc" swatch is VOC colour 1.
-  const int legend_top = 30 + 2 * 44;
+  // The legend's "disc" swatch, on its second row, is VOC colour 1.
+  const int legend_top = 30 + 2 * 44 + 28;
   bool found_disc = false;
   for (int x = 0; x < grid.cols && !found_disc; ++x) found_disc = grid.at<cv::Vec3b>(legend_top + 12, x) == voc[1];
   EXPECT_TRUE(found_disc);
@@ -106,10 +107,16 @@ TEST(Plot, CurvesReadMetricsAndNameWhatIsMissing) {
       << typo.err;
 }
 
-// An eval report as `segdistill eval --json` writes it (the fields the table reads).
-void write_eval(const TempDir& dir, const std::string& run, double miou, double seconds) {
+// A finished run as the table reads it: the eval report `segdistill eval --json` writes,
+// and six validations in metrics.jsonl, rising to `miou` with the last step `last_step`.
+void write_run(const TempDir& dir, const std::string& run, double miou, double seconds, double last_step = 0.005) {
   dir.write(run + "/eval.json", "{\"mIoU\": " + std::to_string(miou) + ", \"samples\": 60, \"seconds\": " +
                                     std::to_string(seconds) + ", \"parameters\": 66466, \"aAcc\": 0.9}");
+  std::string metrics;
+  for (int i = 1; i <= 6; ++i)
+    metrics += "{\"type\":\"val\",\"iter\":" + std::to_string(100 * i) +
+               ",\"mIoU\":" + std::to_string(i == 6 ? miou : miou - last_step - 0.05 * (5 - i)) + "}\n";
+  dir.write(run + "/metrics.jsonl", metrics);
 }
 
 std::string runs_of(const TempDir& dir, const std::string& name, int seeds) {
@@ -118,49 +125,54 @@ std::string runs_of(const TempDir& dir, const std::string& name, int seeds) {
   return out;
 }
 
-TEST(DemoFigures, TableOfSeedsGivesMeansSpreadsWinsAndAPlainHeadline) {
+TEST(DemoFigures, TableReadsEachRunsReportAndValidationsAndComparesSeedBySeed) {
   TempDir dir;
-  write_eval(dir, "teacher0", 0.8093, 1.0);
-  const double student[] = {0.30, 0.50, 0.40}, tat[] = {0.41, 0.55, 0.47}, kd[] = {0.29, 0.60, 0.45};
+  write_run(dir, "teacher0", 0.8093, 1.0);
+  const double student[] = {0.70, 0.72, 0.74}, tat[] = {0.75, 0.76, 0.78}, kd[] = {0.73, 0.74, 0.79};
   for (int s = 0; s < 3; ++s) {
-    write_eval(dir, "student" + std::to_string(s), student[s], 0.5);
-    write_eval(dir, "tat" + std::to_string(s), tat[s], 0.6);
-    write_eval(dir, "kd" + std::to_string(s), kd[s], 0.5);
+    write_run(dir, "student" + std::to_string(s), student[s], 0.5);
+    write_run(dir, "tat" + std::to_string(s), tat[s], 0.6, s == 2 ? 0.02 : 0.005);
+    write_run(dir, "kd" + std::to_string(s), kd[s], 0.5);
   }
-  const std::vector<std::string> rows{"--run", runs_of(dir, "teacher", 1), "--run", runs_of(dir, "student", 3),
-                                      "--run", runs_of(dir, "tat", 3),     "--run", runs_of(dir, "kd", 3)};
-  std::vector<std::string> args{"table", "--baseline", "student", "--headline", "tat"};
-  args.insert(args.end(), rows.begin(), rows.end());
+  std::vector<std::string> args{"table",
+                                "--baseline",
+                                "student",
+                                "--headline",
+                                "tat",
+                                "--seed-labels",
+                                "0,1,2",
+                                "--speed",
+                                "student=" + (dir.path() / "student0/eval.json").string(),
+                                "--run",
+                                runs_of(dir, "teacher", 1),
+                                "--run",
+                                runs_of(dir, "student", 3),
+                                "--run",
+                                runs_of(dir, "tat", 3),
+                                "--run",
+                                runs_of(dir, "kd", 3)};
   const auto r = run_program(SEGDISTILL_DEMO_FIGURES, args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  // student: mean 40, sample sd 10; tat: mean 47.67, sd 7.02; kd: mean 44.67, sd 15.50.
-  EXPECT_TRUE(contains(r.out, "40.00 +- 10.00")) << r.out;
-  EXPECT_TRUE(contains(r.out, "47.67 +- 7.02")) << r.out;
-  EXPECT_TRUE(contains(r.out, "44.67 +- 15.50")) << r.out;
-  EXPECT_TRUE(contains(r.out, "41.00 55.00 47.00")) << r.out;  // each seed, in order
-  EXPECT_TRUE(contains(r.out, "80.93")) << r.out;              // the teacher's single run
-  EXPECT_TRUE(contains(r.out, "120.0")) << r.out;              // student images/s: 60 / 0.5
-  EXPECT_TRUE(contains(r.out, "tat             better on 3 of 3 seeds, mean +7.67 points")) << r.out;
-  EXPECT_TRUE(contains(r.out, "kd              better on 2 of 3 seeds, mean +4.67 points")) << r.out;
-  EXPECT_TRUE(contains(r.out, "best student row: tat (47.67)")) << r.out;
-  EXPECT_TRUE(contains(r.out, "headline: tat beats student on every seed, by 7.67 points on the mean, and is the best")) << r.out;
+  EXPECT_TRUE(contains(r.out, "student         72.00 +- 2.00     70.00    72.00    74.00    66466       3 of 3")) << r.out;
+  EXPECT_TRUE(contains(r.out, "80.93")) << r.out;  // the teacher's single run
+  // tat seed 2's last two validations are 2 points apart (write_run: 0.02 of mIoU).
+  EXPECT_TRUE(
+      contains(r.out, "  tat seed 2: last two validations 76.00 (iteration 500) and 78.00 (iteration 600): 2.00 points apart"))
+      << r.out;
+  EXPECT_TRUE(contains(r.out, "student 120.0 images/s")) << r.out;  // 60 samples / 0.5 s
+  EXPECT_TRUE(contains(r.out, "beats student by 4.33 [+2.90, +5.77]")) << r.out;
+  EXPECT_TRUE(contains(r.out, "no difference shown: +3.33 [-0.46, +7.13]")) << r.out;
+  EXPECT_TRUE(contains(r.out, "headline (tat against student, mIoU points, 95% t-interval over 3 seeds): beats student by 4.33"))
+      << r.out;
 
-  // A higher bar: the headline says so plainly.
-  args.insert(args.end(), {"--margin", "8"});
-  const auto strict = run_program(SEGDISTILL_DEMO_FIGURES, args);
-  EXPECT_TRUE(contains(strict.out, "headline: tat does NOT clearly beat student: better on 3 of 3 seeds, +7.67 points"))
-      << strict.out;
-  // KD as the headline: it loses a seed and is not the best row.
-  std::vector<std::string> kd_args{"table", "--baseline", "student", "--headline", "kd"};
-  kd_args.insert(kd_args.end(), rows.begin(), rows.end());
-  const auto kd_first = run_program(SEGDISTILL_DEMO_FIGURES, kd_args);
-  EXPECT_TRUE(contains(kd_first.out, "does NOT clearly beat student: better on 2 of 3 seeds")) << kd_first.out;
-  EXPECT_TRUE(contains(kd_first.out, "not the best student row")) << kd_first.out;
-
-  // A missing report names the file.
+  // A missing report or metrics file names the file.
   const auto missing = run_program(SEGDISTILL_DEMO_FIGURES, {"table", "--run", "x=" + (dir.path() / "none").string()});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_TRUE(contains(missing.err, "none/eval.json: cannot read")) << missing.err;
+  fs::remove(dir.path() / "kd1/metrics.jsonl");
+  const auto no_metrics = run_program(SEGDISTILL_DEMO_FIGURES, {"table", "--run", runs_of(dir, "kd", 3)});
+  EXPECT_EQ(no_metrics.exit_code, 1);
+  EXPECT_TRUE(contains(no_metrics.err, "kd1/metrics.jsonl: cannot read")) << no_metrics.err;
 }
 
 TEST(Plot, CurvesOfSeveralSeedsDrawTheMeanWithABand) {

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "convergence.hpp"
 #include "training_curves.hpp"
 
 namespace segdistill::demo {
@@ -18,25 +19,36 @@ using plotting::RunGroup;
 void draw_grid(const std::string& data_root, const std::vector<NamedDir>& predictions, int count, int cell,
                const std::string& output);
 
-// One model's scores over its seeds (each seed's DIR/eval.json, written by `segdistill eval --json`).
+// One setting's runs, one per seed: each work dir's eval.json (`segdistill eval --json`)
+// and its validations during training (metrics.jsonl).
 struct ModelScores {
   std::string name;
-  std::vector<double> miou;  // percent, one per seed, in the order given
+  std::vector<double> miou;              // percent, one per seed, in the order given
+  std::vector<Convergence> convergence;  // one per seed, same order
   long long parameters = 0;
-  double images_per_second = 0;  // mean over seeds
   double mean() const;
   double spread() const;  // sample standard deviation (0 for one seed)
 };
 
 ModelScores read_scores(const RunGroup& group);
 
-// The demo's table: per model the mean +- spread, each seed's mIoU, parameters and
-// images/s; then, against `baseline` (a row's name), for every other row with as many
-// seeds: on how many seeds it beats the baseline and by how much on the mean; and which
-// of those rows is best. With `headline` (a row's name), a last line says plainly whether
-// that row beats the baseline on every seed by at least `margin` points on the mean and
-// is the best row. Plain text.
-std::string format_table(const std::vector<ModelScores>& models, const std::string& baseline, const std::string& headline = "",
-                         double margin = 5.0);
+// Evaluation speed of a network measured alone (`segdistill eval --json` on an idle
+// machine): its name and images/s.
+struct Speed {
+  std::string name;
+  double images_per_second = 0;
+};
+
+// Reads "samples" / "seconds" of an eval report; throws naming the file when absent.
+Speed read_speed(const std::string& name, const std::string& eval_json);
+
+// The demo's table: per setting the mean +- spread, each seed's mIoU (columns headed by
+// `seed_labels` when given), parameters and how many runs converged, with every run
+// that did not named below it; the speeds, if any; then each other row with as many
+// seeds compared with `baseline` seed by seed: mean difference, 95% t-interval, the
+// differences and the verdict the interval supports; last, a headline about `headline`'s
+// row from its interval. Plain text.
+std::string format_table(const std::vector<ModelScores>& models, const std::vector<std::string>& seed_labels,
+                         const std::vector<Speed>& speeds, const std::string& baseline, const std::string& headline = "");
 
 }  // namespace segdistill::demo

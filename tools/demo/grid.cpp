@@ -43,14 +43,30 @@ cv::Scalar voc_colour(int index) {
   return cv::Scalar(rgb[2], rgb[1], rgb[0]);
 }
 
-// One row of colour swatches with the class names (data_root/classes.txt), if present.
+constexpr int kLegendRow = 28;
+
+// Where each class's swatch goes in a legend `width` pixels wide: left to right, a new
+// row of kLegendRow pixels when the next name would not fit.
+std::vector<cv::Point> legend_layout(const std::vector<std::string>& names, int width) {
+  std::vector<cv::Point> at;
+  int x = 4, y = 0;
+  for (const auto& name : names) {
+    const int entry = 24 + 9 * static_cast<int>(name.size());
+    if (x > 4 && x + entry > width) x = 4, y += kLegendRow;
+    at.emplace_back(x, y);
+    x += entry;
+  }
+  return at;
+}
+
+// Colour swatches with the class names (data_root/classes.txt), if present.
 void draw_legend(cv::Mat& grid, const std::vector<std::string>& names, int top) {
-  int x = 4;
+  const auto at = legend_layout(names, grid.cols);
   for (std::size_t i = 0; i < names.size(); ++i) {
-    cv::rectangle(grid, cv::Rect(x, top + 6, 14, 14), voc_colour(static_cast<int>(i)), cv::FILLED);
-    cv::rectangle(grid, cv::Rect(x, top + 6, 14, 14), cv::Scalar(128, 128, 128), 1);
-    cv::putText(grid, names[i], {x + 18, top + 18}, cv::FONT_HERSHEY_SIMPLEX, 0.45, {0, 0, 0}, 1, cv::LINE_AA);
-    x += 24 + 9 * static_cast<int>(names[i].size());
+    const cv::Rect swatch(at[i].x, top + at[i].y + 6, 14, 14);
+    cv::rectangle(grid, swatch, voc_colour(static_cast<int>(i)), cv::FILLED);
+    cv::rectangle(grid, swatch, cv::Scalar(128, 128, 128), 1);
+    cv::putText(grid, names[i], {at[i].x + 18, top + at[i].y + 18}, cv::FONT_HERSHEY_SIMPLEX, 0.45, {0, 0, 0}, 1, cv::LINE_AA);
   }
 }
 
@@ -62,8 +78,9 @@ void draw_grid(const std::string& data_root, const std::vector<NamedDir>& predic
   std::vector<std::string> titles{"image", "label"};
   for (const auto& [name, dir] : predictions) titles.push_back(name);
   const std::vector<std::string> names = class_names(data_root);
-  const int header = 30, gap = 4, legend = names.empty() ? 0 : 28;
+  const int header = 30, gap = 4;
   const int columns = static_cast<int>(titles.size());
+  const int legend = names.empty() ? 0 : legend_layout(names, columns * (cell + gap)).back().y + kLegendRow;
   const int rows_bottom = header + static_cast<int>(ids.size()) * (cell + gap);
   cv::Mat grid(rows_bottom + legend, columns * (cell + gap), CV_8UC3, cv::Scalar(255, 255, 255));
   draw_legend(grid, names, rows_bottom);

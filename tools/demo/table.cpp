@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "figures.hpp"
+#include "paired.hpp"
 
 namespace segdistill::demo {
 
@@ -22,6 +23,20 @@ std::string padded(const std::string& text, std::size_t width) {
   return text.size() >= width ? text + " " : text + std::string(width - text.size(), ' ');
 }
 
+nlohmann::json read_report(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot read (run `segdistill eval ... --json` first)");
+  nlohmann::json report = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!report.is_object()) throw std::runtime_error(path + ": not a JSON object (is it an eval report?)");
+  return report;
+}
+
+std::size_t converged_runs(const ModelScores& m) {
+  std::size_t n = 0;
+  for (const auto& c : m.convergence) n += c.converged;
+  return n;
+}
+
 }  // namespace
 
 double ModelScores::mean() const { return std::accumulate(miou.begin(), miou.end(), 0.0) / static_cast<double>(miou.size()); }
@@ -35,66 +50,79 @@ double ModelScores::spread() const {
 }
 
 ModelScores read_scores(const RunGroup& group) {
-  ModelScores scores{group.name, {}, 0, 0};
+  ModelScores scores{group.name, {}, {}, 0};
   for (const auto& dir : group.dirs) {
     const std::string path = dir + "/eval.json";
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error(path + ": cannot read (run `segdistill eval ... --json` first)");
-    nlohmann::json report;
-    try {
-      report = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error(path + ": not JSON: " + e.what());
-    }
+    const auto report = read_report(path);
     if (!report.contains("mIoU") || !report["mIoU"].is_number())
       throw std::runtime_error(path + ": no numeric mIoU (is it an eval report?)");
     scores.miou.push_back(100.0 * report["mIoU"].get<double>());
     scores.parameters = report.value("parameters", 0LL);
-    const double seconds = report.value("seconds", 0.0);
-    if (seconds > 0) scores.images_per_second += report.value("samples", 0.0) / seconds / static_cast<double>(group.dirs.size());
+    scores.convergence.push_back(check_convergence(read_validations(dir)));
   }
   return scores;
 }
 
-std::string format_table(const std::vector<ModelScores>& models, const std::string& baseline, const std::string& headline,
-                         double margin) {
-  std::string out =
-      padded("model", 16) + padded("mIoU (mean +- sd)", 20) + padded("each seed", 28) + padded("parameters", 12) + "images/s\n";
-  const ModelScores* base = nullptr;
+Speed read_speed(const std::string& name, const std::string& eval_json) {
+  const auto report = read_report(eval_json);
+  const double samples = report.value("samples", 0.0), seconds = report.value("seconds", 0.0);
+  if (!(samples > 0 && seconds > 0)) throw std::runtime_error(eval_json + ": no positive \"samples\" and \"seconds\"");
+  return {name, samples / seconds};
+}
+
+std::string format_table(const std::vector<ModelScores>& models, const std::vector<std::string>& seed_labels,
+                         const std::vector<Speed>& speeds, const std::string& baseline, const std::string& headline) {
+  std::size_t seeds = 0;
+  for (const auto& m : models) seeds = std::max(seeds, m.miou.size());
+  std::string out = padded("model", 16) + padded("mIoU mean +- sd", 18);
+  for (std::size_t i = 0; i < seeds; ++i)
+    out += padded(i < seed_labels.size() ? "seed " + seed_labels[i] : "run " + std::to_string(i), 9);
+  out += padded("parameters", 12) + "converged\n";
+  std::string not_converged;
   for (const auto& m : models) {
-    std::string seeds;
-    for (double v : m.miou) seeds += printf_string("%.2f ", v);
-    const std::string mean =
-        m.miou.size() > 1 ? printf_string("%.2f +- %.2f", m.mean(), m.spread()) : printf_string("%.2f", m.mean());
-    out += padded(m.name, 16) + padded(mean, 20) + padded(seeds, 28) + padded(std::to_string(m.parameters), 12) +
-           printf_string("%.1f", m.images_per_second) + "\n";
-    if (m.name == baseline) base = &m;
+    out += padded(m.name, 16) +
+           padded(m.miou.size() > 1 ? printf_string("%.2f +- %.2f", m.mean(), m.spread()) : printf_string("%.2f", m.mean()), 18);
+    for (std::size_t i = 0; i < seeds; ++i)
+      out += padded(m.miou.size() > 1 && i < m.miou.size() ? printf_string("%.2f", m.miou[i]) : "", 9);
+    out += padded(std::to_string(m.parameters), 12) + std::to_string(converged_runs(m)) + " of " +
+           std::to_string(m.convergence.size()) + "\n";
+    for (std::size_t i = 0; i < m.convergence.size(); ++i)
+      if (!m.convergence[i].converged)
+        not_converged +=
+            "  " + m.name +
+            (m.miou.size() > 1 ? " " + (i < seed_labels.size() ? "seed " + seed_labels[i] : "run " + std::to_string(i)) : "") +
+            ": " + m.convergence[i].reason + "\n";
   }
+  if (!not_converged.empty()) out += "NOT converged (wanted: >= 6 validations, the last two within 1.0 point):\n" + not_converged;
+  if (!speeds.empty()) {
+    out += "evaluation speed, each network measured alone after training:";
+    for (const auto& s : speeds) out += " " + s.name + printf_string(" %.1f images/s", s.images_per_second) + ";";
+    out.back() = '\n';
+  }
+  const ModelScores* base = nullptr;
+  for (const auto& m : models)
+    if (m.name == baseline) base = &m;
   if (base == nullptr) return out;
-  out += "\nagainst " + baseline + " (same seeds):\n";
-  const ModelScores* best = base;
-  const ModelScores* claimed = nullptr;
-  std::size_t claimed_wins = 0;
+  out += "\npaired against " + baseline + " (same seeds; mean difference and 95% t-interval over " +
+         std::to_string(base->miou.size()) + " seeds, in mIoU points):\n" + padded("  row", 18) + padded("mean", 8) +
+         padded("95% interval", 18) + padded("each seed", 9 * base->miou.size()) + "verdict\n";
   for (const auto& m : models) {
     if (&m == base || m.miou.size() != base->miou.size()) continue;
-    std::size_t wins = 0;
-    for (std::size_t i = 0; i < m.miou.size(); ++i) wins += m.miou[i] > base->miou[i];
-    out += "  " + padded(m.name, 16) + "better on " + std::to_string(wins) + " of " + std::to_string(m.miou.size()) +
-           " seeds, mean " + printf_string("%+.2f", m.mean() - base->mean()) + " points\n";
-    if (m.mean() > best->mean()) best = &m;
-    if (m.name == headline) claimed = &m, claimed_wins = wins;
+    const auto c = compare_paired(m.miou, base->miou);
+    std::string each;
+    for (double d : c.differences) each += printf_string("%+.2f", d) + " ";
+    out += "  " + padded(m.name, 16) + padded(printf_string("%+.2f", c.mean), 8) +
+           padded(c.has_interval ? printf_string("[%+.2f, %+.2f]", c.low, c.high) : "-", 18) +
+           padded(each, 9 * base->miou.size()) + verdict(c, baseline) + "\n";
   }
-  out += "best student row: " + best->name + printf_string(" (%.2f)", best->mean()) + "\n";
-  if (claimed == nullptr) return out;
-  const double gain = claimed->mean() - base->mean();
-  const bool every_seed = claimed_wins == claimed->miou.size(), enough = gain >= margin, is_best = claimed == best;
-  if (every_seed && enough && is_best)
-    out += "headline: " + headline + " beats " + baseline + " on every seed, by " + printf_string("%.2f", gain) +
-           " points on the mean, and is the best student row\n";
-  else
-    out += "headline: " + headline + " does NOT clearly beat " + baseline + ": better on " + std::to_string(claimed_wins) +
-           " of " + std::to_string(claimed->miou.size()) + " seeds, " + printf_string("%+.2f", gain) + " points on the mean" +
-           printf_string(" (wanted: every seed and >= %.1f)", margin) + (is_best ? "" : ", not the best student row") + "\n";
+  for (const auto& m : models) {
+    if (m.name != headline || &m == base || m.miou.size() != base->miou.size()) continue;
+    out += "\nheadline (" + headline + " against " + baseline + ", mIoU points, 95% t-interval over " +
+           std::to_string(m.miou.size()) + " seeds): " + verdict(compare_paired(m.miou, base->miou), baseline);
+    const std::size_t unsettled = (m.convergence.size() - converged_runs(m)) + (base->convergence.size() - converged_runs(*base));
+    if (unsettled > 0) out += "; " + std::to_string(unsettled) + " of these runs did not converge (named above)";
+    out += "\n";
+  }
   return out;
 }
 
