@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # The main job end to end, as an experiment: build, generate the demo's toy task
 # (textured shapes: 11 classes, each a shape AND a texture), train a teacher, then the
-# student alone and with TaT (patch-group + anchor-point), logit KD and the
-# attention-transfer example plugin on the same seeds; check that every run converged;
+# student alone, with TaT (patch-group + anchor-point) and with logit KD on the same four
+# seeds; check that every run converged;
 # compare each distiller with the student alone seed by seed (mean difference, 95%
 # t-interval, verdict); time each network's evaluation alone; draw the curves and a
 # prediction grid (demo_output/curves.png, demo_output/predictions.png).
-#   tools/demo.sh [--quick] [--threads 1|2] [--seeds "0 1 2"] [--iterations N] [--teacher-iterations N] [--output DIR]
+#   tools/demo.sh [--quick] [--threads 1|2] [--seeds "0 1 2 3"] [--iterations N] [--teacher-iterations N]
+#                 [--with-at] [--output DIR]
 #     --quick       a smoke run (under a minute) that only shows that everything runs: 16
 #                   iterations per student, 48 for the teacher, 2 validations each
 #     --threads     1 (default): two training processes at a time, one thread each;
 #                   2: one process at a time with two threads
-#     --seeds       the students' train.seed values (default "0 1 2")
+#     --seeds       the students' train.seed values (default "0 1 2 3"; --quick: "0 1 2")
 #     --iterations  iterations per student (default 1200; a multiple of 8: validated every 1/8)
 #     --teacher-iterations  iterations of the teacher (default 2000; a multiple of 8)
+#     --with-at     also the attention-transfer example plugin (a row more, about 2 minutes)
 #     --output      where the runs, table and pictures go (default demo_output)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,7 +24,8 @@ teacher_iterations=2000
 validations=8
 quick_overrides=""
 threads=1
-seeds=(0 1 2)
+seeds=()
+with_at=0
 out="$root/demo_output"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -30,11 +33,14 @@ while [ $# -gt 0 ]; do
     --iterations) iterations="${2:-}"; shift ;;
     --teacher-iterations) teacher_iterations="${2:-}"; shift ;;
     --threads) threads="${2:-}"; shift ;;
-    --seeds) read -r -a seeds <<< "${2:-}"; shift ;;
+    --seeds) read -r -a seeds <<< "${2:-}"
+      [ ${#seeds[@]} -ge 1 ] || { echo "demo.sh: --seeds needs at least one seed, for example \"0 1 2 3\"" >&2; exit 2; }
+      shift ;;
+    --with-at) with_at=1 ;;
     --output) out="$(realpath -m "${2:-demo_output}")"; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "demo.sh: unknown option '$1' (valid: --quick, --threads 1|2, --seeds \"S ...\", --iterations N," \
-            "--teacher-iterations N, --output DIR, --help)" >&2
+            "--teacher-iterations N, --with-at, --output DIR, --help)" >&2
        exit 2 ;;
   esac
   shift
@@ -46,7 +52,10 @@ for option in "--iterations=$iterations" "--teacher-iterations=$teacher_iteratio
   [ "$value" -ge 8 ] && [ $(( value % 8 )) = 0 ] ||
     { echo "demo.sh: ${option%%=*} must be a multiple of 8 (8 validations, evenly spaced), got $value" >&2; exit 2; }
 done
-[ ${#seeds[@]} -ge 1 ] || { echo "demo.sh: --seeds needs at least one seed" >&2; exit 2; }
+if [ ${#seeds[@]} = 0 ]; then
+  if [ "$validations" = 2 ]; then seeds=(0 1 2); else seeds=(0 1 2 3); fi
+fi
+case "$out" in *[\'\|]*) echo "demo.sh: --output '$out': a folder whose path has no ' or | (the runs' commands quote it)" >&2; exit 2 ;; esac
 for seed in "${seeds[@]}"; do
   case "$seed" in *[!0-9]*) echo "demo.sh: --seeds takes numbers, got '$seed'" >&2; exit 2 ;; esac
 done
@@ -69,8 +78,8 @@ students=(
   "student configs/demo/student.toml"
   "student+TaT configs/demo/student_tat.toml"
   "student+KD configs/demo/student_kd.toml"
-  "student+AT configs/demo/student_at.toml"
 )
+[ "$with_at" = 0 ] || students+=("student+AT configs/demo/student_at.toml")
 dir_of() { echo "$out/$(echo "$1" | tr '+' '_')"; }
 
 # A re-run trains afresh (a finished work dir would otherwise be taken as done); only

@@ -70,30 +70,60 @@ Speed read_speed(const std::string& name, const std::string& eval_json) {
   return {name, samples / seconds};
 }
 
-std::string format_table(const std::vector<ModelScores>& models, const std::vector<std::string>& seed_labels,
-                         const std::vector<Speed>& speeds, const std::string& baseline, const std::string& headline) {
+namespace {
+
+std::string seed_name(const std::vector<std::string>& seed_labels, std::size_t i) {
+  return i < seed_labels.size() ? "seed " + seed_labels[i] : "run " + std::to_string(i);
+}
+
+// One row per setting: mean +- sd, each seed, parameters, converged runs; then every run
+// that did not converge, named.
+std::string runs_table(const std::vector<ModelScores>& models, const std::vector<std::string>& seed_labels) {
   std::size_t seeds = 0;
   for (const auto& m : models) seeds = std::max(seeds, m.miou.size());
   std::string out = padded("model", 16) + padded("mIoU mean +- sd", 18);
-  for (std::size_t i = 0; i < seeds; ++i)
-    out += padded(i < seed_labels.size() ? "seed " + seed_labels[i] : "run " + std::to_string(i), 9);
+  for (std::size_t i = 0; i < seeds; ++i) out += padded(seed_name(seed_labels, i), 9);
   out += padded("parameters", 12) + "converged\n";
   std::string not_converged;
   for (const auto& m : models) {
+    const bool several = m.miou.size() > 1;
     out += padded(m.name, 16) +
-           padded(m.miou.size() > 1 ? printf_string("%.2f +- %.2f", m.mean(), m.spread()) : printf_string("%.2f", m.mean()), 18);
+           padded(several ? printf_string("%.2f +- %.2f", m.mean(), m.spread()) : printf_string("%.2f", m.mean()), 18);
     for (std::size_t i = 0; i < seeds; ++i)
-      out += padded(m.miou.size() > 1 && i < m.miou.size() ? printf_string("%.2f", m.miou[i]) : "", 9);
+      out += padded(several && i < m.miou.size() ? printf_string("%.2f", m.miou[i]) : "", 9);
     out += padded(std::to_string(m.parameters), 12) + std::to_string(converged_runs(m)) + " of " +
            std::to_string(m.convergence.size()) + "\n";
     for (std::size_t i = 0; i < m.convergence.size(); ++i)
       if (!m.convergence[i].converged)
-        not_converged +=
-            "  " + m.name +
-            (m.miou.size() > 1 ? " " + (i < seed_labels.size() ? "seed " + seed_labels[i] : "run " + std::to_string(i)) : "") +
-            ": " + m.convergence[i].reason + "\n";
+        not_converged += "  " + m.name + (several ? " " + seed_name(seed_labels, i) : "") + ": " + m.convergence[i].reason + "\n";
   }
   if (!not_converged.empty()) out += "NOT converged (wanted: >= 6 validations, the last two within 1.0 point):\n" + not_converged;
+  return out;
+}
+
+// Every row with the baseline's number of seeds against the baseline, seed by seed.
+std::string paired_table(const std::vector<ModelScores>& models, const ModelScores& base) {
+  const std::size_t n = base.miou.size();
+  std::string out = "\npaired against " + base.name + " (same seeds; mean difference and 95% t-interval over " +
+                    std::to_string(n) + " seeds, in mIoU points):\n" + padded("  row", 18) + padded("mean", 8) +
+                    padded("95% interval", 18) + padded("each seed", 9 * n) + "verdict\n";
+  for (const auto& m : models) {
+    if (&m == &base || m.miou.size() != n) continue;
+    const auto c = compare_paired(m.miou, base.miou);
+    std::string each;
+    for (double d : c.differences) each += printf_string("%+.2f", d) + " ";
+    out += "  " + padded(m.name, 16) + padded(printf_string("%+.2f", c.mean), 8) +
+           padded(c.has_interval ? printf_string("[%+.2f, %+.2f]", c.low, c.high) : "-", 18) + padded(each, 9 * n) +
+           verdict(c, base.name) + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_table(const std::vector<ModelScores>& models, const std::vector<std::string>& seed_labels,
+                         const std::vector<Speed>& speeds, const std::string& baseline, const std::string& headline) {
+  std::string out = runs_table(models, seed_labels);
   if (!speeds.empty()) {
     out += "evaluation speed, each network measured alone after training:";
     for (const auto& s : speeds) out += " " + s.name + printf_string(" %.1f images/s", s.images_per_second) + ";";
@@ -103,18 +133,7 @@ std::string format_table(const std::vector<ModelScores>& models, const std::vect
   for (const auto& m : models)
     if (m.name == baseline) base = &m;
   if (base == nullptr) return out;
-  out += "\npaired against " + baseline + " (same seeds; mean difference and 95% t-interval over " +
-         std::to_string(base->miou.size()) + " seeds, in mIoU points):\n" + padded("  row", 18) + padded("mean", 8) +
-         padded("95% interval", 18) + padded("each seed", 9 * base->miou.size()) + "verdict\n";
-  for (const auto& m : models) {
-    if (&m == base || m.miou.size() != base->miou.size()) continue;
-    const auto c = compare_paired(m.miou, base->miou);
-    std::string each;
-    for (double d : c.differences) each += printf_string("%+.2f", d) + " ";
-    out += "  " + padded(m.name, 16) + padded(printf_string("%+.2f", c.mean), 8) +
-           padded(c.has_interval ? printf_string("[%+.2f, %+.2f]", c.low, c.high) : "-", 18) +
-           padded(each, 9 * base->miou.size()) + verdict(c, baseline) + "\n";
-  }
+  out += paired_table(models, *base);
   for (const auto& m : models) {
     if (m.name != headline || &m == base || m.miou.size() != base->miou.size()) continue;
     out += "\nheadline (" + headline + " against " + baseline + ", mIoU points, 95% t-interval over " +
