@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "convergence.hpp"
@@ -126,6 +128,8 @@ std::string status_line(const std::vector<PlannedRun>& plan, const std::vector<R
 }
 
 void watch(const std::vector<PlannedRun>& plan, int parallel, const std::string& stop_file, std::ostream& out, bool terminal) {
+  // Started by the demo script: once it is gone (killed outright), nobody needs the line.
+  const pid_t parent = getppid();
   std::vector<bool> reported(plan.size(), false);
   std::size_t finished = 0;
   auto last_plain = std::chrono::steady_clock::now();
@@ -152,7 +156,7 @@ void watch(const std::vector<PlannedRun>& plan, int parallel, const std::string&
     }
     const bool all_done = finished == plan.size();
     std::error_code ec;
-    if (all_done || fs::exists(stop_file, ec)) {
+    if (all_done || fs::exists(stop_file, ec) || getppid() != parent) {
       if (terminal) out << "\r\033[K" << std::flush;
       return;
     }

@@ -42,8 +42,9 @@ double eta_seconds(const std::vector<PlannedRun>& plan, const std::vector<RunSta
 // "runs 3/12 | student+TaT seed 1: it 1200/2000 val 71.20 | ... | ETA 3:10".
 std::string status_line(const std::vector<PlannedRun>& plan, const std::vector<RunState>& states, int parallel);
 
-// Watches until every run is done or STOP_FILE exists; the status line is redrawn in place
-// every second on a terminal, and printed every 30 s otherwise.
+// Watches until every run is done, STOP_FILE exists or the process that started it has
+// gone; the status line is redrawn in place every second on a terminal, and printed every
+// 30 s otherwise.
 void watch(const std::vector<PlannedRun>& plan, int parallel, const std::string& stop_file, std::ostream& out, bool terminal);
 
 }  // namespace segdistill::demo
