@@ -2,21 +2,22 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <stdexcept>
 
-#include <nlohmann/json.hpp>
+#include "metrics_records.hpp"
 
 namespace segdistill::demo {
 
 std::vector<Validation> read_validations(const std::string& work_dir) {
-  const std::string path = work_dir + "/metrics.jsonl";
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot read (a training run's work dir holds it)");
+  std::vector<nlohmann::json> records;
+  try {
+    records = plotting::read_metrics_records(work_dir, /*skip_unparsable=*/true);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(work_dir + "/metrics.jsonl: cannot read (a training run's work dir holds it): " + e.what());
+  }
   std::map<long long, double> by_iteration;
-  for (std::string line; std::getline(in, line);) {
-    const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  for (const auto& record : records) {
     if (!record.is_object() || record.value("type", "") != "val") continue;
     const auto iteration = record.find("iter"), miou = record.find("mIoU");
     if (iteration == record.end() || miou == record.end() || !iteration->is_number_integer() || !miou->is_number()) continue;

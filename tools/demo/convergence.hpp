@@ -13,7 +13,8 @@ struct Validation {
 
 // The "val" records of WORK_DIR/metrics.jsonl, one per iteration (a repeated iteration
 // keeps its last record), in iteration order. Lines that are not JSON objects (a line
-// being written) are skipped; a missing file throws, naming it.
+// being written) are skipped; an unreadable file (missing, over 1 GiB, not a regular
+// file) throws, naming it.
 std::vector<Validation> read_validations(const std::string& work_dir);
 
 struct Convergence {

@@ -13,7 +13,7 @@
 
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
+#include "metrics_records.hpp"
 
 #include "convergence.hpp"
 
@@ -69,10 +69,14 @@ RunState observe(const PlannedRun& run) {
   const auto finished = fs::last_write_time(run.done_marker, ec);
   state.done = !ec;
   state.seconds = seconds_between(started, state.done ? finished : fs::file_time_type::clock::now());
-  std::ifstream in(run.work_dir + "/metrics.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!record.is_object()) continue;  // a line being written
+  std::vector<nlohmann::json> records;
+  try {
+    records = plotting::read_metrics_records(run.work_dir, /*skip_unparsable=*/true);  // the last line may be half-written
+  } catch (const std::runtime_error&) {
+    // Not written yet, or grown while read: the next second's look sees it.
+  }
+  for (const auto& record : records) {
+    if (!record.is_object()) continue;
     const auto type = record.value("type", "");
     const auto iteration = record.find("iter");
     if (iteration == record.end() || !iteration->is_number_integer()) continue;

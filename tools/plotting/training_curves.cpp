@@ -4,15 +4,12 @@
 #include <filesystem>
 #include <map>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "segdistill/core/error.hpp"
-#include "segdistill/core/untrusted_file.hpp"
-
+#include "metrics_records.hpp"
 #include "plot_canvas.hpp"
 
 namespace segdistill::plotting {
@@ -29,24 +26,8 @@ struct RunCurves {
 };
 
 RunCurves read_metrics(const std::string& work_dir) {
-  const std::string path = work_dir + "/metrics.jsonl";
-  // A work dir's own metrics (a few MB for the longest runs); 1 GiB bounds a hostile one.
-  std::vector<char> bytes;
-  try {
-    bytes = segdistill::read_untrusted_file(path, "metrics file", std::uint64_t{1} << 30, "metrics files are at most 1 GiB");
-  } catch (const segdistill::Error& e) {
-    throw std::runtime_error(std::string(e.what()) + " (is it a segdistill work dir?)");
-  }
-  std::istringstream in(std::string(bytes.begin(), bytes.end()));
   RunCurves curves;
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    nlohmann::json record;
-    try {
-      record = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error(path + ":" + std::to_string(number) + ": not JSON: " + e.what());
-    }
+  for (const auto& record : read_metrics_records(work_dir)) {
     Curves& into = record.value("type", "") == "val" ? curves.val : curves.train;
     const double iteration = record.value("iter", 0.0);
     for (const auto& [key, value] : record.items())
