@@ -13,15 +13,16 @@
 #     --threads     1 (default): two training processes at a time, one thread each;
 #                   2: one process at a time with two threads
 #     --seeds       the students' train.seed values (default "0 1 2 3"; --quick: "0 1 2")
-#     --iterations  iterations per student (default 1200; a multiple of 8: validated every 1/8)
-#     --teacher-iterations  iterations of the teacher (default 2000; a multiple of 8)
+#     --iterations  iterations per student (default 1200; a multiple of 12: validated every 1/12)
+#     --teacher-iterations  iterations of the teacher (default 2000; a multiple of 8: every 1/8)
 #     --with-at     also the attention-transfer example plugin (a row more, about 2 minutes)
 #     --output      where the runs, table and pictures go (default demo_output)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 iterations=1200
 teacher_iterations=2000
-validations=8
+student_validations=12
+teacher_validations=8
 quick_overrides=""
 threads=1
 seeds=()
@@ -29,7 +30,8 @@ with_at=0
 out="$root/demo_output"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) iterations=16 teacher_iterations=48 validations=2 quick_overrides="--set train.precise_bn_batches=2" ;;
+    --quick) iterations=16 teacher_iterations=48 student_validations=2 teacher_validations=2
+      quick_overrides="--set train.precise_bn_batches=2" ;;
     --iterations) iterations="${2:-}"; shift ;;
     --teacher-iterations) teacher_iterations="${2:-}"; shift ;;
     --threads) threads="${2:-}"; shift ;;
@@ -46,14 +48,14 @@ while [ $# -gt 0 ]; do
   shift
 done
 case "$threads" in 1|2) ;; *) echo "demo.sh: --threads must be 1 or 2, got '$threads'" >&2; exit 2 ;; esac
-for option in "--iterations=$iterations" "--teacher-iterations=$teacher_iterations"; do
-  value=${option#*=}
-  case "$value" in ''|*[!0-9]*) echo "demo.sh: ${option%%=*} must be a multiple of 8, got '$value'" >&2; exit 2 ;; esac
-  [ "$value" -ge 8 ] && [ $(( value % 8 )) = 0 ] ||
-    { echo "demo.sh: ${option%%=*} must be a multiple of 8 (8 validations, evenly spaced), got $value" >&2; exit 2; }
+for option in "--iterations=$iterations=$student_validations" "--teacher-iterations=$teacher_iterations=$teacher_validations"; do
+  IFS== read -r name value count <<< "$option"
+  case "$value" in ''|*[!0-9]*) echo "demo.sh: $name must be a multiple of $count, got '$value'" >&2; exit 2 ;; esac
+  [ "$value" -ge "$count" ] && [ $(( value % count )) = 0 ] ||
+    { echo "demo.sh: $name must be a multiple of $count ($count validations, evenly spaced), got $value" >&2; exit 2; }
 done
 if [ ${#seeds[@]} = 0 ]; then
-  if [ "$validations" = 2 ]; then seeds=(0 1 2); else seeds=(0 1 2 3); fi
+  if [ "$student_validations" = 2 ]; then seeds=(0 1 2); else seeds=(0 1 2 3); fi
 fi
 case "$out" in *[\'\|]*) echo "demo.sh: --output '$out': a folder whose path has no ' or | (the runs' commands quote it)" >&2; exit 2 ;; esac
 for seed in "${seeds[@]}"; do
@@ -129,13 +131,13 @@ train_runs() {
 }
 
 # After the config: --set takes several values and would swallow a config named after it.
-schedule() {  # ITERATIONS: `validations` validations, a checkpoint at the end
-  echo "--set train.iterations=$1 --set train.eval_every=$(( $1 / validations )) --set train.checkpoint_every=$1 $quick_overrides"
+schedule() {  # ITERATIONS VALIDATIONS: evenly spaced validations, a checkpoint at the end
+  echo "--set train.iterations=$1 --set train.eval_every=$(( $1 / $2 )) --set train.checkpoint_every=$1 $quick_overrides"
 }
 parallel=$(( threads == 1 ? 2 : 1 ))
 
 echo "== training the teacher ($teacher_iterations iterations, 2 threads)"
-runs=("teacher|$out/teacher|$teacher_iterations|'$segdistill' --threads 2 --log-level warn train configs/demo/teacher.toml --work-dir '$out/teacher' $(schedule "$teacher_iterations")")
+runs=("teacher|$out/teacher|$teacher_iterations|'$segdistill' --threads 2 --log-level warn train configs/demo/teacher.toml --work-dir '$out/teacher' $(schedule "$teacher_iterations" "$teacher_validations")")
 training_start=$SECONDS
 train_runs 1 teacher
 
@@ -147,7 +149,7 @@ for entry in "${students[@]}"; do
   [ "$name" != student ] && teacher="--set teacher.checkpoint='\"$out/teacher/checkpoints/latest\"'"
   for seed in "${seeds[@]}"; do
     dir="$(dir_of "$name")/seed$seed"
-    runs+=("$name seed $seed|$dir|$iterations|'$segdistill' --threads $threads --log-level warn train '$config' --work-dir '$dir' $(schedule "$iterations") --set train.seed=$seed $teacher")
+    runs+=("$name seed $seed|$dir|$iterations|'$segdistill' --threads $threads --log-level warn train '$config' --work-dir '$dir' $(schedule "$iterations" "$student_validations") --set train.seed=$seed $teacher")
   done
 done
 train_runs "$parallel" students

@@ -520,6 +520,32 @@ TEST_F(Training, PreciseBatchNormMeasuresTheWeightsNotTheLastBatches) {
   EXPECT_GT(running, 100 * segdistill_test::from_floor(floor, 10, 1e-5)) << "the running averages do depend on the order";
 }
 
+TEST_F(Training, PreciseBatchNormDrawsTheSameBatchesAtEveryValidation) {
+  // Fixed weights (learning rate 0), two validations from a sample of 2 of the epoch's 6
+  // batches: the same batches both times, so the statistics come out bit for bit the same
+  // and what moves between two validations of a real run is the weights alone.
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("pbn_fixed_start"), "--work-dir", work("pbn_fixed_start")}).exit_code,
+            0);
+  const std::string cfg = dir_->write(
+      "pbn_fixed.toml",
+      segdistill_test::toy_run_config(
+          (dir_->path() / "toy").string(), "[{type = \"random_flip\"}, {type = \"normalize\"}]",
+          kStudent + "init_from = \"" + work("pbn_fixed_start") + "/checkpoints/iter_12.pt\"\n",
+          "iterations = 6\nbatch_size = 4\nworkers = 1\noptimizer = {lr = 0.0}\neval_every = 3\ncheckpoint_every = 3\n"
+          "keep_last = 2\nprecise_bn_batches = 2\n"));
+  const auto r = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("pbn_fixed")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const TensorDict first = model_of(work("pbn_fixed") + "/checkpoints/iter_3.pt");
+  const TensorDict second = model_of(work("pbn_fixed") + "/checkpoints/iter_6.pt");
+  int statistics = 0;
+  for (const auto& [name, tensor] : first) {
+    if (!is_batch_norm_statistic(name)) continue;
+    ++statistics;
+    EXPECT_TRUE(torch::equal(tensor, second.at(name))) << name;
+  }
+  EXPECT_GT(statistics, 0);
+}
+
 TEST_F(Training, ToyStudentLearnsFarBeyondChance) {
   // A longer run on a larger toy set: validation every 100 iterations in metrics.jsonl.
   TempDir data;

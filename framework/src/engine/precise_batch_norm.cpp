@@ -48,7 +48,9 @@ void recompute_batch_norm_statistics(Run& run, Segmentor& model) {
   options.shard_rank = run.rank;
   options.shard_count = run.world_size;
   DataLoader loader(build_split(run.config, "train"), options);
-  std::int64_t epoch = run.state.iteration * 1024;  // an order of its own at every validation
+  // The same batches at every validation: what moves between two validations is then the
+  // weights alone, not the sample the statistics were drawn from.
+  std::int64_t epoch = 0;
   loader.start_epoch(epoch);
   {
     torch::NoGradGuard no_gradients;
