@@ -3,6 +3,7 @@
 // [train.loss] from the losses registry, each distiller term logged.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -190,6 +191,8 @@ TEST_F(Hooks, ClassWeightsWeightTheMean) {
 }
 
 TEST_F(Hooks, EachDistillerTermIsLoggedUnderItsName) {
+  // A one-term distiller (KD) is one value, its weighted sum; a distiller of several terms
+  // (ReviewKD: one per level) logs its sum and each weighted term beside it.
   const std::string w = work("terms");
   const auto r = run_segdistill(
       {"--threads", "1", "train",
@@ -197,18 +200,29 @@ TEST_F(Hooks, EachDistillerTermIsLoggedUnderItsName) {
               "[teacher]\nbackbone = {type = \"resnet18\", width = 0.125}\n"
               "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n"
               "[[distillers]]\ntype = \"kd\"\nname = \"logits\"\nstudent_feature = \"logits\"\nteacher_feature = \"logits\"\n"
-              "weight = 2.0\n"),
+              "weight = 2.0\n"
+              "[[distillers]]\ntype = \"reviewkd\"\nstudent_features = [\"backbone.layer3\", \"backbone.layer4\"]\n"
+              "teacher_features = [\"backbone.layer3\", \"backbone.layer4\"]\nmid_channels = 8\nweight = 0.5\n"),
        "--work-dir", w, "--set", "train.iterations=2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const auto& record : records(w, "train")) {
-    ASSERT_TRUE(record.contains("loss_logits.kd")) << record.dump();
-    // One term: it is the whole weighted distiller loss; the total adds it to the CE.
-    EXPECT_TRUE(segdistill_test::within(
-        "record['loss_logits.kd'].get<double>() vs record['loss_logits'].get<do",
-        std::abs((record["loss_logits.kd"].get<double>()) - (record["loss_logits"].get<double>())), 1e-6));
+    double review_terms = 0;
+    int review_count = 0;
+    for (const auto& [key, value] : record.items()) {
+      EXPECT_NE(key.rfind("loss_logits.", 0), 0u) << "a one-term distiller logs one value: " << record.dump();
+      if (key.rfind("loss_reviewkd.", 0) == 0) review_terms += value.get<double>(), ++review_count;
+    }
+    ASSERT_TRUE(record.contains("loss_logits")) << record.dump();
+    EXPECT_EQ(review_count, 2) << record.dump();
+    EXPECT_TRUE(record.contains("loss_reviewkd.backbone.layer3") && record.contains("loss_reviewkd.backbone.layer4"))
+        << record.dump();
+    // The terms are weighted as the sum is: float sums of 2 values and a 1e-6 margin.
+    EXPECT_TRUE(segdistill_test::within("reviewkd terms vs their weighted sum",
+                                        std::abs(review_terms - record["loss_reviewkd"].get<double>()), 1e-6));
     EXPECT_TRUE(segdistill_test::within(
         "record['loss'].get<double>() vs record['loss_ce'].get<double>() + reco",
-        std::abs((record["loss"].get<double>()) - (record["loss_ce"].get<double>() + record["loss_logits"].get<double>())),
+        std::abs((record["loss"].get<double>()) -
+                 (record["loss_ce"].get<double>() + record["loss_logits"].get<double>() + record["loss_reviewkd"].get<double>())),
         1e-5));
   }
 }
@@ -296,26 +310,42 @@ TEST_F(Hooks, SaveBestKeepsTheBestValidationAndResumesWithIt) {
   EXPECT_TRUE(contains(none.err, "train.save_best = true")) << none.err;
 }
 
+// The event files of a work dir in the order TensorBoard reads them (by name).
+std::vector<fs::path> event_files(const std::string& work_dir) {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(fs::path(work_dir) / "tensorboard")) files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Read back by python3-protobuf from the same message definitions, framing and CRCs
+// checked by the reader's own CRC-32C.
+nlohmann::json read_events(const fs::path& file) {
+  const std::string json = file.string() + ".json";
+  const std::string command = "/usr/bin/python3 " + std::string(SEGDISTILL_SOURCE_DIR) +
+                              "/tests/python/read_tensorboard_events.py " + std::string(SEGDISTILL_SOURCE_DIR) +
+                              "/framework/src/engine/tensorboard/tensorboard_event.proto '" + file.string() + "' > '" + json +
+                              "'";
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  std::ifstream in(json);
+  const nlohmann::json events = nlohmann::json::parse(in)["events"];
+  fs::remove(json);
+  return events;
+}
+
 TEST_F(Hooks, TensorBoardEventFilesHoldEveryLoggedValueAndAPredictionGrid) {
   const std::string w = work("tensorboard");
   const auto r = run_segdistill({"--threads", "1", "train", config("tensorboard"), "--work-dir", w});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(fs::path(w) / "tensorboard")) files.push_back(entry.path());
+  const std::vector<fs::path> files = event_files(w);
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(files[0].filename().string().rfind("events.out.tfevents.", 0), 0u) << files[0];
-  // Read back by python3-protobuf from the same message definitions, framing and CRCs
-  // checked by the reader's own CRC-32C.
-  const std::string json = (fs::path(w) / "events.json").string();
-  const std::string command = "/usr/bin/python3 " + std::string(SEGDISTILL_SOURCE_DIR) +
-                              "/tests/python/read_tensorboard_events.py " + std::string(SEGDISTILL_SOURCE_DIR) +
-                              "/framework/src/engine/tensorboard/tensorboard_event.proto '" + files[0].string() + "' > '" + json +
-                              "'";
-  ASSERT_EQ(std::system(command.c_str()), 0) << command;
-  std::ifstream in(json);
-  const auto events = nlohmann::json::parse(in)["events"];
-  ASSERT_GE(events.size(), 1u);
+  const auto events = read_events(files[0]);
+  ASSERT_GE(events.size(), 2u);
   EXPECT_EQ(events[0]["file_version"], "brain.Event:2");
+  // The run's start, at its first step.
+  EXPECT_TRUE(events[1].value("session_start", false)) << events[1].dump();
+  EXPECT_EQ(events[1]["step"], 1);
   // Every train record of metrics.jsonl is there, value for value (as float32).
   std::map<std::int64_t, nlohmann::json> train_scalars, val_scalars;
   int images = 0;
@@ -325,6 +355,7 @@ TEST_F(Hooks, TensorBoardEventFilesHoldEveryLoggedValueAndAPredictionGrid) {
         EXPECT_EQ(image["png_width"], image["width"]);
         EXPECT_EQ(image["png_height"], image["height"]);
         EXPECT_EQ(image["colorspace"], 3);
+        EXPECT_EQ(image["tag"], "val/predictions");
         // Four val images of the toy set (6), three 160-pixel-high tiles each.
         EXPECT_EQ(image["height"], 4 * 160);
         EXPECT_EQ(image["width"], 3 * 160);
@@ -373,4 +404,38 @@ TEST_F(Hooks, TensorBoardEventFilesHoldEveryLoggedValueAndAPredictionGrid) {
       {"--threads", "1", "train", config("tensorboard_off"), "--work-dir", off, "--set", "train.tensorboard=false"});
   ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
   EXPECT_FALSE(fs::exists(fs::path(off) / "tensorboard"));
+}
+
+TEST_F(Hooks, AResumedRunMarksItsRestartSoTensorBoardDropsTheRepeatedSteps) {
+  // Killed after logging iterations 5-8 but before checkpoint 8 (its file removed): the
+  // resumed run logs 5-8 again in a second file that starts with SessionLog START at
+  // step 5. TensorBoard's rule, applied here to the files in its order: a START drops
+  // every step >= its own read so far. After it, each tag has each step once.
+  const std::string w = work("tensorboard_restart");
+  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("tensorboard_restart"), "--work-dir", w}).exit_code, 0);
+  fs::remove(fs::path(w) / "checkpoints" / "iter_8.pt");
+  const auto resumed = run_segdistill({"--threads", "1", "train", config("tensorboard_restart"), "--work-dir", w, "--resume"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const std::vector<fs::path> files = event_files(w);
+  ASSERT_EQ(files.size(), 2u);
+  std::vector<std::pair<std::string, std::int64_t>> shown;  // (tag, step) as TensorBoard keeps them
+  std::size_t written = 0;
+  std::vector<std::int64_t> starts;
+  for (const auto& file : files)
+    for (const auto& e : read_events(file)) {
+      const std::int64_t step = e["step"].get<std::int64_t>();
+      if (e.value("session_start", false)) {
+        starts.push_back(step);
+        shown.erase(std::remove_if(shown.begin(), shown.end(), [&](const auto& kept) { return kept.second >= step; }),
+                    shown.end());
+      }
+      if (e.contains("scalars"))
+        for (const auto& [tag, value] : e["scalars"].items()) shown.emplace_back(tag, step), ++written;
+    }
+  EXPECT_EQ(starts, (std::vector<std::int64_t>{1, 5}));
+  std::map<std::string, std::vector<std::int64_t>> steps;
+  for (const auto& [tag, step] : shown) steps[tag].push_back(step);
+  EXPECT_EQ(steps.at("train/loss"), (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(steps.at("val/mIoU"), (std::vector<std::int64_t>{8}));
+  EXPECT_GT(written, shown.size()) << "the resumed run logged steps 5-8 again";
 }

@@ -524,8 +524,8 @@ TEST_F(Training, PreciseBatchNormDrawsTheSameBatchesAtEveryValidation) {
   // Fixed weights (learning rate 0), two validations from a sample of 2 of the epoch's 6
   // batches: the same batches both times, so the statistics come out bit for bit the same
   // and what moves between two validations of a real run is the weights alone.
-  ASSERT_EQ(run_segdistill({"--threads", "1", "train", config("pbn_fixed_start"), "--work-dir", work("pbn_fixed_start")}).exit_code,
-            0);
+  ASSERT_EQ(
+      run_segdistill({"--threads", "1", "train", config("pbn_fixed_start"), "--work-dir", work("pbn_fixed_start")}).exit_code, 0);
   const std::string cfg = dir_->write(
       "pbn_fixed.toml",
       segdistill_test::toy_run_config(

@@ -5,7 +5,7 @@ CRC-32C of the length and of the data) is checked here with a CRC written from t
 format's definition (Castagnoli polynomial, bit by bit).
 
 usage: read_tensorboard_events.py PROTO EVENT_FILE  -> JSON on stdout:
-  {"records": N, "events": [{"step", "wall_time", "file_version"?, "scalars"?: {tag: value},
+  {"records": N, "events": [{"step", "wall_time", "file_version"?, "session_start"?: true, "scalars"?: {tag: value},
    "images"?: [{"tag", "height", "width", "png_width", "png_height"}]}]}
 Exits 1 with a message on any framing or parsing error."""
 import importlib
@@ -70,6 +70,8 @@ def main():
         out = {"step": event.step, "wall_time": event.wall_time}
         if event.HasField("file_version"):
             out["file_version"] = event.file_version
+        if event.HasField("session_log") and event.session_log.status == messages.SessionLog.START:
+            out["session_start"] = True
         if event.HasField("summary"):
             for value in event.summary.value:
                 if value.HasField("simple_value"):

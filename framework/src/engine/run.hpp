@@ -34,7 +34,9 @@ struct HookEntry {
   std::string name;
   int priority = priority::kNormal;
   std::shared_ptr<Hook> hook;
-  bool from_config = false;  // a [[hooks]] entry (the built-ins keep no state)
+  // A [[hooks]] entry: a resume whose checkpoint holds none of its state says so (a
+  // built-in with state, best_checkpoint, finds its own in every checkpoint of its run).
+  bool from_config = false;
 };
 
 // A data-parallel run's collectives are current (SyncBatchNorm) for its length only.
@@ -71,7 +73,8 @@ struct Run {
   std::vector<HookEntry> hooks;  // sorted by priority, stable
   TrainState state;
   std::string last_checkpoint;
-  std::unique_ptr<DataParallel> parallel;  // null in a single-process run
+  std::int64_t last_checkpoint_iteration = -1;  // the iteration of last_checkpoint; -1: none yet
+  std::unique_ptr<DataParallel> parallel;       // null in a single-process run
   std::unique_ptr<CollectivesScope> collectives_scope;
   int rank = 0, world_size = 1;
   bool has_validation = false;  // the config has a [data.val] split

@@ -136,6 +136,7 @@ void restore(Run& run, const std::string& path) {
   }
   run.state.iteration = c.iteration;
   run.last_checkpoint = path;
+  run.last_checkpoint_iteration = c.iteration;
 }
 
 void save(Run& run) {
@@ -151,6 +152,7 @@ void save(Run& run) {
                     "'), so no checkpoint was written; training diverged: lower the learning rate or check the data");
     }
     run.last_checkpoint = run.work->save_checkpoint(checkpoint, run.state.iteration, run.train.keep_last);
+    run.last_checkpoint_iteration = run.state.iteration;
   } catch (const Error& e) {
     throw Error(std::string(e.what()) +
                 (run.last_checkpoint.empty() ? "" : "; the last good checkpoint is " + run.last_checkpoint));

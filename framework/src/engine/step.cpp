@@ -73,9 +73,11 @@ StepLosses losses_of(Run& run, const Batch& batch) {
   }
   SEGDISTILL_PHASE("distill_loss");
   for (auto& d : run.distillers) {
+    const std::map<std::string, at::Tensor> terms = d.module->forward(student.features, teacher.features);
     at::Tensor sum;
-    for (const auto& [key, value] : d.module->forward(student.features, teacher.features)) {
-      losses.terms[d.loss_name + "." + key] = value.detach() * d.weight;  // logged only
+    for (const auto& [key, value] : terms) {
+      // Logged only, and only where they add to the sum's curve: one term is the sum.
+      if (terms.size() > 1) losses.terms[d.loss_name + "." + key] = value.detach() * d.weight;
       sum = sum.defined() ? sum + value : value;
     }
     losses.distill[d.loss_name] = sum * d.weight;

@@ -45,6 +45,7 @@ class TensorBoardHook : public Hook {
   void before_run(Trainer& trainer) override {
     if (!trainer.writes_outputs()) return;
     writer_ = std::make_unique<tensorboard::EventWriter>(trainer.output_path("tensorboard"));
+    writer_->add_session_start(trainer.state().iteration + 1);
     logger()->info("TensorBoard: {} (tensorboard --logdir {})", writer_->path(), trainer.work_dir());
   }
 
@@ -121,7 +122,7 @@ class TensorBoardHook : public Hook {
     cv::cvtColor(grid, bgr, cv::COLOR_RGB2BGR);
     std::vector<unsigned char> png;
     if (!cv::imencode(".png", bgr, png)) throw Error("cannot encode the grid as PNG");
-    writer_->add_image(step, "val/predictions (image | label | prediction)", png, grid.rows, grid.cols);
+    writer_->add_image(step, "val/predictions", png, grid.rows, grid.cols);  // columns: image | label | prediction
   }
 
   std::unique_ptr<tensorboard::EventWriter> writer_;

@@ -91,9 +91,7 @@ void set_training_modes(Run& run) {
 // of the step's agreement.
 [[noreturn]] void stop_after_signal(Run& run) {
   const int signal = stop_signal().load() != 0 ? stop_signal().load() : SIGTERM;
-  if (run.writes_outputs() &&
-      run.last_checkpoint.find("iter_" + std::to_string(run.state.iteration) + ".pt") == std::string::npos)
-    save(run);
+  if (run.writes_outputs() && run.last_checkpoint_iteration != run.state.iteration) save(run);
   throw StoppedBySignal("stopped by signal " + std::to_string(signal) + " at iteration " + std::to_string(run.state.iteration) +
                             (run.writes_outputs() ? "; checkpoint " + run.last_checkpoint + " saved" : std::string()) +
                             "; continue with --resume",

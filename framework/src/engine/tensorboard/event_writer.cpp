@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -29,14 +30,31 @@ void append_le(std::string& out, T value) {
   for (std::size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
 }
 
+// TensorBoard reads a folder's files in name order, and a resumed run's restart marker
+// only drops the steps of files read before it: a new file's time stamp is therefore
+// later than every stamp already there (a resume within the same second, a clock set back).
+std::int64_t file_stamp(const fs::path& dir) {
+  std::int64_t stamp = static_cast<std::int64_t>(now_seconds());
+  const std::string prefix = "events.out.tfevents.";
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string digits = name.substr(prefix.size(), name.find('.', prefix.size()) - prefix.size());
+    if (digits.empty() || digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    stamp = std::max<std::int64_t>(stamp, std::stoll(digits) + 1);
+  }
+  return stamp;
+}
+
 }  // namespace
 
 EventWriter::EventWriter(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir + ": cannot create the TensorBoard folder: " + ec.message());
-  const std::string stem = (fs::path(dir) / ("events.out.tfevents." + std::to_string(static_cast<std::int64_t>(now_seconds())) +
-                                             "." + host_name() + "." + std::to_string(getpid())))
+  const std::string stem = (fs::path(dir) / ("events.out.tfevents." + std::to_string(file_stamp(dir)) + "." + host_name() + "." +
+                                             std::to_string(getpid())))
                                .string();
   path_ = stem;
   // Never append to another writer's file (a resume within the same second).
@@ -46,6 +64,14 @@ EventWriter::EventWriter(const std::string& dir) {
   Event event;
   event.set_wall_time(now_seconds());
   event.set_file_version("brain.Event:2");
+  write_record(event.SerializeAsString());
+}
+
+void EventWriter::add_session_start(std::int64_t step) {
+  Event event;
+  event.set_wall_time(now_seconds());
+  event.set_step(step);
+  event.mutable_session_log()->set_status(SessionLog::START);
   write_record(event.SerializeAsString());
 }
 

@@ -18,6 +18,9 @@ class EventWriter {
   // Error naming the file when it cannot be written.
   explicit EventWriter(const std::string& dir);
 
+  // Marks where this writer's steps begin (SessionLog START at `step`): TensorBoard drops
+  // the steps >= `step` it read from earlier files of the folder.
+  void add_session_start(std::int64_t step);
   void add_scalars(std::int64_t step, const std::vector<std::pair<std::string, double>>& values);
   // `png`: a PNG file's bytes of a height x width RGB picture.
   void add_image(std::int64_t step, const std::string& tag, const std::vector<unsigned char>& png, int height, int width);
