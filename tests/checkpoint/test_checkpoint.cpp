@@ -10,6 +10,7 @@
 
 #include "model_test_support.hpp"
 #include "segdistill/checkpoint/checkpoint.hpp"
+#include "segdistill/checkpoint/random_state.hpp"
 #include "segdistill/core/error.hpp"
 #include "test_support.hpp"
 
@@ -24,10 +25,8 @@ TEST_F(Checkpoints, RoundTripRestoresEveryParameterAndBuffer) {
   auto model = make_model("resnet18", 16, 0.25, 3);
   model->train();
   model->forward(torch::randn({2, 3, 32, 32}));  // moves BatchNorm statistics off their initial values
-  Checkpoint checkpoint;
-  checkpoint.iteration = 42;
-  checkpoint.groups["model"] = state_dict(*model);
-  checkpoint.text["config"] = "[model]\nnum_classes = 3\n";
+  const Checkpoint checkpoint = model_checkpoint(*model, "[model]\nnum_classes = 3\n", 42);
+  EXPECT_EQ(checkpoint.groups.size(), 1u);
   const std::string path = (dir.path() / "ckpt" / "iter_42.pt").string();
   save_checkpoint(checkpoint, path);
 
@@ -111,4 +110,22 @@ TEST_F(Checkpoints, PythonTorchLoadReadsThem) {
   std::string line;
   std::getline(in, line);
   EXPECT_EQ(line, "segdistill_checkpoint 7 (2, 3) 15.0");
+}
+
+TEST_F(Checkpoints, ARandomStateGuardLeavesTheStreamWhereItWas) {
+  torch::manual_seed(7);
+  const at::Tensor start = cpu_random_state();
+  {
+    RandomStateGuard guard;
+    torch::rand({1000});  // a network built here draws its initial weights
+  }
+  const at::Tensor after_guard = torch::rand({16});
+  set_cpu_random_state(start, "the test's state");
+  EXPECT_TRUE(torch::equal(after_guard, torch::rand({16})));
+  EXPECT_EQ(cpu_random_state().numel(), cpu_random_state_size());
+  const std::string refused =
+      error_of([] { set_cpu_random_state(torch::zeros({3}, torch::kByte), "ckpt.pt: the random state 'rng/cpu'"); });
+  EXPECT_NE(refused.find("ckpt.pt: the random state 'rng/cpu' has 3 Byte values, which is not a CPU generator state ("),
+            std::string::npos)
+      << refused;
 }

@@ -63,9 +63,7 @@ int run_import(const GlobalOptions& globals, const ImportArgs& args) {
   load_matching(*model, file.tensors);
   if (!diff.empty()) logger()->warn("{}: loaded what matches; left as initialised:\n{}", args.from, diff.report());
 
-  Checkpoint checkpoint;
-  checkpoint.groups["model"] = state_dict(*model);
-  checkpoint.text["config"] = config.to_toml();
+  Checkpoint checkpoint = model_checkpoint(*model, config.to_toml());
   checkpoint.text["imported_from"] = args.from;
   save_checkpoint(checkpoint, args.output);
   std::cout << "imported " << (file.tensors.size() - diff.unexpected.size() - diff.shape_mismatches.size()) << " of "

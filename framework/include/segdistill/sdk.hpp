@@ -42,5 +42,6 @@
 #include "segdistill/engine/precision.hpp"
 
 #include "segdistill/checkpoint/checkpoint.hpp"
+#include "segdistill/checkpoint/random_state.hpp"
 #include "segdistill/evaluation/evaluation.hpp"
 #include "segdistill/evaluation/evaluator.hpp"

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <optional>
 
 #include <torch/serialize.h>
@@ -13,6 +12,7 @@
 #include "checkpoint/reader.hpp"
 #include "checkpoint/zip_archive.hpp"
 #include "core/atomic_file.hpp"
+#include "segdistill/checkpoint/random_state.hpp"
 #include "segdistill/core/error.hpp"
 
 namespace segdistill {
@@ -75,7 +75,8 @@ class Parser {
   Checkpoint parse(const Value& root) const {
     if (root.kind != Kind::Dict) not_a_checkpoint(path_, "its top level is not a dict");
     const Value* format = find(root, "format");
-    if (!format || format->kind != Kind::String || format->text != kFormatMarker) not_a_checkpoint(path_, "no segdistill format marker");
+    if (!format || format->kind != Kind::String || format->text != kFormatMarker)
+      not_a_checkpoint(path_, "no segdistill format marker");
     Checkpoint checkpoint;
     checkpoint.format_version = integer(root, "format_version");
     if (checkpoint.format_version < kOldestReadableCheckpointFormat || checkpoint.format_version > kCheckpointFormatVersion)
@@ -126,7 +127,7 @@ class Parser {
     const std::string where = "'" + group + "/" + name + "'";
     if (group == "rng") {
       if (name != "cpu") corrupt("unknown random state " + where + " (valid: rng/cpu)");
-      const std::int64_t expected = cpu_generator_state_size();
+      const std::int64_t expected = cpu_random_state_size();
       if (tensor.scalar_type() != at::kByte || tensor.dim() != 1 || tensor.numel() != expected)
         corrupt(where + " is not a CPU generator state (" + std::to_string(expected) + " bytes)");
       return;
@@ -134,14 +135,6 @@ class Parser {
     if (!tensor.is_floating_point() && tensor.scalar_type() != at::kLong && tensor.scalar_type() != at::kInt)
       corrupt(where + " is a " + std::string(c10::toString(tensor.scalar_type())) +
               " tensor; weights and optimizer state are floating point or integer counters (foreign data in the file?)");
-  }
-  static std::int64_t cpu_generator_state_size() {
-    static const std::int64_t size = [] {
-      auto generator = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(generator.mutex());
-      return generator.get_state().numel();
-    }();
-    return size;
   }
   std::string string_key(const Value& key, const std::string& where) const {
     if (key.kind != Kind::String) corrupt("a key of '" + where + "' is a " + pickle::kind_name(key.kind) + ", not a string");
@@ -197,6 +190,14 @@ TensorDict state_dict(const torch::nn::Module& module) {
   for (const auto& p : module.named_parameters()) out[p.key()] = p.value();
   for (const auto& b : module.named_buffers()) out[b.key()] = b.value();
   return out;
+}
+
+Checkpoint model_checkpoint(const torch::nn::Module& model, const std::string& config_toml, std::int64_t iteration) {
+  Checkpoint checkpoint;
+  checkpoint.iteration = iteration;
+  checkpoint.groups["model"] = state_dict(model);
+  checkpoint.text["config"] = config_toml;
+  return checkpoint;
 }
 
 std::string shape_text(const at::Tensor& t) {

@@ -139,10 +139,7 @@ class BestCheckpointHook : public Hook {
     best_miou_ = metrics.miou;
     best_iteration_ = trainer.state().iteration;
     if (!trainer.writes_outputs()) return;
-    Checkpoint checkpoint;
-    checkpoint.iteration = best_iteration_;
-    checkpoint.groups["model"] = segdistill::state_dict(trainer.student());
-    checkpoint.text["config"] = trainer.config().to_toml();
+    const Checkpoint checkpoint = model_checkpoint(trainer.student(), trainer.config().to_toml(), best_iteration_);
     save_checkpoint(checkpoint, trainer.output_path("checkpoints/best.pt"));
     const nlohmann::json record{{"iter", best_iteration_},
                                 {"mIoU", metrics.miou},

@@ -1,9 +1,9 @@
 // A run's checkpoints: what is saved, how a resume restores it exactly.
-#include <mutex>
 
 #include "config/diff.hpp"
 #include "engine/optimizer_state.hpp"
 #include "engine/run.hpp"
+#include "segdistill/checkpoint/random_state.hpp"
 #include "segdistill/core/closest_match.hpp"
 #include "segdistill/core/log.hpp"
 
@@ -88,20 +88,13 @@ void restore_hook_states(Run& run, const Checkpoint& checkpoint, const std::stri
 }  // namespace
 
 Checkpoint make_checkpoint(Run& run) {
-  Checkpoint c;
-  c.iteration = run.state.iteration;
-  c.groups["model"] = state_dict(*run.student);
+  Checkpoint c = model_checkpoint(*run.student, run.config.to_toml(), run.state.iteration);
   if (!run.distillers.empty()) c.groups["distillers"] = state_dict(*run.distiller_container);
   c.groups["optimizer"] = sgd_state(*run.optimizer);
   if (run.scaler.enabled()) c.groups["loss_scaler"] = run.scaler.state_dict();
   TensorDict hooks = hook_states(run);
   if (!hooks.empty()) c.groups["hooks"] = std::move(hooks);
-  auto generator = at::detail::getDefaultCPUGenerator();
-  {
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    c.groups["rng"]["cpu"] = generator.get_state();
-  }
-  c.text["config"] = run.config.to_toml();
+  c.groups["rng"]["cpu"] = cpu_random_state();
   return c;
 }
 
@@ -124,16 +117,8 @@ void restore(Run& run, const std::string& path) {
   if (run.scaler.enabled()) run.scaler.load_state_dict(need("loss_scaler"), path);
   restore_hook_states(run, c, path);
   const TensorDict& rng = need("rng");
-  if (!rng.count("cpu") || rng.at("cpu").scalar_type() != at::kByte || rng.at("cpu").dim() != 1)
-    throw Error(path + ": the random state 'rng/cpu' is missing or not a byte vector (corrupt checkpoint?)");
-  auto generator = at::detail::getDefaultCPUGenerator();
-  try {
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(rng.at("cpu"));
-  } catch (const c10::Error&) {
-    throw Error(path + ": the random state 'rng/cpu' has " + std::to_string(rng.at("cpu").numel()) +
-                " bytes, which is not a CPU generator state (corrupt checkpoint?)");
-  }
+  if (!rng.count("cpu")) throw Error(path + ": the random state 'rng/cpu' is missing (corrupt checkpoint?)");
+  set_cpu_random_state(rng.at("cpu"), path + ": the random state 'rng/cpu'");
   run.state.iteration = c.iteration;
   run.last_checkpoint = path;
   run.last_checkpoint_iteration = c.iteration;

@@ -6,7 +6,6 @@
 //
 // A complete hook in one file, written against the SDK alone; the guide in
 // plugins/examples/README.md walks through it.
-#include <mutex>
 #include <unordered_set>
 
 #include <torch/torch.h>
@@ -73,10 +72,7 @@ class EmaHook : public Hook {
 
   void after_run(Trainer& trainer) override {
     if (!options_.save || !trainer.writes_outputs()) return;
-    Checkpoint checkpoint;
-    checkpoint.iteration = trainer.state().iteration;
-    checkpoint.groups["model"] = segdistill::state_dict(*average_);
-    checkpoint.text["config"] = trainer.config().to_toml();
+    const Checkpoint checkpoint = model_checkpoint(*average_, trainer.config().to_toml(), trainer.state().iteration);
     const std::string path = trainer.output_path("ema/iter_" + std::to_string(checkpoint.iteration) + ".pt");
     save_checkpoint(checkpoint, path);
     logger()->info("EMA weights: {}", path);
@@ -91,16 +87,10 @@ class EmaHook : public Hook {
   // the global generator, which training's dropout and data order also use: its state is
   // put back, so adding this hook leaves the student's training bit for bit unchanged.
   std::shared_ptr<Segmentor> build_copy(Trainer& trainer) const {
-    auto generator = at::detail::getDefaultCPUGenerator();
-    at::Tensor saved;
+    std::shared_ptr<Segmentor> copy;
     {
-      std::lock_guard<std::mutex> lock(generator.mutex());
-      saved = generator.get_state();
-    }
-    auto copy = build_network(trainer.config(), "model");
-    {
-      std::lock_guard<std::mutex> lock(generator.mutex());
-      generator.set_state(saved);
+      RandomStateGuard keep_the_training_stream;
+      copy = build_network(trainer.config(), "model");
     }
     for (auto& p : copy->parameters()) p.set_requires_grad(false);
     copy->to(trainer.student().parameters().front().device());

@@ -57,6 +57,11 @@ SEGDISTILL_API void check_finite(const TensorDict& tensors, const std::string& s
 // Parameters and buffers by their dotted names.
 SEGDISTILL_API TensorDict state_dict(const torch::nn::Module& module);
 
+// What `eval`, `predict` and `init_from` read: a network's weights ("model") and the
+// config that builds it (its TOML text), at `iteration`.
+SEGDISTILL_API Checkpoint model_checkpoint(const torch::nn::Module& model, const std::string& config_toml,
+                                           std::int64_t iteration = 0);
+
 // A tensor's shape as messages print it: "[2, 3]".
 SEGDISTILL_API std::string shape_text(const at::Tensor& tensor);
 
