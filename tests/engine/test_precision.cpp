@@ -17,8 +17,8 @@
 
 #include "run_test_support.hpp"
 #include "segdistill/core/error.hpp"
-#include "segdistill/engine/channels_last.hpp"
-#include "segdistill/engine/precision.hpp"
+#include "segdistill/runtime/channels_last.hpp"
+#include "segdistill/runtime/precision.hpp"
 #include "test_support.hpp"
 #include "tolerance.hpp"
 #include "toy_dataset.hpp"

@@ -2,7 +2,7 @@
 // forward + backward in the memory format training chooses for it (train.channels_last),
 // and through the forward pass evaluation runs channels-last. Nothing may crash or hang
 // (LibTorch 1.13's oneDNN corrupts memory on some channels-last shapes: see
-// segdistill/engine/channels_last.hpp), and the loss and gradients equal NCHW's within a
+// segdistill/runtime/channels_last.hpp), and the loss and gradients equal NCHW's within a
 // bound derived from the float32-vs-float64 noise floor of the same computation.
 // tools/test.sh --cpu-kernels runs this under every ATen / oneDNN dispatch setting.
 #include <gtest/gtest.h>
@@ -23,7 +23,7 @@
 #include <torch/torch.h>
 
 #include "model_test_support.hpp"
-#include "segdistill/engine/channels_last.hpp"
+#include "segdistill/runtime/channels_last.hpp"
 #include "tolerance.hpp"
 
 using namespace segdistill;

@@ -5,8 +5,8 @@
 #include <torch/torch.h>
 
 #include "segdistill/core/error.hpp"
-#include "segdistill/engine/collectives.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
+#include "segdistill/runtime/collectives.hpp"
 #include "tolerance.hpp"
 
 using namespace segdistill;

@@ -17,7 +17,7 @@
 #include "segdistill/core/log.hpp"
 #include "segdistill/core/threads.hpp"
 #include "segdistill/core/untrusted_file.hpp"
-#include "segdistill/engine/collectives.hpp"
+#include "segdistill/runtime/collectives.hpp"
 
 namespace {
 

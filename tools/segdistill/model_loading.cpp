@@ -6,10 +6,10 @@
 #include "segdistill/core/check.hpp"
 #include "segdistill/core/error.hpp"
 #include "segdistill/core/log.hpp"
-#include "segdistill/engine/channels_last.hpp"
-#include "segdistill/engine/device.hpp"
-#include "segdistill/engine/precision.hpp"
 #include "segdistill/modeling/fold_batch_norm.hpp"
+#include "segdistill/runtime/channels_last.hpp"
+#include "segdistill/runtime/device.hpp"
+#include "segdistill/runtime/precision.hpp"
 
 namespace segdistill::cli {
 

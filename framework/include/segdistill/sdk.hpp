@@ -35,11 +35,11 @@
 #include "segdistill/distill/distiller.hpp"
 #include "segdistill/distill/feature_resize.hpp"
 
-#include "segdistill/engine/channels_last.hpp"
 #include "segdistill/engine/hook.hpp"
 #include "segdistill/engine/loss.hpp"
 #include "segdistill/engine/lr_schedule.hpp"
-#include "segdistill/engine/precision.hpp"
+#include "segdistill/runtime/channels_last.hpp"
+#include "segdistill/runtime/precision.hpp"
 
 #include "segdistill/checkpoint/checkpoint.hpp"
 #include "segdistill/checkpoint/random_state.hpp"

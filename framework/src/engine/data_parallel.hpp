@@ -7,7 +7,7 @@
 
 #include <torch/nn/module.h>
 
-#include "segdistill/engine/collectives.hpp"
+#include "segdistill/runtime/collectives.hpp"
 
 namespace segdistill {
 

@@ -16,10 +16,10 @@
 #include "segdistill/distill/distiller.hpp"
 #include "segdistill/engine/hook.hpp"
 #include "segdistill/engine/loss.hpp"
-#include "segdistill/engine/precision.hpp"
 #include "segdistill/engine/train_section.hpp"
 #include "segdistill/engine/trainer.hpp"
 #include "segdistill/modeling/segmentor.hpp"
+#include "segdistill/runtime/precision.hpp"
 
 namespace segdistill {
 

@@ -12,12 +12,12 @@
 #include "segdistill/core/check.hpp"
 #include "segdistill/core/log.hpp"
 #include "segdistill/data/sections.hpp"
-#include "segdistill/engine/channels_last.hpp"
-#include "segdistill/engine/device.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
 #include "segdistill/modeling/fold_batch_norm.hpp"
 #include "segdistill/modeling/initial_weights.hpp"
 #include "segdistill/plugin/registries.hpp"
+#include "segdistill/runtime/channels_last.hpp"
+#include "segdistill/runtime/device.hpp"
 
 namespace segdistill {
 

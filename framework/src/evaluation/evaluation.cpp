@@ -18,10 +18,10 @@
 #include "segdistill/core/progress.hpp"
 #include "segdistill/data/image_io.hpp"
 #include "segdistill/data/loader.hpp"
-#include "segdistill/engine/collectives.hpp"
 #include "segdistill/evaluation/overlay.hpp"
 #include "segdistill/modeling/segmentor.hpp"
 #include "segdistill/plugin/registries.hpp"
+#include "segdistill/runtime/collectives.hpp"
 
 namespace fs = std::filesystem;
 namespace F = torch::nn::functional;

@@ -4,9 +4,9 @@
 
 #include "segdistill/config/config.hpp"
 #include "segdistill/core/error.hpp"
-#include "segdistill/engine/channels_last.hpp"
-#include "segdistill/engine/precision.hpp"
 #include "segdistill/modeling/segmentor.hpp"
+#include "segdistill/runtime/channels_last.hpp"
+#include "segdistill/runtime/precision.hpp"
 
 namespace F = torch::nn::functional;
 

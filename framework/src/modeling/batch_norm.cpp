@@ -5,7 +5,7 @@
 #include <torch/torch.h>
 
 #include "segdistill/core/error.hpp"
-#include "segdistill/engine/collectives.hpp"
+#include "segdistill/runtime/collectives.hpp"
 
 namespace segdistill {
 

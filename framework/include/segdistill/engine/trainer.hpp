@@ -9,7 +9,7 @@
 #include "segdistill/config/config.hpp"
 #include "segdistill/core/api.hpp"
 #include "segdistill/core/error.hpp"
-#include "segdistill/engine/collectives.hpp"
+#include "segdistill/runtime/collectives.hpp"
 
 namespace segdistill {
 

@@ -1,4 +1,4 @@
-#include "segdistill/engine/device.hpp"
+#include "segdistill/runtime/device.hpp"
 
 #include <torch/cuda.h>
 

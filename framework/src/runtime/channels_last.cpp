@@ -1,4 +1,4 @@
-#include "segdistill/engine/channels_last.hpp"
+#include "segdistill/runtime/channels_last.hpp"
 
 #include <fmt/format.h>
 #include <torch/torch.h>

@@ -1,4 +1,4 @@
-#include "segdistill/engine/collectives.hpp"
+#include "segdistill/runtime/collectives.hpp"
 
 #include <cstdlib>
 

@@ -1,4 +1,4 @@
-#include "segdistill/engine/precision.hpp"
+#include "segdistill/runtime/precision.hpp"
 
 #include <fstream>
 #include <sstream>

@@ -7,7 +7,7 @@
 #include <c10/core/Device.h>
 
 #include "segdistill/core/api.hpp"
-#include "segdistill/engine/precision.hpp"
+#include "segdistill/runtime/precision.hpp"
 
 namespace torch::nn {
 class Module;
