@@ -324,6 +324,14 @@ TEST_F(Training, ProblemsFoundBeforeTheFirstIteration) {
   const auto resume = run_segdistill({"train", config("none"), "--work-dir", work("none"), "--resume"});
   EXPECT_EQ(resume.exit_code, 1);
   EXPECT_TRUE(contains(resume.err, "--resume: no checkpoint in " + work("none") + "/checkpoints")) << resume.err;
+
+  // A val split that cannot be read: at set-up, not at the first validation after training.
+  const auto val = run_segdistill({"train", config("val"), "--work-dir", work("val"), "--set", "data.val.split=\"nosuch\""});
+  EXPECT_EQ(val.exit_code, 1);
+  EXPECT_TRUE(contains(
+      val.err, "data.val.split: " + (dir_->path() / "toy").string() + "/ImageSets/Segmentation/nosuch.txt: split list not found"))
+      << val.err;
+  EXPECT_FALSE(fs::exists(work("val")));
 }
 
 TEST_F(Training, TatDistillationRunLogsEachTermAndExportsTheStudent) {

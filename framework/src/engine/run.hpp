@@ -3,6 +3,7 @@
 // in trainer.cpp. Private to the engine: hooks see a run through the public Trainer.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,11 +14,13 @@
 #include "engine/work_dir.hpp"
 #include "segdistill/config/config.hpp"
 #include "segdistill/data/loader.hpp"
+#include "segdistill/data/sections.hpp"
 #include "segdistill/distill/distiller.hpp"
 #include "segdistill/engine/hook.hpp"
 #include "segdistill/engine/loss.hpp"
 #include "segdistill/engine/train_section.hpp"
 #include "segdistill/engine/trainer.hpp"
+#include "segdistill/evaluation/inference.hpp"
 #include "segdistill/modeling/segmentor.hpp"
 #include "segdistill/runtime/precision.hpp"
 
@@ -78,6 +81,10 @@ struct Run {
   std::unique_ptr<CollectivesScope> collectives_scope;
   int rank = 0, world_size = 1;
   bool has_validation = false;  // the config has a [data.val] split
+  // Built once at set-up, so that a bad val split fails there and every validation reads
+  // the same list (not the file as it is at that moment).
+  std::optional<DataSplit> validation_split;
+  EvalSection eval_options;
 
   explicit Run(const Config& c) : config(c) {}
   bool writes_outputs() const { return rank == 0; }

@@ -302,6 +302,8 @@ std::unique_ptr<Run> set_up(const Config& config, const TrainOptions& options) {
           config.path());
   require(!run->train.save_best || has_val, "{}: train.save_best keeps the best validation, but there is no [data.val] split",
           config.path());
+  if (has_val) run->validation_split = build_split(config, "val");
+  run->eval_options = eval_options(config);
   build_hooks(*run, base_lr, std::move(multipliers));
   if (options.world) connect_ranks(*run);
   open_work_dir(*run);

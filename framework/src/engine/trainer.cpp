@@ -11,7 +11,6 @@
 #include "engine/step.hpp"
 #include "segdistill/core/check.hpp"
 #include "segdistill/core/log.hpp"
-#include "segdistill/data/sections.hpp"
 #include "segdistill/evaluation/evaluation.hpp"
 #include "segdistill/evaluation/inference.hpp"
 
@@ -62,7 +61,7 @@ class RunTrainer : public Trainer {
     outputs.progress = false;
     if (run_.parallel) outputs.collectives = &run_.parallel->collectives();
     if (&model == run_.student.get()) recompute_batch_norm_statistics(run_, model);
-    EvaluationResult result = evaluate_model(model, build_split(run_.config, "val"), eval_options(run_.config), outputs);
+    EvaluationResult result = evaluate_model(model, *run_.validation_split, run_.eval_options, outputs);
     model.train();
     return result;
   }
