@@ -23,6 +23,7 @@ iterations=1200
 teacher_iterations=2000
 student_validations=12
 teacher_validations=8
+quick=0
 quick_overrides=""
 threads=1
 seeds=()
@@ -30,7 +31,7 @@ with_at=0
 out="$root/demo_output"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) iterations=16 teacher_iterations=48 student_validations=2 teacher_validations=2
+    --quick) quick=1 iterations=16 teacher_iterations=48 student_validations=2 teacher_validations=2
       quick_overrides="--set train.precise_bn_batches=2" ;;
     --iterations) iterations="${2:-}"; shift ;;
     --teacher-iterations) teacher_iterations="${2:-}"; shift ;;
@@ -55,7 +56,7 @@ for option in "--iterations=$iterations=$student_validations" "--teacher-iterati
     { echo "demo.sh: $name must be a multiple of $count ($count validations, evenly spaced), got $value" >&2; exit 2; }
 done
 if [ ${#seeds[@]} = 0 ]; then
-  if [ "$student_validations" = 2 ]; then seeds=(0 1 2); else seeds=(0 1 2 3); fi
+  if [ "$quick" = 1 ]; then seeds=(0 1 2); else seeds=(0 1 2 3); fi
 fi
 case "$out" in *[\'\|]*) echo "demo.sh: --output '$out': a folder whose path has no ' or | (the runs' commands quote it)" >&2; exit 2 ;; esac
 for seed in "${seeds[@]}"; do

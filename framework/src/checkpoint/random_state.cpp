@@ -8,6 +8,16 @@
 
 namespace segdistill {
 
+namespace {
+
+void write_state(const at::Tensor& state) {
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_state(state);
+}
+
+}  // namespace
+
 at::Tensor cpu_random_state() {
   auto generator = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(generator.mutex());
@@ -24,10 +34,8 @@ void set_cpu_random_state(const at::Tensor& state, const std::string& source) {
     throw Error(source + " has " + std::to_string(state.numel()) + " " + std::string(c10::toString(state.scalar_type())) +
                 " values, which is not a CPU generator state (" + std::to_string(cpu_random_state_size()) +
                 " bytes; corrupt checkpoint?)");
-  auto generator = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(generator.mutex());
   try {
-    generator.set_state(state);
+    write_state(state);
   } catch (const c10::Error&) {
     throw Error(source + " is not a CPU generator state LibTorch accepts (corrupt checkpoint?)");
   }
@@ -35,10 +43,6 @@ void set_cpu_random_state(const at::Tensor& state, const std::string& source) {
 
 RandomStateGuard::RandomStateGuard() : saved_(cpu_random_state()) {}
 
-RandomStateGuard::~RandomStateGuard() {
-  auto generator = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(generator.mutex());
-  generator.set_state(saved_);  // the generator's own state: it cannot be refused
-}
+RandomStateGuard::~RandomStateGuard() { write_state(saved_); }  // the generator's own state: never refused
 
 }  // namespace segdistill

@@ -80,10 +80,9 @@ struct Run {
   std::unique_ptr<DataParallel> parallel;       // null in a single-process run
   std::unique_ptr<CollectivesScope> collectives_scope;
   int rank = 0, world_size = 1;
-  bool has_validation = false;  // the config has a [data.val] split
   // Built once at set-up, so that a bad val split fails there and every validation reads
   // the same list (not the file as it is at that moment).
-  std::optional<DataSplit> validation_split;
+  std::optional<DataSplit> validation_split;  // empty: the config has no [data.val] split
   EvalSection eval_options;
 
   explicit Run(const Config& c) : config(c) {}

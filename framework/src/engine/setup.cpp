@@ -295,8 +295,7 @@ std::unique_ptr<Run> set_up(const Config& config, const TrainOptions& options) {
   std::vector<double> multipliers = build_optimizer(*run, base_lr);
   build_loader(*run);
   const auto splits = configured_splits(config);
-  run->has_validation = std::find(splits.begin(), splits.end(), "val") != splits.end();
-  const bool has_val = run->has_validation;
+  const bool has_val = std::find(splits.begin(), splits.end(), "val") != splits.end();
   require(run->train.eval_every == 0 || has_val, "{}: train.eval_every is set but there is no [data.val] split", config.path());
   require(run->train.eval_every_epochs == 0 || has_val, "{}: train.eval_every_epochs is set but there is no [data.val] split",
           config.path());

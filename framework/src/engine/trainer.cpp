@@ -52,10 +52,10 @@ class RunTrainer : public Trainer {
     if (run_.writes_outputs()) save(run_);
   }
   const std::string& last_checkpoint() const override { return run_.last_checkpoint; }
-  bool has_validation() const override { return run_.has_validation; }
+  bool has_validation() const override { return run_.validation_split.has_value(); }
 
   EvaluationResult evaluate(Segmentor& model) override {
-    require(run_.has_validation, "{}: a hook asked for validation, but there is no [data.val] split", run_.config.path());
+    require(has_validation(), "{}: a hook asked for validation, but there is no [data.val] split", run_.config.path());
     EvaluationOutputs outputs;
     outputs.workers = static_cast<int>(run_.train.workers);
     outputs.progress = false;
