@@ -38,11 +38,10 @@ class ComparisonDistillers : public segdistill_test::WithPlugins {
     const at::Tensor fs = r.at(name + ".fs").clone().requires_grad_(), ft = r.at(name + ".ft");
     SharedModules shared;
     const std::int64_t stride = 4;
-    DistillerContext context{"distillers.0", {"s", fs.size(1), stride},   {"t", ft.size(1), stride},  21,
-                             &shared,        {{"s", fs.size(1), stride}}, {{"t", ft.size(1), stride}}};
+    DistillerContext context{"distillers.0", {{"s", fs.size(1), stride}}, {{"t", ft.size(1), stride}}, 21, &shared};
     const Config config = Config::parse("d = " + table + "\n", "comparison.toml");
     auto distiller = distillers().create(config.root().table("d"), context);
-    const at::Tensor loss = distiller->forward({{"s", fs}}, {{"t", ft}}).at(term);
+    const at::Tensor loss = distiller->distill({fs}, {ft}).at(term);
     loss.backward();
     const double expected = r.at(name + ".loss").item<double>();
     EXPECT_TRUE(segdistill_test::within("loss.item<double>() vs expected", std::abs((loss.item<double>()) - (expected)),
@@ -73,8 +72,7 @@ TEST_F(ComparisonDistillers, ChannelCorrelationPerPatchIsThePublishedOne) {
 
 TEST_F(ComparisonDistillers, ShapesTheyCannotCompareAreErrorsNamingTheKey) {
   SharedModules shared;
-  DistillerContext context{"distillers.2", {"head.decoder", 64, 4},   {"head.decoder", 256, 4},  21,
-                           &shared,        {{"head.decoder", 64, 4}}, {{"head.decoder", 256, 4}}};
+  DistillerContext context{"distillers.2", {{"head.decoder", 64, 4}}, {{"head.decoder", 256, 4}}, 21, &shared};
   for (const char* type : {"kd_width", "fitnet_plain", "ch"}) {
     const Config config = Config::parse(std::string("d = {type = \"") + type + "\"}\n", "comparison.toml");
     const std::string message = segdistill_test::error_of([&] { distillers().create(config.root().table("d"), context); });

@@ -10,8 +10,9 @@
 #include "segdistill/checkpoint/checkpoint.hpp"
 #include "segdistill/checkpoint/pytorch_checkpoint.hpp"
 #include "segdistill/config/config.hpp"
+#include "segdistill/distill/assembly.hpp"
 #include "segdistill/distill/distiller.hpp"
-#include "segdistill/engine/train_section.hpp"
+#include "segdistill/plugin/loader.hpp"
 #include "segdistill/plugin/registries.hpp"
 #include "test_support.hpp"
 #include "tolerance.hpp"
@@ -46,11 +47,9 @@ class ReviewKd : public segdistill_test::WithPlugins {
     context.num_classes = 21;
     for (int i = 0; i < kLevels; ++i) {
       const std::int64_t stride = ref("s" + std::to_string(i)).size(2) == 17 ? 4 : 8;
-      context.student_levels.push_back({"s" + std::to_string(i), ref("s" + std::to_string(i)).size(1), stride});
-      context.teacher_levels.push_back({"t" + std::to_string(i), ref("t" + std::to_string(i)).size(1), stride});
+      context.student_features.push_back({"s" + std::to_string(i), ref("s" + std::to_string(i)).size(1), stride});
+      context.teacher_features.push_back({"t" + std::to_string(i), ref("t" + std::to_string(i)).size(1), stride});
     }
-    context.student = context.student_levels.front();
-    context.teacher = context.teacher_levels.front();
     const Config config = Config::parse("d = {type = \"reviewkd\", mid_channels = 6" + options + "}\n", "reviewkd.toml");
     auto distiller = distillers().create(config.root().table("d"), context);
     TensorDict weights;
@@ -67,13 +66,12 @@ class ReviewKd : public segdistill_test::WithPlugins {
   };
   static Step run(Distiller& distiller) {
     Step step;
-    FeatureMap s, t;
+    FeatureList t;
     for (int i = 0; i < kLevels; ++i) {
       step.student.push_back(ref("s" + std::to_string(i)).clone().requires_grad_());
-      s["s" + std::to_string(i)] = step.student.back();
-      t["t" + std::to_string(i)] = ref("t" + std::to_string(i));
+      t.push_back(ref("t" + std::to_string(i)));
     }
-    step.terms = distiller.forward(s, t);
+    step.terms = distiller.distill(step.student, t);
     at::Tensor total = torch::zeros({}, torch::kDouble);
     for (const auto& [key, value] : step.terms) total = total + value;
     total.backward();
@@ -94,7 +92,7 @@ SharedModules ReviewKd::shared_;
 
 TEST_F(ReviewKd, LossAndGradientsAreThePublishedOnes) {
   auto distiller = make("");
-  EXPECT_TRUE(distiller->takes_feature_lists());
+  EXPECT_TRUE(distillers().inputs("reviewkd").levels);
   const Step step = run(*distiller);
   ASSERT_EQ(step.terms.size(), static_cast<std::size_t>(kLevels));
   for (int i = 0; i < kLevels; ++i) {
@@ -138,38 +136,51 @@ TEST_F(ReviewKd, PublishedFrozenAbfKeepsItsParametersOutOfTraining) {
 TEST_F(ReviewKd, LevelsOfDifferentStridesAreAnErrorNamingThem) {
   DistillerContext context;
   context.config_key = "distillers.3";
-  context.student_levels = {{"backbone.layer1", 64, 4}};
-  context.teacher_levels = {{"backbone.layer2", 512, 8}};
-  context.student = context.student_levels[0];
-  context.teacher = context.teacher_levels[0];
+  context.student_features = {{"backbone.layer1", 64, 4}};
+  context.teacher_features = {{"backbone.layer2", 512, 8}};
   const Config config = Config::parse("d = {type = \"reviewkd\"}\n", "reviewkd.toml");
   const std::string message = segdistill_test::error_of([&] { distillers().create(config.root().table("d"), context); });
   EXPECT_NE(message.find("distillers.3"), std::string::npos) << message;
   EXPECT_NE(message.find("backbone.layer2 (stride 8)"), std::string::npos) << message;
 }
 
-TEST(DistillerKeys, FeatureListsPairUpAndExcludeTheSingleKeys) {
-  const auto keys_of = [](const std::string& body) {
-    const Config config = Config::parse("[[distillers]]\ntype = \"x\"\n" + body, "keys.toml");
+TEST(DistillerKeys, ListsAreForLevelDistillersAndDefaultsFillWhatIsNotNamed) {
+  PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_TESTS);
+  const auto keys_of = [](const std::string& type, const std::string& body) {
+    const Config config = Config::parse("[[distillers]]\ntype = \"" + type + "\"\n" + body, "keys.toml");
     return read_distiller_keys(config.root().tables("distillers")[0]);
   };
-  const DistillerKeys lists = keys_of(
-      "student_features = [\"backbone.layer1\", \"head.decoder\"]\nteacher_features = [\"backbone.layer1\", \"head.decoder\"]\n");
+  const DistillerKeys lists = keys_of("reviewkd",
+                                      "student_features = [\"backbone.layer1\", \"head.decoder\"]\nteacher_features = "
+                                      "[\"backbone.layer1\", \"head.decoder\"]\n");
   EXPECT_EQ(lists.student_names, (std::vector<std::string>{"backbone.layer1", "head.decoder"}));
   EXPECT_EQ(lists.teacher_names.size(), 2u);
-  const DistillerKeys single = keys_of("student_feature = \"head.decoder\"\nteacher_feature = \"head.aspp\"\n");
+  const DistillerKeys single = keys_of("fitnet", "student_feature = \"head.decoder\"\nteacher_feature = \"head.aspp\"\n");
   EXPECT_EQ(single.student_names, std::vector<std::string>{"head.decoder"});
   EXPECT_EQ(single.teacher_names, std::vector<std::string>{"head.aspp"});
+  // kd declares the class scores as its default; a named feature replaces the default.
+  EXPECT_EQ(keys_of("kd", "").student_names, std::vector<std::string>{"logits"});
+  EXPECT_EQ(keys_of("kd", "teacher_feature = \"head.decoder\"\n").teacher_names, std::vector<std::string>{"head.decoder"});
 
   std::string message = segdistill_test::error_of(
-      [&] { keys_of("student_feature = \"a\"\nstudent_features = [\"a\"]\nteacher_feature = \"b\"\n"); });
+      [&] { keys_of("reviewkd", "student_feature = \"a\"\nstudent_features = [\"a\"]\nteacher_feature = \"b\"\n"); });
   EXPECT_NE(message.find("both are set"), std::string::npos) << message;
   EXPECT_NE(message.find("keys.toml"), std::string::npos) << message;
-  message = segdistill_test::error_of([&] { keys_of("teacher_feature = \"b\"\n"); });
-  EXPECT_NE(message.find("student_feature"), std::string::npos) << message;
-  EXPECT_NE(message.find("neither is set"), std::string::npos) << message;
-  message = segdistill_test::error_of([&] { keys_of("student_features = [\"a\", \"b\"]\nteacher_features = [\"a\"]\n"); });
-  EXPECT_NE(message.find("2 entries"), std::string::npos) << message;
-  message = segdistill_test::error_of([&] { keys_of("student_features = []\nteacher_features = []\n"); });
+  // fitnet declares no default: the message says what to give.
+  message = segdistill_test::error_of([&] { keys_of("fitnet", "teacher_feature = \"b\"\n"); });
+  EXPECT_NE(message.find("'fitnet' has no default student feature: give student_feature = \"NAME\""), std::string::npos)
+      << message;
+  // A one-pair distiller is refused lists before it is built, with the key named.
+  message = segdistill_test::error_of([&] { keys_of("kd", "student_features = [\"a\"]\nteacher_features = [\"a\"]\n"); });
+  EXPECT_NE(message.find("distillers.0.student_features"), std::string::npos) << message;
+  EXPECT_NE(message.find("'kd' distils one feature pair"), std::string::npos) << message;
+  message = segdistill_test::error_of(
+      [&] { keys_of("reviewkd", "student_features = [\"a\", \"b\"]\nteacher_features = [\"a\"]\n"); });
+  EXPECT_NE(message.find("2 student features and 1 teacher features"), std::string::npos) << message;
+  message = segdistill_test::error_of([&] { keys_of("reviewkd", "student_features = []\nteacher_features = []\n"); });
   EXPECT_NE(message.find("empty"), std::string::npos) << message;
+  // The framework's keys are declared once: the registry reserves exactly the schema's.
+  std::vector<std::string> reserved{"type"};
+  for (const auto& field : schema_of<DistillerKeys>().fields) reserved.push_back(field.key);
+  EXPECT_EQ(distillers().reserved_keys(), reserved);
 }

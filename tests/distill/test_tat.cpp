@@ -52,8 +52,7 @@ struct Pair {
 std::unique_ptr<Pair> make_pair(const Reference& r, bool per_sample, const Variant& variant = {}) {
   PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_TESTS);
   auto pair = std::make_unique<Pair>();
-  DistillerContext context{"distillers.0", {"s", r.at(1), 4},   {"t", r.at(2), 4},  21,
-                           &pair->shared,  {{"s", r.at(1), 4}}, {{"t", r.at(2), 4}}};
+  DistillerContext context{"distillers.0", {{"s", r.at(1), 4}}, {{"t", r.at(2), 4}}, 21, &pair->shared};
   const std::string flag = per_sample ? "true" : "false";
   const Config config =
       Config::parse("pg = {type = \"tat_patch_group\", patches = [" + std::to_string(r.at(5)) + ", " + std::to_string(r.at(6)) +
@@ -97,9 +96,8 @@ void expect_matches(const std::string& setting, bool training = false, const Var
   pair->anchor_point->train(training);
   const at::Tensor fs = r.t.at("fs").clone().requires_grad_();
   const at::Tensor ft = r.t.at("ft");
-  const FeatureMap student{{"s", fs}}, teacher{{"t", ft}};
-  const at::Tensor pg = pair->patch_group->forward(student, teacher).at("tat_patch_group");
-  const at::Tensor ap = pair->anchor_point->forward(student, teacher).at("tat_anchor_point");
+  const at::Tensor pg = pair->patch_group->distill({fs}, {ft}).at("tat_patch_group");
+  const at::Tensor ap = pair->anchor_point->distill({fs}, {ft}).at("tat_anchor_point");
   const double beta = r.t.at("weights")[0].item<double>(), gamma = r.t.at("weights")[1].item<double>();
   (beta * pg + gamma * ap).backward();
   EXPECT_TRUE(segdistill_test::within("relative(pg, r.t.at('loss_pg'))", relative(pg, r.t.at("loss_pg")), 1e-5))
@@ -183,9 +181,8 @@ TEST_F(Tat, PerSampleEmbeddingInTrainingModeIsThePublishedQuirk) {
   pair->patch_group->train();
   pair->anchor_point->train();
   const at::Tensor fs = r.t.at("fs").clone().requires_grad_();
-  const FeatureMap student{{"s", fs}}, teacher{{"t", r.t.at("ft")}};
-  const at::Tensor pg = pair->patch_group->forward(student, teacher).at("tat_patch_group");
-  const at::Tensor ap = pair->anchor_point->forward(student, teacher).at("tat_anchor_point");
+  const at::Tensor pg = pair->patch_group->distill({fs}, {r.t.at("ft")}).at("tat_patch_group");
+  const at::Tensor ap = pair->anchor_point->distill({fs}, {r.t.at("ft")}).at("tat_anchor_point");
   (r.t.at("weights")[0].item<double>() * pg + r.t.at("weights")[1].item<double>() * ap).backward();
   EXPECT_TRUE(segdistill_test::within("relative(pg, r.t.at('loss_pg'))", relative(pg, r.t.at("loss_pg")), 1e-5));
   EXPECT_TRUE(segdistill_test::within("relative(ap, r.t.at('loss_ap'))", relative(ap, r.t.at("loss_ap")), 1e-5));
@@ -208,8 +205,7 @@ TEST_F(Tat, BothTermsShareOneSetOfEmbeddings) {
 TEST_F(Tat, ClearErrorsForGridsAndHeads) {
   PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_TESTS);
   SharedModules shared;
-  DistillerContext context{"distillers.0", {"head.decoder", 8, 4},   {"head.decoder", 12, 4},  21,
-                           &shared,        {{"head.decoder", 8, 4}}, {{"head.decoder", 12, 4}}};
+  DistillerContext context{"distillers.0", {{"head.decoder", 8, 4}}, {{"head.decoder", 12, 4}}, 21, &shared};
   const Config config = Config::parse(
       "a = {type = \"tat_patch_group\", patches = [4, 4], heads = 7}\n"
       "b = {type = \"tat_patch_group\", patches = [8, 8], heads = 4}\n"
@@ -223,9 +219,9 @@ TEST_F(Tat, ClearErrorsForGridsAndHeads) {
               "distillers.0.heads: 4 x 4 patches of 12 channels give 192 stacked channels, not divisible by heads = 7");
   }
   auto small = distillers().create(config.root().table("b"), context);
-  const FeatureMap s{{"head.decoder", torch::randn({1, 8, 6, 9})}}, t{{"head.decoder", torch::randn({1, 12, 6, 9})}};
+  const FeatureList s{torch::randn({1, 8, 6, 9})}, t{torch::randn({1, 12, 6, 9})};
   try {
-    small->forward(s, t);
+    small->distill(s, t);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), "distillers.0.patches: the feature is 6 x 9, smaller than the 8 x 8 patch grid");
@@ -233,5 +229,5 @@ TEST_F(Tat, ClearErrorsForGridsAndHeads) {
   SharedModules other;
   context.shared = &other;
   auto anchors = distillers().create(config.root().table("c"), context);
-  EXPECT_THROW(anchors->forward(s, t), Error);
+  EXPECT_THROW(anchors->distill(s, t), Error);
 }

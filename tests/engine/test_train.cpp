@@ -412,9 +412,9 @@ TEST_F(Training, PublishedComparisonDistillersReviewKdAndAttentionTypesTrainAndT
       "\"head.decoder\"]";
   distillers += "[[distillers]]\ntype = \"reviewkd\"\nstudent_features = " + levels + "\nteacher_features = " + levels +
                 "\nmid_channels = 16\nweight = 1.0\n";
-  // A one-pair distiller given lists is refused, naming the key and the type: "at" builds
-  // on any pair and is refused for taking one; fitnet_plain fails on the first level
-  // (8 vs 16 channels) and the message says why and what lists are for.
+  // A one-pair distiller given lists is refused before it is built (what it takes is
+  // declared at registration), naming the key and the type: "at" would build on any pair,
+  // fitnet_plain would fail on the first level (8 vs 16 channels); both get the same message.
   const auto refused_with = [&](const std::string& type, const std::string& expected) {
     const std::string listed =
         config("listed_" + type, std::string("[teacher]\n") + kTeacher + "checkpoint = \"" + work("teacher_c") +
@@ -426,7 +426,7 @@ TEST_F(Training, PublishedComparisonDistillersReviewKdAndAttentionTypesTrainAndT
     EXPECT_NE(refused.err.find(expected), std::string::npos) << refused.err;
   };
   refused_with("at", "'at' distils one feature pair");
-  refused_with("fitnet_plain", "'fitnet_plain' could not be built on the feature lists (distillers.0: fitnet_plain compares");
+  refused_with("fitnet_plain", "'fitnet_plain' distils one feature pair");
   const std::string run = config("comparison", std::string("[teacher]\n") + kTeacher + "checkpoint = \"" + work("teacher_c") +
                                                    "/checkpoints/latest\"\n" + distillers);
   const auto r = run_segdistill({"--threads", "1", "train", run, "--work-dir", work("comparison"), "--set",

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the build tree into a temporary prefix, builds out-of-tree plugins against it
 # with find_package(segdistill) and uses them with the installed program: the tests'
-# good plugin is loaded, and the example distiller (plugins/examples/attention_transfer)
-# trains the toy student for a few iterations.
+# good plugin is loaded, and the example distillers (plugins/examples/attention_transfer
+# and channel_wise) train the toy student for a few iterations.
 #   run_package_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build_dir="$1"
@@ -23,10 +23,13 @@ grep -q "tiny_test_backbone" <<<"$output" || { echo "FAIL: its backbone was not 
 # An installed program must not pick up the build tree's plugins.
 if grep -q "$build_dir/plugins" <<<"$output"; then echo "FAIL: installed program loaded build-tree plugins"; exit 1; fi
 
-# The example distiller as its README builds it: its own CMake project.
+# The example distillers as their README builds them: each its own CMake project.
 cmake -S "$source_dir/plugins/examples/attention_transfer" -B "$work/example" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/example" >/dev/null
+cmake -S "$source_dir/plugins/examples/channel_wise" -B "$work/example_cwd" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/example_cwd" >/dev/null
 segdistill=("$work/prefix/bin/segdistill" --threads 1 --log-level warn)
 schema="$("${segdistill[@]}" --plugin-dir "$work/example" config schema distillers attention_transfer)"
 echo "$schema"
@@ -52,5 +55,15 @@ assert all(math.isfinite(t) and t > 0 for t in terms), terms
 assert all(abs(r["loss"] - r["loss_ce"] - r["loss_attention_transfer"]) < 1e-5 * r["loss"] for r in train), train
 assert any(r["type"] == "val" for r in rows), "no evaluation logged"
 print("attention_transfer terms:", ", ".join(f"{t:.4f}" for t in terms))
+PY
+# The CWD example names no features: it takes the class scores it declares as its default.
+"${segdistill[@]}" --plugin-dir "$work/example_cwd" train "$source_dir/plugins/examples/channel_wise/student_cwd.toml" "${short[@]}"
+python3 - work_dirs/toy/student_cwd/metrics.jsonl <<'PY'
+import json, math, sys
+train = [r for r in map(json.loads, open(sys.argv[1])) if r["type"] == "train"]
+terms = [r["loss_channel_wise"] for r in train]
+assert len(terms) == 4 and all(math.isfinite(t) and t > 0 for t in terms), terms
+assert all(abs(r["loss"] - r["loss_ce"] - r["loss_channel_wise"]) < 1e-5 * r["loss"] for r in train), train
+print("channel_wise terms:", ", ".join(f"{t:.4f}" for t in terms))
 PY
 echo "package test passed"

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   torch::manual_seed(0);
   segdistill::PluginLoader::instance().load_directory(SEGDISTILL_BUILD_PLUGIN_DIR_FOR_BENCH);
   segdistill::SharedModules shared;
-  segdistill::DistillerContext context{"bench", {"s", 256, 4}, {"t", 256, 4}, 21, &shared, {{"s", 256, 4}}, {{"t", 256, 4}}};
+  segdistill::DistillerContext context{"bench", {{"s", 256, 4}}, {{"t", 256, 4}}, 21, &shared};
   const auto config = segdistill::Config::parse(
       "pg = {type = \"tat_patch_group\", patches = [16, 16], heads = 64}\nap = {type = \"tat_anchor_point\", anchors = [32, "
       "32]}\n",
@@ -49,8 +49,8 @@ int main(int argc, char** argv) {
   double loss = 0;
   const auto step = [&] {
     fs.mutable_grad() = at::Tensor();
-    const segdistill::FeatureMap s{{"s", fs}}, t{{"t", ft}};
-    const auto total = pg->forward(s, t).at("tat_patch_group") * 1.0 + ap->forward(s, t).at("tat_anchor_point") * 0.4;
+    const auto total =
+        pg->distill({fs}, {ft}).at("tat_patch_group") * 1.0 + ap->distill({fs}, {ft}).at("tat_anchor_point") * 0.4;
     total.backward();
     return total.item<double>();
   };

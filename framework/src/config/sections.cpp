@@ -5,6 +5,7 @@
 #include "segdistill/core/closest_match.hpp"
 #include "segdistill/core/error.hpp"
 #include "segdistill/data/sections.hpp"
+#include "segdistill/distill/assembly.hpp"
 #include "segdistill/engine/train_section.hpp"
 #include "segdistill/evaluation/inference.hpp"
 #include "segdistill/plugin/registries.hpp"

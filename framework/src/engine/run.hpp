@@ -15,7 +15,7 @@
 #include "segdistill/config/config.hpp"
 #include "segdistill/data/loader.hpp"
 #include "segdistill/data/sections.hpp"
-#include "segdistill/distill/distiller.hpp"
+#include "segdistill/distill/assembly.hpp"
 #include "segdistill/engine/hook.hpp"
 #include "segdistill/engine/loss.hpp"
 #include "segdistill/engine/train_section.hpp"
@@ -25,12 +25,6 @@
 #include "segdistill/runtime/precision.hpp"
 
 namespace segdistill {
-
-struct DistillerEntry {
-  std::string loss_name;  // "loss_<name>"
-  double weight = 1;
-  std::shared_ptr<Distiller> module;
-};
 
 // A hook and where it runs; `name` keys its state in checkpoints (hooks/<name>.<key>).
 struct HookEntry {
@@ -66,7 +60,7 @@ struct Run {
   std::shared_ptr<Segmentor> student, teacher;
   bool teacher_train_mode = false;
   std::shared_ptr<torch::nn::Module> distiller_container = std::make_shared<torch::nn::Module>();
-  std::vector<DistillerEntry> distillers;
+  std::vector<AssembledDistiller> distillers;
   // The features the distillers read: the only ones handed to them in fp32.
   std::vector<std::string> distilled_student_features, distilled_teacher_features;
   SharedModules shared;

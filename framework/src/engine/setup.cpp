@@ -11,6 +11,7 @@
 #include "segdistill/config/sections.hpp"
 #include "segdistill/core/check.hpp"
 #include "segdistill/core/log.hpp"
+#include "segdistill/distill/assembly.hpp"
 #include "segdistill/data/sections.hpp"
 #include "segdistill/modeling/batch_norm.hpp"
 #include "segdistill/modeling/fold_batch_norm.hpp"
@@ -50,7 +51,7 @@ void load_teacher_weights(Run& run, const std::string& path) {
   logger()->info("teacher weights from {} ({})", path, weights.format);
 }
 
-// A name per entry of `type`s, "_1", "_2" added to repeats: keys of logs and checkpoints.
+// A name per hook, "_1", "_2" added to repeats: keys of checkpoints.
 class UniqueNames {
  public:
   std::string operator()(const std::string& name) {
@@ -203,46 +204,14 @@ void build_networks(Run& run) {
         logger()->info("teacher: {} BatchNorm layers folded into their convolutions", folded);
     }
   }
-  const auto tables = run.config.root().tables("distillers");
-  require(tables.empty() || run.teacher != nullptr, "{}: [[distillers]] need a [teacher]", run.config.path());
-  UniqueNames unique;
-  for (std::size_t i = 0; i < tables.size(); ++i) {
-    const std::string key = "distillers." + std::to_string(i);
-    const DistillerKeys keys = read_distiller_keys(tables[i]);
-    DistillerContext context;
-    context.config_key = key;
-    const bool lists = keys.student_features.has_value();
-    for (std::size_t level = 0; level < keys.student_names.size(); ++level) {
-      const std::string index = lists ? "s." + std::to_string(level) : "";
-      context.student_levels.push_back(
-          run.student->feature_spec(keys.student_names[level], key + ".student_feature" + index + " (student)"));
-      context.teacher_levels.push_back(
-          run.teacher->feature_spec(keys.teacher_names[level], key + ".teacher_feature" + index + " (teacher)"));
-    }
-    context.student = context.student_levels.front();
-    context.teacher = context.teacher_levels.front();
-    context.num_classes = run.student->num_classes();
-    context.shared = &run.shared;
-    std::shared_ptr<Distiller> module;
-    try {
-      module = distillers().create(tables[i], context);
-    } catch (const Error& e) {
-      if (!lists) throw;
-      // Whether it takes lists is known only once it is built; a one-pair distiller
-      // usually fails on the lists' first levels, so the message says both.
-      throw Error(
-          fmt::format("{}: '{}' could not be built on the feature lists ({}); lists are for distillers of several feature pairs "
-                      "such as reviewkd: give a one-pair distiller student_feature and teacher_feature",
-                      tables[i].locate("student_features"), tables[i].string("type"), e.what()));
-    }
-    require(!lists || module->takes_feature_lists(),
-            "{}: '{}' distils one feature pair: give student_feature and teacher_feature instead of the lists "
-            "student_features/teacher_features (those are for multi-level distillers such as reviewkd)",
-            tables[i].locate("student_features"), tables[i].string("type"));
-    run.distiller_container->register_module(std::to_string(i), module);
-    run.distillers.push_back({"loss_" + unique(keys.name ? *keys.name : tables[i].string("type")), keys.weight, module});
-    for (const auto& name : keys.student_names) run.distilled_student_features.push_back(name);
-    for (const auto& name : keys.teacher_names) run.distilled_teacher_features.push_back(name);
+  require(run.config.root().tables("distillers").empty() || run.teacher != nullptr, "{}: [[distillers]] need a [teacher]",
+          run.config.path());
+  if (run.teacher) run.distillers = build_distillers(run.config, *run.student, *run.teacher, run.shared);
+  for (std::size_t i = 0; i < run.distillers.size(); ++i) {
+    const AssembledDistiller& d = run.distillers[i];
+    run.distiller_container->register_module(std::to_string(i), d.module);
+    for (const auto& name : d.student_features) run.distilled_student_features.push_back(name);
+    for (const auto& name : d.teacher_features) run.distilled_teacher_features.push_back(name);
   }
   run.student->to(run.device);
   if (run.teacher) run.teacher->to(run.device);

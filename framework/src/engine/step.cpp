@@ -73,7 +73,7 @@ StepLosses losses_of(Run& run, const Batch& batch) {
   }
   SEGDISTILL_PHASE("distill_loss");
   for (auto& d : run.distillers) {
-    const std::map<std::string, at::Tensor> terms = d.module->forward(student.features, teacher.features);
+    const DistillLosses terms = distill_step(d, student.features, teacher.features);
     at::Tensor sum;
     for (const auto& [key, value] : terms) {
       // Logged only, and only where they add to the sum's curve: one term is the sum.

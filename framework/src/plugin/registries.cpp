@@ -21,9 +21,7 @@ TransformRegistry& transforms() {
   return registry;
 }
 DistillerRegistry& distillers() {
-  static DistillerRegistry registry(
-      "distillers", "distiller",
-      {"type", "student_feature", "teacher_feature", "student_features", "teacher_features", "weight", "name"});
+  static DistillerRegistry registry;
   return registry;
 }
 LossRegistry& losses() {

@@ -16,17 +16,16 @@ struct KdOptions {
 };
 
 // KL(softmax(t / T) || softmax(s / T)) per pixel, averaged over pixels, times T^2.
-class KdDistiller : public Distiller {
+class KdDistiller : public PairDistiller {
  public:
-  KdDistiller(const KdOptions& o, const DistillerContext& c) : options_(o), context_(c) {
-    if (c.student.channels != c.teacher.channels)
-      throw Error(c.config_key + ": kd compares class scores, but " + c.student.name + " has " +
-                  std::to_string(c.student.channels) + " channels and " + c.teacher.name + " " +
-                  std::to_string(c.teacher.channels));
+  KdDistiller(const KdOptions& o, const DistillerContext& c) : options_(o) {
+    if (c.student().channels != c.teacher().channels)
+      throw Error(c.config_key + ": kd compares class scores, but " + c.student().name + " has " +
+                  std::to_string(c.student().channels) + " channels and " + c.teacher().name + " " +
+                  std::to_string(c.teacher().channels));
   }
-  std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override {
-    at::Tensor s = student.at(context_.student.name), t = teacher.at(context_.teacher.name);
-    s = resize_like(s, t, AlignCorners::kYes);
+  DistillLosses forward(const at::Tensor& student, const at::Tensor& t) override {
+    const at::Tensor s = resize_like(student, t, AlignCorners::kYes);
     const double temperature = options_.temperature;
     const at::Tensor log_p = torch::log_softmax(s / temperature, 1);
     const at::Tensor q = torch::softmax(t / temperature, 1);
@@ -36,7 +35,6 @@ class KdDistiller : public Distiller {
 
  private:
   KdOptions options_;
-  DistillerContext context_;
 };
 
 struct FitNetOptions {
@@ -44,28 +42,26 @@ struct FitNetOptions {
 };
 
 // MSE between adapter(student feature) and the teacher feature, position by position.
-class FitNetDistiller : public Distiller {
+class FitNetDistiller : public PairDistiller {
  public:
-  FitNetDistiller(const FitNetOptions&, const DistillerContext& c) : context_(c) {
-    adapter = register_module("adapter",
-                              torch::nn::Conv2d(torch::nn::Conv2dOptions(c.student.channels, c.teacher.channels, 1).bias(false)));
+  FitNetDistiller(const FitNetOptions&, const DistillerContext& c) {
+    adapter = register_module(
+        "adapter", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.student().channels, c.teacher().channels, 1).bias(false)));
   }
-  std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override {
-    at::Tensor s = adapter(student.at(context_.student.name));
-    const at::Tensor& t = teacher.at(context_.teacher.name);
-    s = resize_like(s, t, AlignCorners::kYes);
+  DistillLosses forward(const at::Tensor& student, const at::Tensor& t) override {
+    const at::Tensor s = resize_like(adapter(student), t, AlignCorners::kYes);
     return {{"fitnet", torch::mse_loss(s, t)}};
   }
 
  private:
-  DistillerContext context_;
   torch::nn::Conv2d adapter{nullptr};
 };
 
 namespace {
 void register_baselines(PluginRegistrar& r) {
-  r.add_class<KdDistiller, KdOptions>(distillers(), "kd", "pixel-wise KL divergence between softened class scores (temperature)");
-  r.add_class<FitNetDistiller, FitNetOptions>(distillers(), "fitnet", "one-to-one feature MSE through a 1x1 adapter");
+  r.add_distiller<KdDistiller, KdOptions>("kd", "pixel-wise KL divergence between softened class scores (temperature)",
+                                          {{"logits"}, {"logits"}});
+  r.add_distiller<FitNetDistiller, FitNetOptions>("fitnet", "one-to-one feature MSE through a 1x1 adapter");
 }
 }  // namespace
 

@@ -16,29 +16,21 @@ std::string size_text(const at::Tensor& t) {
   return text;
 }
 
-// The step's student and teacher features; Error naming the distiller when `same_shape`
-// does not hold (these formulas compare the maps element by element).
-std::pair<at::Tensor, at::Tensor> features(const FeatureMap& student, const FeatureMap& teacher, const DistillerContext& c,
-                                           bool same_shape) {
-  const auto find = [&](const FeatureMap& map, const std::string& name) -> const at::Tensor& {
-    auto it = map.find(name);
-    if (it == map.end()) throw Error(c.config_key + ": feature '" + name + "' missing from the forward pass");
-    return it->second;
-  };
-  const at::Tensor& s = find(student, c.student.name);
-  const at::Tensor& t = find(teacher, c.teacher.name);
+// Checks the step's features: Error naming the distiller when `same_shape` does not hold
+// (these formulas compare the maps element by element).
+void check_maps(const at::Tensor& s, const at::Tensor& t, const DistillerContext& c, bool same_shape) {
   if (s.dim() != 4 || t.dim() != 4 || s.size(0) != t.size(0) || (same_shape && !s.sizes().equals(t.sizes())))
-    throw Error(c.config_key + ": the student feature " + c.student.name + " is " + size_text(s) + " and the teacher feature " +
-                c.teacher.name + " is " + size_text(t) + "; this distiller needs N x C x H x W maps of one " +
+    throw Error(c.config_key + ": the student feature " + c.student().name + " is " + size_text(s) + " and the teacher feature " +
+                c.teacher().name + " is " + size_text(t) + "; this distiller needs N x C x H x W maps of one " +
                 (same_shape ? "shape" : "batch"));
-  return {s, t};
 }
 
 void require_same_channels(const DistillerContext& c, const std::string& type) {
-  if (c.student.channels != c.teacher.channels || c.student.stride != c.teacher.stride)
-    throw Error(c.config_key + ": " + type + " compares the two maps element by element, but " + c.student.name + " has " +
-                std::to_string(c.student.channels) + " channels at stride " + std::to_string(c.student.stride) + " and " +
-                c.teacher.name + " " + std::to_string(c.teacher.channels) + " at stride " + std::to_string(c.teacher.stride) +
+  const FeatureSpec &s = c.student(), &t = c.teacher();
+  if (s.channels != t.channels || s.stride != t.stride)
+    throw Error(c.config_key + ": " + type + " compares the two maps element by element, but " + s.name + " has " +
+                std::to_string(s.channels) + " channels at stride " + std::to_string(s.stride) + " and " + t.name + " " +
+                std::to_string(t.channels) + " at stride " + std::to_string(t.stride) +
                 " (the published runs use the decoder features of both networks)");
 }
 
@@ -55,11 +47,11 @@ struct KdWidthOptions {
 
 // The published "kd": p_t = softmax(f_t / T) and log p_s = log_softmax(f_s / T) along the
 // last axis (the map's width, not its channels); D = scale T^2 / B sum p_t (log p_t - log p_s).
-class KdWidth : public Distiller {
+class KdWidth : public PairDistiller {
  public:
   KdWidth(const KdWidthOptions& o, const DistillerContext& c) : options_(o), context_(c) { require_same_channels(c, "kd_width"); }
-  std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override {
-    const auto [s, t] = features(student, teacher, context_, true);
+  DistillLosses forward(const at::Tensor& s, const at::Tensor& t) override {
+    check_maps(s, t, context_, true);
     const double temperature = options_.temperature;
     const at::Tensor log_p_t = torch::log_softmax(t / temperature, -1);
     const at::Tensor kl = (log_p_t.exp() * (log_p_t - torch::log_softmax(s / temperature, -1))).sum();
@@ -85,11 +77,12 @@ at::Tensor attention_map(const at::Tensor& f) {
 
 // The published "at": the taller map average-pooled to H_small x H_small (square, as
 // published), D = (a(f_s) - a(f_t))^2 per position.
-class At : public Distiller {
+class At : public PairDistiller {
  public:
   At(const NoOptions&, const DistillerContext& c) : context_(c) {}
-  std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override {
-    auto [s, t] = features(student, teacher, context_, false);
+  DistillLosses forward(const at::Tensor& student, const at::Tensor& teacher) override {
+    check_maps(student, teacher, context_, false);
+    at::Tensor s = student, t = teacher;
     if (s.size(2) > t.size(2)) s = torch::adaptive_avg_pool2d(s, {t.size(2), t.size(2)});
     if (t.size(2) > s.size(2)) t = torch::adaptive_avg_pool2d(t, {s.size(2), s.size(2)});
     if (s.size(3) != t.size(3))
@@ -103,11 +96,11 @@ class At : public Distiller {
 };
 
 // --- fitnet without a regressor ---------------------------------------------------------
-class FitNetPlain : public Distiller {
+class FitNetPlain : public PairDistiller {
  public:
   FitNetPlain(const NoOptions&, const DistillerContext& c) : context_(c) { require_same_channels(c, "fitnet_plain"); }
-  std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override {
-    const auto [s, t] = features(student, teacher, context_, true);
+  DistillLosses forward(const at::Tensor& s, const at::Tensor& t) override {
+    check_maps(s, t, context_, true);
     return {{"fitnet_plain", torch::mse_loss(s, t) / batch(s)}};
   }
 
@@ -141,14 +134,14 @@ at::Tensor patch_grams(const at::Tensor& f, std::int64_t n, std::int64_t m) {
 }
 
 // The published "ch": D = 0.5 sum (G_s - G_t)^2 / (C B^2).
-class Channel : public Distiller {
+class Channel : public PairDistiller {
  public:
   Channel(const ChannelOptions& o, const DistillerContext& c) : options_(o), context_(c) {
     if (o.patches.size() != 2) throw Error(c.config_key + ".patches: expected [n, m]");
     require_same_channels(c, "ch");
   }
-  std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override {
-    const auto [s, t] = features(student, teacher, context_, true);
+  DistillLosses forward(const at::Tensor& s, const at::Tensor& t) override {
+    check_maps(s, t, context_, true);
     const std::int64_t n = options_.patches[0], m = options_.patches[1];
     if (s.size(2) < n || s.size(3) < m)
       throw Error(context_.config_key + ".patches: the feature is " + size_text(s) + ", smaller than the " + std::to_string(n) +
@@ -164,14 +157,14 @@ class Channel : public Distiller {
 };
 
 void register_comparison(PluginRegistrar& r) {
-  r.add_class<KdWidth, KdWidthOptions>(
-      distillers(), "kd_width",
+  r.add_distiller<KdWidth, KdWidthOptions>(
+      "kd_width",
       "the published 'kd': KL of feature maps softened along their width (T = 7, x 0.01 T^2 / B); same shapes");
-  r.add_class<At, NoOptions>(
-      distillers(), "at", "the published 'at': squared difference of L2-normalised attention maps (mean of f^2 over channels)");
-  r.add_class<FitNetPlain, NoOptions>(distillers(), "fitnet_plain", "the published 'fitnet': feature MSE without a regressor");
-  r.add_class<Channel, ChannelOptions>(distillers(), "ch",
-                                       "the published 'ch' (ICKD): row-normalised channel Gram matrices per patch (patches)");
+  r.add_distiller<At, NoOptions>(
+      "at", "the published 'at': squared difference of L2-normalised attention maps (mean of f^2 over channels)");
+  r.add_distiller<FitNetPlain, NoOptions>("fitnet_plain", "the published 'fitnet': feature MSE without a regressor");
+  r.add_distiller<Channel, ChannelOptions>("ch",
+                                           "the published 'ch' (ICKD): row-normalised channel Gram matrices per patch (patches)");
 }
 
 }  // namespace

@@ -37,12 +37,6 @@ std::string size_text(const at::Tensor& t) {
   return text;
 }
 
-const at::Tensor& feature(const FeatureMap& map, const std::string& name, const std::string& config_key) {
-  auto it = map.find(name);
-  if (it == map.end()) throw Error(config_key + ": feature '" + name + "' missing from the forward pass");
-  return it->second;
-}
-
 // HCL: MSE of the maps, plus MSE of their l x l average pools weighted 1/2, 1/4, ...,
 // over the sum of the weights used.
 at::Tensor hierarchical_context_loss(const at::Tensor& s, const at::Tensor& t, const std::vector<std::int64_t>& pool_sizes) {
@@ -57,15 +51,11 @@ at::Tensor hierarchical_context_loss(const at::Tensor& s, const at::Tensor& t, c
   return loss / total;
 }
 
-class ReviewKd : public Distiller {
+class ReviewKd : public LevelDistiller {
  public:
   ReviewKd(const ReviewKdOptions& o, const DistillerContext& c) : options_(o), context_(c) {
-    if (c.student_levels.empty() || c.student_levels.size() != c.teacher_levels.size())
-      throw Error(c.config_key +
-                  ": reviewkd needs the levels it distils: student_features = [...] and teacher_features = "
-                  "[...] of one length, shallow to deep");
-    for (std::size_t i = 0; i < c.student_levels.size(); ++i) {
-      const FeatureSpec &s = c.student_levels[i], &t = c.teacher_levels[i];
+    for (std::size_t i = 0; i < c.student_features.size(); ++i) {
+      const FeatureSpec &s = c.student_features[i], &t = c.teacher_features[i];
       if (s.stride != t.stride)
         throw Error(c.config_key + ": level " + std::to_string(i) + " pairs " + s.name + " (stride " + std::to_string(s.stride) +
                     ") with " + t.name + " (stride " + std::to_string(t.stride) +
@@ -73,10 +63,10 @@ class ReviewKd : public Distiller {
     }
     // Built deepest first, as the fusion runs (the deepest level fuses nothing); kept
     // under the config's level index.
-    abfs_.resize(c.student_levels.size(), Abf(nullptr));
-    for (std::size_t i = c.student_levels.size(); i-- > 0;) {
-      const bool deepest = i + 1 == c.student_levels.size();
-      abfs_[i] = Abf(c.student_levels[i].channels, o.mid_channels, c.teacher_levels[i].channels, !deepest);
+    abfs_.resize(c.student_features.size(), Abf(nullptr));
+    for (std::size_t i = c.student_features.size(); i-- > 0;) {
+      const bool deepest = i + 1 == c.student_features.size();
+      abfs_[i] = Abf(c.student_features[i].channels, o.mid_channels, c.teacher_features[i].channels, !deepest);
     }
     auto container = register_module("abfs", std::make_shared<torch::nn::Module>());
     for (std::size_t i = 0; i < abfs_.size(); ++i) container->register_module(std::to_string(i), abfs_[i]);
@@ -84,15 +74,13 @@ class ReviewKd : public Distiller {
       for (auto& p : parameters()) p.set_requires_grad(false);
   }
 
-  bool takes_feature_lists() const override { return true; }
-
-  std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override {
+  DistillLosses forward(const FeatureList& student, const FeatureList& teacher) override {
     std::map<std::string, at::Tensor> terms;
     at::Tensor previous;
     for (std::size_t i = abfs_.size(); i-- > 0;) {
-      const FeatureSpec &s_spec = context_.student_levels[i], &t_spec = context_.teacher_levels[i];
-      const at::Tensor& s = feature(student, s_spec.name, context_.config_key);
-      const at::Tensor t = feature(teacher, t_spec.name, context_.config_key).detach();
+      const FeatureSpec &s_spec = context_.student_features[i], &t_spec = context_.teacher_features[i];
+      const at::Tensor& s = student[i];
+      const at::Tensor t = teacher[i].detach();
       auto [out, fused] = abfs_[i]->forward(s, previous);
       previous = fused;
       if (!out.sizes().equals(t.sizes()))
@@ -112,8 +100,8 @@ class ReviewKd : public Distiller {
 };
 
 void register_reviewkd(PluginRegistrar& r) {
-  r.add_class<ReviewKd, ReviewKdOptions>(distillers(), "reviewkd",
-                                         "ReviewKD: attention-based fusion of the student's levels (deep to shallow) and the "
+  r.add_distiller<ReviewKd, ReviewKdOptions>("reviewkd",
+                                             "ReviewKD: attention-based fusion of the student's levels (deep to shallow) and the "
                                          "hierarchical context loss against the teacher's (student_features/teacher_features)");
 }
 

@@ -10,10 +10,10 @@ namespace segdistill::tat {
 namespace {
 
 void check_pair(const DistillerContext& c, const std::string& type) {
-  if (c.student.stride != c.teacher.stride)
-    throw Error(c.config_key + ": " + type + " needs student and teacher features of one resolution, but " + c.student.name +
-                " has stride " + std::to_string(c.student.stride) + " and " + c.teacher.name + " stride " +
-                std::to_string(c.teacher.stride));
+  if (c.student().stride != c.teacher().stride)
+    throw Error(c.config_key + ": " + type + " needs student and teacher features of one resolution, but " + c.student().name +
+                " has stride " + std::to_string(c.student().stride) + " and " + c.teacher().name + " stride " +
+                std::to_string(c.teacher().stride));
 }
 
 // The reference stacks the n x m patches (kh x kw, rows and columns beyond n*kh, m*kw
@@ -89,37 +89,28 @@ std::int64_t whole_patches_per_head(const PatchGroupOptions& o, std::int64_t cha
   return d / channels;
 }
 
-const at::Tensor& feature(const FeatureMap& features, const std::string& name, const std::string& key) {
-  auto it = features.find(name);
-  if (it == features.end()) throw Error(key + ": feature '" + name + "' missing from the forward pass");
-  return it->second;
-}
-
 std::string size_text(const at::Tensor& t) {
   std::string text;
   for (const std::int64_t s : t.sizes()) text += (text.empty() ? "" : " x ") + std::to_string(s);
   return text;
 }
 
-// The student and teacher features of a step, checked to be one batch at one resolution.
-std::pair<at::Tensor, at::Tensor> feature_pair(const FeatureMap& student, const FeatureMap& teacher, const DistillerContext& c) {
-  const at::Tensor& fs = feature(student, c.student.name, c.config_key);
-  const at::Tensor& ft = feature(teacher, c.teacher.name, c.config_key);
+// Checks the step's student and teacher features: one batch at one resolution.
+void check_pair(const at::Tensor& fs, const at::Tensor& ft, const DistillerContext& c) {
   if (fs.dim() != 4 || ft.dim() != 4 || fs.size(0) != ft.size(0) || fs.size(2) != ft.size(2) || fs.size(3) != ft.size(3))
-    throw Error(c.config_key + ": the student feature " + c.student.name + " is " + size_text(fs) + " and the teacher feature " +
-                c.teacher.name + " is " + size_text(ft) + "; TaT needs N x C x H x W features of one batch and one H x W");
-  return {fs, ft};
+    throw Error(c.config_key + ": the student feature " + c.student().name + " is " + size_text(fs) + " and the teacher feature " +
+                c.teacher().name + " is " + size_text(ft) + "; TaT needs N x C x H x W features of one batch and one H x W");
 }
 
 }  // namespace
 
 std::shared_ptr<TatEmbedding> attach_embedding(Distiller& distiller, const DistillerContext& context, bool per_sample) {
-  const std::string key = "tat_embedding:" + context.student.name + ":" + context.teacher.name;
+  const std::string key = "tat_embedding:" + context.student().name + ":" + context.teacher().name;
   auto embedding = context.shared->get_or_create<TatEmbedding>(
-      key, [&] { return std::make_shared<TatEmbedding>(context.student.channels, context.teacher.channels, per_sample); });
+      key, [&] { return std::make_shared<TatEmbedding>(context.student().channels, context.teacher().channels, per_sample); });
   if (embedding->per_sample() != per_sample)
-    throw Error(context.config_key + ".per_sample_embedding: the TaT distillers on " + context.student.name + " / " +
-                context.teacher.name + " share their embeddings and must agree on per_sample_embedding");
+    throw Error(context.config_key + ".per_sample_embedding: the TaT distillers on " + context.student().name + " / " +
+                context.teacher().name + " share their embeddings and must agree on per_sample_embedding");
   embedding->attach();
   // Registered under the reference names in every distiller that uses them.
   distiller.register_module("embed_query", embedding->embed_query);
@@ -132,7 +123,7 @@ PatchGroupDistiller::PatchGroupDistiller(const PatchGroupOptions& options, const
     : options_(options), context_(context) {
   if (options.patches.size() != 2) throw Error(context.config_key + ".patches: expected [n, m]");
   check_pair(context, "tat_patch_group");
-  const std::int64_t n = options.patches[0], m = options.patches[1], channels = context.teacher.channels;
+  const std::int64_t n = options.patches[0], m = options.patches[1], channels = context.teacher().channels;
   const std::string& type = options.attention;
   if (type == "stack") {
     const std::int64_t stacked = n * m * channels;
@@ -161,8 +152,8 @@ PatchGroupDistiller::PatchGroupDistiller(const PatchGroupOptions& options, const
   if (group_ > 0) embedding_->request_patch_rows(n, m, group_);
 }
 
-std::map<std::string, at::Tensor> PatchGroupDistiller::forward(const FeatureMap& student, const FeatureMap& teacher) {
-  const auto [fs, ft] = feature_pair(student, teacher, context_);
+DistillLosses PatchGroupDistiller::forward(const at::Tensor& fs, const at::Tensor& ft) {
+  check_pair(fs, ft, context_);
   const std::int64_t n = options_.patches[0], m = options_.patches[1];
   if (ft.size(2) < n || ft.size(3) < m)
     throw Error(context_.config_key + ".patches: the feature is " + std::to_string(ft.size(2)) + " x " +
@@ -192,15 +183,15 @@ AnchorPointDistiller::AnchorPointDistiller(const AnchorPointOptions& options, co
     : options_(options), context_(context) {
   if (options.anchors.size() != 2) throw Error(context.config_key + ".anchors: expected [h, w]");
   check_pair(context, "tat_anchor_point");
-  if (context.teacher.channels % options.heads != 0)
-    throw Error(context.config_key + ".heads: " + std::to_string(context.teacher.channels) +
+  if (context.teacher().channels % options.heads != 0)
+    throw Error(context.config_key + ".heads: " + std::to_string(context.teacher().channels) +
                 " channels are not divisible by heads = " + std::to_string(options.heads));
   embedding_ = attach_embedding(*this, context, options.per_sample_embedding);
   embedding_->request_anchor_rows(options.anchors[0], options.anchors[1]);
 }
 
-std::map<std::string, at::Tensor> AnchorPointDistiller::forward(const FeatureMap& student, const FeatureMap& teacher) {
-  const auto [fs, ft] = feature_pair(student, teacher, context_);
+DistillLosses AnchorPointDistiller::forward(const at::Tensor& fs, const at::Tensor& ft) {
+  check_pair(fs, ft, context_);
   const std::int64_t ah = options_.anchors[0], aw = options_.anchors[1];
   if (ft.size(2) < ah || ft.size(3) < aw)
     throw Error(context_.config_key + ".anchors: the feature is " + std::to_string(ft.size(2)) + " x " +
@@ -225,9 +216,9 @@ std::map<std::string, at::Tensor> AnchorPointDistiller::forward(const FeatureMap
 
 namespace {
 void register_tat(PluginRegistrar& r) {
-  r.add_class<PatchGroupDistiller, PatchGroupOptions>(distillers(), "tat_patch_group",
+  r.add_distiller<PatchGroupDistiller, PatchGroupOptions>("tat_patch_group",
                                                       "TaT patch-group distillation (patches, heads)");
-  r.add_class<AnchorPointDistiller, AnchorPointOptions>(distillers(), "tat_anchor_point",
+  r.add_distiller<AnchorPointDistiller, AnchorPointOptions>("tat_anchor_point",
                                                         "TaT anchor-point distillation (anchors)");
 }
 }  // namespace

@@ -68,10 +68,10 @@ struct AnchorPointOptions {
 // registered as `distiller`'s embed_query / embed_key / embed_value.
 std::shared_ptr<TatEmbedding> attach_embedding(Distiller& distiller, const DistillerContext& context, bool per_sample);
 
-class PatchGroupDistiller : public Distiller {
+class PatchGroupDistiller : public PairDistiller {
  public:
   PatchGroupDistiller(const PatchGroupOptions& options, const DistillerContext& context);
-  std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override;
+  DistillLosses forward(const at::Tensor& student, const at::Tensor& teacher) override;
 
  private:
   PatchGroupOptions options_;
@@ -83,10 +83,10 @@ class PatchGroupDistiller : public Distiller {
   std::int64_t window_rows_ = 0, window_cols_ = 0;
 };
 
-class AnchorPointDistiller : public Distiller {
+class AnchorPointDistiller : public PairDistiller {
  public:
   AnchorPointDistiller(const AnchorPointOptions& options, const DistillerContext& context);
-  std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override;
+  DistillLosses forward(const at::Tensor& student, const at::Tensor& teacher) override;
 
  private:
   AnchorPointOptions options_;

@@ -4,22 +4,20 @@
 // loss is the squared distance between the two maps. The channel counts may differ, so
 // it needs no adapter and has no parameters.
 //
-// A complete plugin in one file, written against the SDK headers only; the guide in
-// plugins/examples/README.md walks through it.
+// A complete plugin in one file, against the SDK headers only; plugins/examples/README.md
+// walks through it.
 #include <torch/torch.h>
 
 #include "segdistill/sdk.hpp"
 
 namespace segdistill_example {
 
-using segdistill::DistillerContext;
-using segdistill::FeatureMap;
-using segdistill::Schema;
+using namespace segdistill;
 
-// The options a config can give under [[distillers]]: declared once, the schema gives
-// type checks, defaults, ranges, `config schema` help and error messages for free.
+// The keys a [[distillers]] entry may give: type checks, defaults, ranges, `config schema`
+// help and error messages come from this declaration.
 struct AttentionTransferOptions {
-  double p = 2.0;
+  double p;
   static void declare(Schema<AttentionTransferOptions>& s) {
     s.field("p", &AttentionTransferOptions::p, "exponent of |feature| in the attention map (the paper's best: 2)")
         .default_value(2.0)
@@ -27,37 +25,34 @@ struct AttentionTransferOptions {
   }
 };
 
-class AttentionTransfer : public segdistill::Distiller {
+// A PairDistiller: the engine hands it the one student and one teacher feature the config names.
+class AttentionTransfer : public PairDistiller {
  public:
-  AttentionTransfer(const AttentionTransferOptions& options, const DistillerContext& context)
-      : options_(options), context_(context) {}
+  AttentionTransfer(const AttentionTransferOptions& options, const DistillerContext&) : p_(options.p) {}
 
-  std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) override {
-    at::Tensor s = attention_map(student.at(context_.student.name));
-    const at::Tensor t = attention_map(teacher.at(context_.teacher.name));
+  DistillLosses forward(const at::Tensor& student, const at::Tensor& teacher) override {
+    const at::Tensor t = attention_map(teacher);
     // Features at different strides are compared at the teacher's resolution.
-    s = segdistill::resize_like(s, t, segdistill::AlignCorners::kNo);
-    const auto flat = [](const at::Tensor& map) {
-      return torch::nn::functional::normalize(map.flatten(1), torch::nn::functional::NormalizeFuncOptions().dim(1));
-    };
+    const at::Tensor s = resize_like(attention_map(student), t, AlignCorners::kNo);
     // The key names the logged term: loss_attention_transfer in metrics.jsonl.
-    return {{"attention_transfer", (flat(s) - flat(t)).pow(2).sum(1).mean()}};
+    return {{"attention_transfer", (unit_rows(s) - unit_rows(t)).pow(2).sum(1).mean()}};
   }
 
  private:
   // B x C x H x W -> B x 1 x H x W.
-  at::Tensor attention_map(const at::Tensor& feature) const { return feature.abs().pow(options_.p).mean(1, /*keepdim=*/true); }
+  at::Tensor attention_map(const at::Tensor& feature) const { return feature.abs().pow(p_).mean(1, /*keepdim=*/true); }
+  static at::Tensor unit_rows(const at::Tensor& map) {
+    return torch::nn::functional::normalize(map.flatten(1), torch::nn::functional::NormalizeFuncOptions().dim(1));
+  }
 
-  AttentionTransferOptions options_;
-  DistillerContext context_;
+  double p_;
 };
 
-void register_attention_transfer(segdistill::PluginRegistrar& registrar) {
-  registrar.add_class<AttentionTransfer, AttentionTransferOptions>(
-      segdistill::distillers(), "attention_transfer",
-      "matches normalised spatial attention maps (mean of |f|^p over channels); any channel counts");
+void register_attention_transfer(PluginRegistrar& registrar) {
+  registrar.add_distiller<AttentionTransfer, AttentionTransferOptions>(
+      "attention_transfer", "matches normalised spatial attention maps (mean of |f|^p over channels); any channel counts");
 }
 
 }  // namespace segdistill_example
 
-SEGDISTILL_PLUGIN("example_attention_transfer", "1.0.0", segdistill_example::register_attention_transfer)
+SEGDISTILL_PLUGIN("example_attention_transfer", "2.0.0", segdistill_example::register_attention_transfer)

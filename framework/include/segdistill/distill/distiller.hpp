@@ -1,5 +1,9 @@
 #pragma once
-// The distiller contract: a module that turns student and teacher features into losses.
+// The distiller contract: a module that turns the student's and the teacher's features
+// into losses. A distiller derives from PairDistiller (one feature of each network) or
+// LevelDistiller (one per level, several pairs) and is registered with
+// PluginRegistrar::add_distiller: what it takes is known before anything is built, and
+// the engine hands it exactly those features, in the config's order.
 #include <map>
 #include <memory>
 #include <string>
@@ -31,27 +35,48 @@ class SEGDISTILL_API SharedModules {
 // What a distiller is built for: the features it was attached to.
 struct DistillerContext {
   std::string config_key;  // "distillers.0", for messages
-  FeatureSpec student;     // name (e.g. "head.decoder"), channels, stride; the first pair of a list
-  FeatureSpec teacher;
+  // Name (the key of the network's feature, e.g. "head.decoder"), channels and stride of
+  // each feature, in the config's order: one of each for a PairDistiller.
+  std::vector<FeatureSpec> student_features;
+  std::vector<FeatureSpec> teacher_features;
   std::int64_t num_classes = 0;
   SharedModules* shared = nullptr;
-  // Every pair, in the config's order: one for student_feature/teacher_feature, the
-  // lists' entries for student_features/teacher_features (multi-level distillers).
-  std::vector<FeatureSpec> student_levels;
-  std::vector<FeatureSpec> teacher_levels;
+
+  // The pair of a PairDistiller.
+  const FeatureSpec& student() const { return student_features.front(); }
+  const FeatureSpec& teacher() const { return teacher_features.front(); }
 };
 
-// Registered in distillers(). Its parameters join the optimizer (LR x
-// train.distiller_lr_mult) and its state is saved in checkpoints; `export-checkpoint`
-// writes the student alone.
+using FeatureList = std::vector<at::Tensor>;
+using DistillLosses = std::map<std::string, at::Tensor>;
+
+// Its parameters join the optimizer (LR x train.distiller_lr_mult) and its state is
+// saved in checkpoints; `export-checkpoint` writes the student alone.
 class SEGDISTILL_API Distiller : public torch::nn::Module {
  public:
-  // Named scalar losses (unweighted; the trainer applies the config's weight) from the
-  // features of the student and the teacher, keyed as in the FeatureMap of a Segmentor.
-  virtual std::map<std::string, at::Tensor> forward(const FeatureMap& student, const FeatureMap& teacher) = 0;
-  // Whether it distils several feature pairs (student_features/teacher_features lists);
-  // the others are refused such lists instead of silently using one pair.
-  virtual bool takes_feature_lists() const { return false; }
+  // Named, unweighted scalar losses (the trainer applies the config's weight) from the
+  // features the distiller declared, in its context's order. The engine calls this; a
+  // distiller implements forward() of PairDistiller or LevelDistiller.
+  virtual DistillLosses distill(const FeatureList& student, const FeatureList& teacher) = 0;
+};
+
+// Distils one student feature to one teacher feature (KD, FitNet, TaT).
+class SEGDISTILL_API PairDistiller : public Distiller {
+ public:
+  static constexpr bool kTakesLevels = false;
+  virtual DistillLosses forward(const at::Tensor& student, const at::Tensor& teacher) = 0;
+  DistillLosses distill(const FeatureList& student, const FeatureList& teacher) final {
+    return forward(student.front(), teacher.front());
+  }
+};
+
+// Distils several feature pairs at once (ReviewKD's stages): the config gives the lists
+// student_features / teacher_features, of one length.
+class SEGDISTILL_API LevelDistiller : public Distiller {
+ public:
+  static constexpr bool kTakesLevels = true;
+  virtual DistillLosses forward(const FeatureList& student, const FeatureList& teacher) = 0;
+  DistillLosses distill(const FeatureList& student, const FeatureList& teacher) final { return forward(student, teacher); }
 };
 
 }  // namespace segdistill

@@ -1,5 +1,5 @@
 #pragma once
-// The [train] section and the framework's keys of each [[distillers]] entry.
+// The [train] section and the framework's key of each [[hooks]] entry.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -127,32 +127,6 @@ struct TrainSection {
   }
 };
 
-// The framework's keys of a [[distillers]] entry; the distiller reads the others.
-// A pair of features (student_feature, teacher_feature) or, for multi-level
-// distillers, two lists of one length (student_features, teacher_features).
-struct DistillerKeys {
-  std::optional<std::string> student_feature;
-  std::optional<std::string> teacher_feature;
-  std::optional<std::vector<std::string>> student_features;
-  std::optional<std::vector<std::string>> teacher_features;
-  double weight;
-  std::optional<std::string> name;
-  // Resolved by read_distiller_keys: the pairs, in order (one for the single keys).
-  std::vector<std::string> student_names;
-  std::vector<std::string> teacher_names;
-  static void declare(Schema<DistillerKeys>& s) {
-    s.field("student_feature", &DistillerKeys::student_feature,
-            "student feature (head.decoder, backbone.layer4, logits, ...); or student_features");
-    s.field("teacher_feature", &DistillerKeys::teacher_feature, "teacher feature; or teacher_features");
-    s.field("student_features", &DistillerKeys::student_features,
-            "student features of a multi-level distiller (reviewkd), in order; instead of student_feature");
-    s.field("teacher_features", &DistillerKeys::teacher_features,
-            "teacher features paired with student_features (same length); instead of teacher_feature");
-    s.field("weight", &DistillerKeys::weight, "factor of this term in the total loss").default_value(1.0).at_least(0);
-    s.field("name", &DistillerKeys::name, "name of the loss term in logs (default: the type)");
-  }
-};
-
 // The framework's key of a [[hooks]] table (read by read_hook_priority; declared for the
 // config reference); the hook reads the others.
 struct HookKeys {
@@ -163,9 +137,6 @@ struct HookKeys {
             "very_low, lowest, or a number from 0 to 100 (lower runs first; default: the hook's own)");
   }
 };
-
-// Reads the framework's keys of a [[distillers]] table.
-SEGDISTILL_API DistillerKeys read_distiller_keys(const ConfigTable& table);
 
 // The `priority` of a [[hooks]] table: a name (engine/hook.hpp's priority::) or a number
 // from 0 to 100; nullopt when the table has none (the hook's own priority() holds).

@@ -97,18 +97,30 @@ class SEGDISTILL_API PluginRegistrar {
   // component from its options, read and checked through Options' schema.
   template <class Options, class Product, class... Args, class Factory>
   void add(Registry<Product, Args...>& registry, std::string name, std::string help, Factory factory) {
-    RegistryEntryInfo info{std::move(name), std::move(help), origin_, schema_of<Options>()};
-    registry.add(
-        std::move(info),
-        [factory, reserved = registry.reserved_keys()](const ConfigTable& table, Args... args) -> std::shared_ptr<Product> {
-          return factory(parse_options<Options>(table, reserved), std::forward<Args>(args)...);
-        });
+    static_assert(!std::is_same_v<Product, Distiller>, "register a distiller with add_distiller");
+    registry.add(entry_info<Options>(std::move(name), std::move(help)), options_factory<Options, Product, Args...>(registry, factory));
+  }
+
+  // Registers the distiller class Component, built as Component(options, context).
+  // What it takes follows from its base: a PairDistiller one feature of each network, a
+  // LevelDistiller a list of each. `defaults` are the features an entry that names none
+  // gets:
+  //
+  //   registrar.add_distiller<KdDistiller, KdOptions>("kd", "pixel-wise KL ...", {{"logits"}, {"logits"}});
+  template <class Component, class Options>
+  void add_distiller(std::string name, std::string help, DefaultFeatures defaults = {}) {
+    DistillerRegistry& registry = distillers();
+    const auto factory = [](const Options& options, const DistillerContext& context) -> std::shared_ptr<Distiller> {
+      return std::make_shared<Component>(options, context);
+    };
+    registry.add(entry_info<Options>(std::move(name), std::move(help)), DistillerInputs{Component::kTakesLevels, std::move(defaults)},
+                 options_factory<Options, Distiller, const DistillerContext&>(registry, factory));
   }
 
   // Registers `name` as the class Component, built as Component(options, args...) or,
   // when it needs no build context, Component(options):
   //
-  //   registrar.add_class<KdDistiller, KdOptions>(distillers(), "kd", "pixel-wise KL divergence ...");
+  //   registrar.add_class<EmaHook, EmaOptions>(hooks(), "ema", "exponential moving average ...");
   template <class Component, class Options, class Product, class... Args>
   void add_class(Registry<Product, Args...>& registry, std::string name, std::string help) {
     add<Options>(registry, std::move(name), std::move(help),
@@ -121,6 +133,18 @@ class SEGDISTILL_API PluginRegistrar {
   }
 
  private:
+  template <class Options>
+  RegistryEntryInfo entry_info(std::string name, std::string help) const {
+    return RegistryEntryInfo{std::move(name), std::move(help), origin_, schema_of<Options>()};
+  }
+  // The registry's factory: reads Options from the component's table, then calls `factory`.
+  template <class Options, class Product, class... Args, class Factory>
+  static typename Registry<Product, Args...>::Factory options_factory(const RegistryBase& registry, Factory factory) {
+    return [factory, reserved = registry.reserved_keys()](const ConfigTable& table, Args... args) -> std::shared_ptr<Product> {
+      return factory(parse_options<Options>(table, reserved), std::forward<Args>(args)...);
+    };
+  }
+
   std::string origin_;
 };
 

@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "segdistill/core/api.hpp"
+#include "segdistill/plugin/distiller_registry.hpp"
 #include "segdistill/plugin/registry.hpp"
 
 namespace segdistill {
@@ -28,7 +29,6 @@ using BackboneRegistry = Registry<Backbone>;
 using HeadRegistry = Registry<Head, const HeadContext&>;
 using DatasetRegistry = Registry<Dataset, const DatasetContext&>;
 using TransformRegistry = Registry<Transform, const TransformContext&>;
-using DistillerRegistry = Registry<Distiller, const DistillerContext&>;
 using LossRegistry = Registry<Loss, const LossContext&>;
 using LrScheduleRegistry = Registry<LrSchedule, const ScheduleContext&>;
 using HookRegistry = Registry<Hook, const HookContext&>;
