@@ -227,9 +227,10 @@ TEST_F(Hooks, EachDistillerTermIsLoggedUnderItsName) {
   }
 }
 
-TEST_F(Hooks, APriorityFromTheConfigMovesTheHookPastTheCheckpoint) {
-  // At "lowest" the EMA hook runs after the checkpoint hook (low, 70): the checkpoint of
-  // iteration 8 holds the average before its 8th update, the saved average after it.
+TEST_F(Hooks, TheCheckpointHoldsEveryHooksWorkWhateverItsPriority) {
+  // The checkpoint is the loop's last stage of an iteration, after every hook: even at
+  // "lowest", the EMA's 8th update is in the checkpoint of iteration 8, equal to the
+  // average saved at the end.
   const std::string w = work("ema_lowest");
   ASSERT_EQ(run_segdistill(
                 {"--threads", "1", "train", config("ema_lowest", std::string(kEma) + "priority = \"lowest\"\n"), "--work-dir", w})
@@ -237,7 +238,11 @@ TEST_F(Hooks, APriorityFromTheConfigMovesTheHookPastTheCheckpoint) {
             0);
   const TensorDict saved = group_of(w + "/ema/iter_8.pt", "model");
   const TensorDict in_checkpoint = group_of(w + "/checkpoints/iter_8.pt", "hooks");
-  EXPECT_FALSE(torch::equal(saved.at("backbone.conv1.weight"), in_checkpoint.at("ema.backbone.conv1.weight")));
+  EXPECT_TRUE(torch::equal(saved.at("backbone.conv1.weight"), in_checkpoint.at("ema.backbone.conv1.weight")));
+  // The validation stage validated the average next to the student, with its own tables.
+  EXPECT_EQ(records(w, "val_ema").size(), 1u);
+  EXPECT_TRUE(fs::exists(w + "/eval/ema/iter_8.txt"));
+  EXPECT_TRUE(fs::exists(w + "/eval/iter_8.txt"));
 }
 
 TEST_F(Hooks, CeBatchAverageDividesTheSegmentationLossByTheBatchSize) {

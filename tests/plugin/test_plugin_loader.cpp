@@ -57,6 +57,21 @@ TEST(PluginLoader, WrongApiVersionIsRefusedWithBothVersions) {
   EXPECT_TRUE(PluginLoader::instance().loaded().empty());
 }
 
+// A plugin of the previous API is told what changed, not only that something did.
+TEST(PluginLoader, AnApi4PluginIsToldWhatApi5Changed) {
+  const std::string path = test_plugin_file("api4", "test_api4");
+  const std::string message = load_error(path);
+  EXPECT_EQ(message.rfind("plugin " + path + ": built for segdistill SDK API version 4, but this segdistill supports API version 5. "
+                          "API 5 changed: a distiller derives from PairDistiller",
+                          0),
+            0u)
+      << message;
+  for (const char* change : {"add_distiller", "after_validation", "after_record", "after before_run",
+                             "plugins/examples/README.md", "none of its code ran"})
+    EXPECT_NE(message.find(change), std::string::npos) << change << " missing from: " << message;
+  EXPECT_TRUE(PluginLoader::instance().loaded().empty());
+}
+
 // The version comes from the file's ELF note: a plugin of another version is refused
 // before the dynamic loader could run its constructors.
 TEST(PluginLoader, AForeignPluginsConstructorNeverRuns) {

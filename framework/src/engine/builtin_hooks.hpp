@@ -1,6 +1,6 @@
 #pragma once
-// The trainer's own behaviour beyond the step, written as hooks against the public
-// Trainer interface alone: what a plugin hook can do, these do.
+// The trainer's own behaviour around the loop's stages, written as hooks against the
+// public Trainer interface alone: what a plugin hook can do, these do.
 #include <memory>
 #include <vector>
 
@@ -11,20 +11,15 @@ namespace segdistill {
 
 // Sets each optimizer group's LR to base x schedule(iteration) x the group's multiplier.
 std::shared_ptr<Hook> make_lr_hook(double base_lr, std::vector<double> group_multipliers, std::shared_ptr<LrSchedule> schedule);
-// Progress bar, log lines and the train records of metrics.jsonl (every train.log_every).
+// The progress bar and the log's lines of each iteration's record.
 std::shared_ptr<Hook> make_logging_hook();
-// Validates the student every train.eval_every iterations and at the end: eval/iter_N.txt
-// and .json, a val record in metrics.jsonl, then after_evaluation for every hook.
-std::shared_ptr<Hook> make_evaluation_hook();
-// A checkpoint every train.checkpoint_every iterations and at the end.
-std::shared_ptr<Hook> make_checkpoint_hook();
 // train.save_best: checkpoints/best.pt and best.json whenever a validation beats the best
 // mIoU so far; the best so far is part of the run's state, so a resumed run keeps it.
 std::shared_ptr<Hook> make_best_checkpoint_hook();
 
-// train.tensorboard: the logged scalars (every train.log_every) and each validation's
-// metrics, per-class IoU and a grid of val images | labels | predictions, as TensorBoard
-// event files in WORK_DIR/tensorboard.
+// train.tensorboard: the logged records (every train.log_every) and each validation's
+// metrics, per-class IoU and (the student's) a grid of val images | labels | predictions,
+// as TensorBoard event files in WORK_DIR/tensorboard.
 std::shared_ptr<Hook> make_tensorboard_hook();
 
 }  // namespace segdistill

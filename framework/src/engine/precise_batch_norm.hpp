@@ -14,7 +14,7 @@ class Segmentor;
 // batches: the model's forward in eval mode with only those layers in training mode (no
 // dropout: no random number is drawn, so the run's random stream is untouched), no
 // gradients, the batches of a loader of its own (the train split, its pipeline, an order
-// seeded by train.seed and the iteration: a resumed run recomputes the same statistics).
+// seeded by train.seed alone: every validation, and a resumed run's, uses the same batches).
 // In a data-parallel run the ranks average their statistics. The layers keep their
 // momentum; the model is left in training mode. Does nothing when the key is 0.
 void recompute_batch_norm_statistics(Run& run, Segmentor& model);

@@ -11,6 +11,7 @@
 
 #include "engine/data_parallel.hpp"
 #include "engine/loss_scaler.hpp"
+#include "engine/validation_stage.hpp"
 #include "engine/work_dir.hpp"
 #include "segdistill/config/config.hpp"
 #include "segdistill/data/loader.hpp"
@@ -75,9 +76,12 @@ struct Run {
   std::unique_ptr<CollectivesScope> collectives_scope;
   int rank = 0, world_size = 1;
   // Built once at set-up, so that a bad val split fails there and every validation reads
-  // the same list (not the file as it is at that moment).
-  std::optional<DataSplit> validation_split;  // empty: the config has no [data.val] split
-  EvalSection eval_options;
+  // the same list (not the file as it is at that moment). Null: no [data.val] split.
+  std::unique_ptr<ValidationStage> validation;
+  double last_miou = -1;       // the student's, of the last validation
+  IterationMetrics metrics;    // this iteration's values
+  // A resumed checkpoint's hook states ("hooks" group), handed to the hooks after before_run.
+  TensorDict resumed_hook_states;
 
   explicit Run(const Config& c) : config(c) {}
   bool writes_outputs() const { return rank == 0; }
@@ -97,5 +101,8 @@ Checkpoint make_checkpoint(Run& run);
 void restore(Run& run, const std::string& path);
 // Writes the checkpoint of the current iteration (rank 0) and makes it the latest.
 void save(Run& run);
+// Hands each hook its state from the resumed checkpoint (after before_run: a hook builds
+// what the state is loaded into there).
+void restore_hook_states(Run& run);
 
 }  // namespace segdistill

@@ -65,26 +65,6 @@ TensorDict hook_states(const Run& run) {
   return out;
 }
 
-void restore_hook_states(Run& run, const Checkpoint& checkpoint, const std::string& path) {
-  auto group = checkpoint.groups.find("hooks");
-  for (auto& entry : run.hooks) {
-    const std::string prefix = entry.name + ".";
-    TensorDict state;
-    if (group != checkpoint.groups.end())
-      for (const auto& [key, tensor] : group->second)
-        if (key.rfind(prefix, 0) == 0) state[key.substr(prefix.size())] = tensor;
-    if (state.empty()) {
-      if (entry.from_config) logger()->warn("resume: {} holds no state of hook '{}'; it starts afresh", path, entry.name);
-      continue;
-    }
-    try {
-      entry.hook->load_state_dict(state);
-    } catch (const Error& e) {
-      throw Error(path + ": the state of hook '" + entry.name + "' does not fit: " + e.what());
-    }
-  }
-}
-
 }  // namespace
 
 Checkpoint make_checkpoint(Run& run) {
@@ -115,7 +95,7 @@ void restore(Run& run, const std::string& path) {
   if (!run.distillers.empty()) load_state_dict(*run.distiller_container, need("distillers"), path);
   load_sgd_state(*run.optimizer, need("optimizer"), path);
   if (run.scaler.enabled()) run.scaler.load_state_dict(need("loss_scaler"), path);
-  restore_hook_states(run, c, path);
+  if (auto hooks = c.groups.find("hooks"); hooks != c.groups.end()) run.resumed_hook_states = hooks->second;
   const TensorDict& rng = need("rng");
   if (!rng.count("cpu")) throw Error(path + ": the random state 'rng/cpu' is missing (corrupt checkpoint?)");
   set_cpu_random_state(rng.at("cpu"), path + ": the random state 'rng/cpu'");
@@ -143,6 +123,27 @@ void save(Run& run) {
                 (run.last_checkpoint.empty() ? "" : "; the last good checkpoint is " + run.last_checkpoint));
   }
   logger()->debug("saved {}", run.last_checkpoint);
+}
+
+void restore_hook_states(Run& run) {
+  if (run.last_checkpoint.empty() || !run.options.resume) return;
+  const std::string& path = run.last_checkpoint;
+  for (auto& entry : run.hooks) {
+    const std::string prefix = entry.name + ".";
+    TensorDict state;
+    for (const auto& [key, tensor] : run.resumed_hook_states)
+      if (key.rfind(prefix, 0) == 0) state[key.substr(prefix.size())] = tensor;
+    if (state.empty()) {
+      if (entry.from_config) logger()->warn("resume: {} holds no state of hook '{}'; it starts afresh", path, entry.name);
+      continue;
+    }
+    try {
+      entry.hook->load_state_dict(state);
+    } catch (const Error& e) {
+      throw Error(path + ": the state of hook '" + entry.name + "' does not fit: " + e.what());
+    }
+  }
+  run.resumed_hook_states.clear();
 }
 
 }  // namespace segdistill

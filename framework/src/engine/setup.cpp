@@ -126,12 +126,10 @@ void build_hooks(Run& run, double base_lr, std::vector<double> multipliers) {
   };
   add("lr", make_lr_hook(base_lr, std::move(multipliers), schedule), std::nullopt, false);
   add("logging", make_logging_hook(), std::nullopt, false);
-  add("evaluation", make_evaluation_hook(), std::nullopt, false);
-  add("checkpoint", make_checkpoint_hook(), std::nullopt, false);
   if (run.train.save_best) add("best_checkpoint", make_best_checkpoint_hook(), std::nullopt, false);
   if (run.train.tensorboard) add("tensorboard", make_tensorboard_hook(), std::nullopt, false);
   UniqueNames unique;
-  for (const char* builtin : {"lr", "logging", "evaluation", "checkpoint", "best_checkpoint", "tensorboard"}) unique(builtin);
+  for (const char* builtin : {"lr", "logging", "best_checkpoint", "tensorboard"}) unique(builtin);
   const auto tables = run.config.root().tables("hooks");
   for (std::size_t i = 0; i < tables.size(); ++i) {
     HookContext context{"hooks." + std::to_string(i)};
@@ -270,8 +268,7 @@ std::unique_ptr<Run> set_up(const Config& config, const TrainOptions& options) {
           config.path());
   require(!run->train.save_best || has_val, "{}: train.save_best keeps the best validation, but there is no [data.val] split",
           config.path());
-  if (has_val) run->validation_split = build_split(config, "val");
-  run->eval_options = eval_options(config);
+  if (has_val) run->validation = std::make_unique<ValidationStage>(build_split(config, "val"), eval_options(config));
   build_hooks(*run, base_lr, std::move(multipliers));
   if (options.world) connect_ranks(*run);
   open_work_dir(*run);

@@ -10,11 +10,11 @@
 
 #include "engine/builtin_hooks.hpp"
 #include "engine/tensorboard/event_writer.hpp"
-#include "segdistill/config/config.hpp"
 #include "segdistill/core/error.hpp"
 #include "segdistill/core/log.hpp"
 #include "segdistill/data/sections.hpp"
 #include "segdistill/engine/train_section.hpp"
+#include "segdistill/evaluation/evaluation.hpp"
 #include "segdistill/evaluation/evaluator.hpp"
 #include "segdistill/evaluation/inference.hpp"
 #include "segdistill/evaluation/overlay.hpp"
@@ -39,8 +39,7 @@ cv::Mat fit_height(const cv::Mat& image, int interpolation) {
 
 class TensorBoardHook : public Hook {
  public:
-  // After logging (which computes images/s) and validation.
-  int priority() const override { return priority::kBelowNormal + 1; }
+  int priority() const override { return priority::kBelowNormal; }
 
   void before_run(Trainer& trainer) override {
     if (!trainer.writes_outputs()) return;
@@ -49,35 +48,37 @@ class TensorBoardHook : public Hook {
     logger()->info("TensorBoard: {} (tensorboard --logdir {})", writer_->path(), trainer.work_dir());
   }
 
-  void after_iteration(Trainer& trainer) override {
-    if (!writer_) return;
-    const TrainState& s = trainer.state();
-    if (s.iteration % trainer.settings().log_every != 0 && s.iteration != s.total_iterations) return;
-    std::vector<std::pair<std::string, double>> scalars{{"train/lr", s.lr}, {"train/images_per_second", s.images_per_second}};
-    for (const auto& [name, value] : s.losses) scalars.emplace_back("train/" + name, value);
-    writer_->add_scalars(s.iteration, scalars);
+  // What metrics.jsonl records, under train/.
+  void after_record(Trainer&, const IterationRecord& record) override {
+    if (!writer_ || !record.logged) return;
+    std::vector<std::pair<std::string, double>> scalars;
+    for (const auto& [name, value] : *record.values) scalars.emplace_back("train/" + name, value);
+    writer_->add_scalars(record.iteration, scalars);
   }
 
-  void after_evaluation(Trainer& trainer, const Metrics& metrics) override {
+  // The student's under val/ and val_IoU/ with the prediction grid; another validated
+  // model's (the EMA's) under val_<name>/.
+  void after_validation(Trainer& trainer, const ValidationResult& validation) override {
     if (!writer_) return;
-    const std::int64_t step = trainer.state().iteration;
-    if (!split_) split_ = std::make_unique<DataSplit>(build_split(trainer.config(), "val"));
-    const DatasetInfo& info = split_->dataset->info();
-    std::vector<std::pair<std::string, double>> scalars{{"val/mIoU", 100 * metrics.miou},
-                                                        {"val/mAcc", 100 * metrics.macc},
-                                                        {"val/aAcc", 100 * metrics.aacc},
-                                                        {"val/fwIoU", 100 * metrics.fwiou}};
-    for (std::size_t c = 0; c < metrics.classes.size(); ++c)
-      if (!std::isnan(metrics.classes[c].iou)) {
-        const std::string name = c < info.class_names.size() ? info.class_names[c] : std::to_string(c);
-        scalars.emplace_back("val_IoU/" + name, 100 * metrics.classes[c].iou);
-      }
-    writer_->add_scalars(step, scalars);
+    const Metrics& metrics = validation.result->metrics;
+    const std::string prefix = validation.is_student() ? "val/" : "val_" + validation.model + "/";
+    std::vector<std::pair<std::string, double>> scalars{{prefix + "mIoU", 100 * metrics.miou},
+                                                        {prefix + "mAcc", 100 * metrics.macc},
+                                                        {prefix + "aAcc", 100 * metrics.aacc},
+                                                        {prefix + "fwIoU", 100 * metrics.fwiou}};
+    if (validation.is_student()) {
+      const std::vector<std::string>& names = validation.result->class_names;
+      for (std::size_t c = 0; c < metrics.classes.size(); ++c)
+        if (!std::isnan(metrics.classes[c].iou))
+          scalars.emplace_back("val_IoU/" + (c < names.size() ? names[c] : std::to_string(c)), 100 * metrics.classes[c].iou);
+    }
+    writer_->add_scalars(validation.iteration, scalars);
+    if (!validation.is_student()) return;
     try {
-      write_grid(trainer, step);
+      write_grid(trainer, validation.iteration);
     } catch (const std::exception& e) {
       // A picture is a convenience: a sample that cannot be drawn must not stop training.
-      logger()->warn("TensorBoard: no prediction grid at iteration {}: {}", step, e.what());
+      logger()->warn("TensorBoard: no prediction grid at iteration {}: {}", validation.iteration, e.what());
     }
     trainer.student().train();  // inference left it in eval mode
   }
@@ -86,15 +87,16 @@ class TensorBoardHook : public Hook {
   // image | label | prediction for the first val images, at the network's input after the
   // val pipeline (as validation sees them).
   void write_grid(Trainer& trainer, std::int64_t step) {
-    const DatasetInfo& info = split_->dataset->info();
-    const EvalSection options = eval_options(trainer.config());
+    const DataSplit& split = trainer.validation_split();
+    const DatasetInfo& info = split.dataset->info();
+    const EvalSection& options = trainer.eval_options();
     Segmentor& model = trainer.student();
     std::vector<cv::Mat> rows;
-    for (std::size_t i = 0; i < std::min(kGridRows, split_->dataset->size()); ++i) {
-      Sample sample = split_->dataset->load(i);
+    for (std::size_t i = 0; i < std::min(kGridRows, split.dataset->size()); ++i) {
+      Sample sample = split.dataset->load(i);
       const cv::Mat shown = sample.image.clone();
       std::mt19937_64 rng(0);
-      for (const auto& step_transform : split_->pipeline) step_transform->apply(sample, rng);
+      for (const auto& step_transform : split.pipeline) step_transform->apply(sample, rng);
       cv::Mat image = sample.image;
       if (image.type() != CV_32FC3) image.convertTo(image, CV_32FC3);
       const at::Tensor batch =
@@ -126,7 +128,6 @@ class TensorBoardHook : public Hook {
   }
 
   std::unique_ptr<tensorboard::EventWriter> writer_;
-  std::unique_ptr<DataSplit> split_;
 };
 
 }  // namespace

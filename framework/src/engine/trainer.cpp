@@ -2,17 +2,15 @@
 
 #include <ATen/record_function.h>
 
+#include <chrono>
 #include <csignal>
 
 #include <nlohmann/json.hpp>
 
-#include "engine/precise_batch_norm.hpp"
 #include "engine/run.hpp"
 #include "engine/step.hpp"
 #include "segdistill/core/check.hpp"
 #include "segdistill/core/log.hpp"
-#include "segdistill/evaluation/evaluation.hpp"
-#include "segdistill/evaluation/inference.hpp"
 
 namespace segdistill {
 
@@ -37,7 +35,8 @@ class RunTrainer : public Trainer {
 
   const Config& config() const override { return run_.config; }
   const TrainSection& settings() const override { return run_.train; }
-  TrainState& state() override { return run_.state; }
+  const TrainState& state() const override { return run_.state; }
+  IterationMetrics& metrics() override { return run_.metrics; }
   Segmentor& student() override { return *run_.student; }
   torch::optim::Optimizer& optimizer() override { return *run_.optimizer; }
   int rank() const override { return run_.rank; }
@@ -45,40 +44,57 @@ class RunTrainer : public Trainer {
   bool shows_progress() const override { return run_.options.progress; }
   const std::string& work_dir() const override { return run_.work_dir; }
   std::string output_path(const std::string& relative) const override { return run_.work->path(relative); }
-  void write_metrics(const nlohmann::json& record) override {
-    if (run_.writes_outputs()) run_.work->append_metrics(record);
-  }
-  void save_checkpoint() override {
-    if (run_.writes_outputs()) save(run_);
-  }
-  const std::string& last_checkpoint() const override { return run_.last_checkpoint; }
-  bool has_validation() const override { return run_.validation_split.has_value(); }
-
-  EvaluationResult evaluate(Segmentor& model) override {
-    require(has_validation(), "{}: a hook asked for validation, but there is no [data.val] split", run_.config.path());
-    EvaluationOutputs outputs;
-    outputs.workers = static_cast<int>(run_.train.workers);
-    outputs.progress = false;
-    if (run_.parallel) outputs.collectives = &run_.parallel->collectives();
-    if (&model == run_.student.get()) recompute_batch_norm_statistics(run_, model);
-    EvaluationResult result = evaluate_model(model, *run_.validation_split, run_.eval_options, outputs);
-    model.train();
-    return result;
+  bool has_validation() const override { return run_.validation != nullptr; }
+  const DataSplit& validation_split() const override { return stage().split(); }
+  const EvalSection& eval_options() const override { return stage().options(); }
+  void validate_also(const std::string& name, std::shared_ptr<Segmentor> model) override {
+    require(has_validation(), "{}: a hook asked for '{}' to be validated, but there is no [data.val] split", run_.config.path(),
+            name);
+    run_.validation->add_model(name, std::move(model));
   }
 
-  void publish_evaluation(const Metrics& metrics) override {
-    run_.state.last_miou = metrics.miou;
-    for (auto& entry : run_.hooks) entry.hook->after_evaluation(*this, metrics);
-  }
-
-  template <class Point>
-  void call_hooks(Point point) {
-    for (auto& entry : run_.hooks) ((*entry.hook).*point)(*this);
+  template <class Point, class... Args>
+  void call_hooks(Point point, const Args&... args) {
+    for (auto& entry : run_.hooks) ((*entry.hook).*point)(*this, args...);
   }
 
  private:
+  const ValidationStage& stage() const {
+    require(has_validation(), "{}: a hook asked for the validation split, but there is no [data.val] split", run_.config.path());
+    return *run_.validation;
+  }
+
   Run& run_;
 };
+
+// Images per second since training started, as the loop measures it.
+class Throughput {
+ public:
+  Throughput() : since_(std::chrono::steady_clock::now()) {}
+  double add(std::int64_t images) {
+    images_ += images;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - since_).count();
+    return seconds > 0 ? static_cast<double>(images_) / seconds : 0;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point since_;
+  std::int64_t images_ = 0;
+};
+
+// The iteration's record, built once: metrics.jsonl (every train.log_every and the last
+// iteration, rank 0), then every hook's after_record.
+void record_iteration(Run& run, RunTrainer& trainer) {
+  const TrainState& s = run.state;
+  IterationRecord record{s.iteration, s.epoch, &run.metrics.values(),
+                         s.iteration % run.train.log_every == 0 || s.iteration == s.total_iterations};
+  if (record.logged && run.writes_outputs()) {
+    nlohmann::json line{{"type", "train"}, {"iter", s.iteration}, {"epoch", s.epoch}};
+    for (const auto& [name, value] : run.metrics.values()) line[name] = value;
+    run.work->append_metrics(line);
+  }
+  trainer.call_hooks(&Hook::after_record, record);
+}
 
 void set_training_modes(Run& run) {
   run.student->train();
@@ -105,7 +121,9 @@ TrainSummary run_training(const Config& config, const TrainOptions& options) {
   logger()->info("training {} iterations ({} per epoch) on {} in {}", state.total_iterations, state.batches_per_epoch,
                  run.device.str(), run.work_dir);
   trainer.call_hooks(&Hook::before_run);
+  restore_hook_states(run);
   set_training_modes(run);
+  Throughput throughput;
   std::int64_t loader_epoch = -1;
   while (state.iteration < state.total_iterations) {
     state.epoch = state.iteration / state.batches_per_epoch;
@@ -121,14 +139,23 @@ TrainSummary run_training(const Config& config, const TrainOptions& options) {
       batch = run.loader->next();
     }
     require(batch.has_value(), "data.train: the epoch ended early (every sample of a batch was skipped as bad)");
+    run.metrics.clear();
     trainer.call_hooks(&Hook::before_iteration);
     StepResult step = run_step(run, *batch);
-    state.losses = std::move(step.losses);
     state.iteration += 1;
     {
       RECORD_USER_SCOPE("segdistill::hooks");
+      for (const auto& [name, value] : step.losses) run.metrics.put(name, value, "the training step");
+      run.metrics.put("images_per_second", throughput.add(run.train.batch_size), "the training loop");
       trainer.call_hooks(&Hook::after_iteration);
+      record_iteration(run, trainer);
     }
+    if (run.validation && ValidationStage::due(run.train, state))
+      run.last_miou = run.validation->run(run, [&](const ValidationResult& r) { trainer.call_hooks(&Hook::after_validation, r); });
+    else if (!run.validation && state.iteration == state.total_iterations)
+      logger()->info("no [data.val]: no validation");
+    if ((state.iteration % run.train.checkpoint_every == 0 || state.iteration == state.total_iterations) && run.writes_outputs())
+      save(run);
     if (run.parallel ? step.stop_requested : stop_signal().load() != 0) stop_after_signal(run);
   }
   trainer.call_hooks(&Hook::after_run);
@@ -136,7 +163,7 @@ TrainSummary run_training(const Config& config, const TrainOptions& options) {
   summary.work_dir = run.work_dir;
   summary.last_checkpoint = run.last_checkpoint;
   summary.iterations = state.iteration;
-  summary.final_miou = state.last_miou;
+  summary.final_miou = run.last_miou;
   summary.skipped_samples = run.loader->skipped_samples();
   if (summary.skipped_samples) logger()->warn("{} bad samples were skipped", summary.skipped_samples);
   return summary;

@@ -41,6 +41,17 @@ bool is_plugin_filename(const std::string& filename) {
 
 namespace {
 
+// What a plugin author must change, for a plugin of the API before this one.
+std::string api_changes_since(std::uint32_t version) {
+  if (version != kSdkApiVersion - 1) return "";
+  return ". API 5 changed: a distiller derives from PairDistiller (forward(student, teacher) of two tensors) or "
+         "LevelDistiller (two lists) and registers with add_distiller, which declares what it takes; DistillerContext's "
+         "student/teacher became student()/teacher(); hooks observe the loop's validation (after_validation) and each "
+         "iteration's record (after_record, values in trainer.metrics()) instead of calling evaluate(), "
+         "publish_evaluation() and write_metrics(); load_state_dict comes after before_run. plugins/examples/README.md, "
+         "'From API 4 to API 5', shows each change";
+}
+
 std::string signature_text(const char* compiler, const char* torch_version, int abi) {
   return std::string("LibTorch ") + torch_version + ", _GLIBCXX_USE_CXX11_ABI=" + std::to_string(abi) + ", " + compiler;
 }
@@ -70,7 +81,7 @@ const LoadedPlugin* PluginLoader::load(const std::string& path) {
   const std::uint32_t declared = plugin_api_version_from_file(canonical);
   if (declared != kSdkApiVersion)
     throw Error("plugin " + path + ": built for segdistill SDK API version " + std::to_string(declared) +
-                ", but this segdistill supports API version " + std::to_string(kSdkApiVersion) +
+                ", but this segdistill supports API version " + std::to_string(kSdkApiVersion) + api_changes_since(declared) +
                 "; rebuild the plugin against this SDK (refused before loading: none of its code ran)");
 
   boost::dll::shared_library library;
@@ -91,7 +102,7 @@ const LoadedPlugin* PluginLoader::load(const std::string& path) {
   if (descriptor->api_version != kSdkApiVersion)
     throw Error("plugin " + path + ": built for segdistill SDK API version " + std::to_string(descriptor->api_version) +
                 ", but this segdistill supports API version " + std::to_string(kSdkApiVersion) +
-                "; rebuild the plugin against this SDK");
+                api_changes_since(descriptor->api_version) + "; rebuild the plugin against this SDK");
   check_signature(path, *descriptor);
 
   const std::string name = descriptor->name ? descriptor->name : "";

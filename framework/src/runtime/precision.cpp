@@ -70,18 +70,6 @@ Precision parse_precision(const std::string& text, const std::string& key) {
   throw Error(key + ": unknown precision '" + text + "'; valid: fp32, bf16, fp16");
 }
 
-const char* precision_name(Precision precision) {
-  switch (precision) {
-    case Precision::kBf16:
-      return "bf16";
-    case Precision::kFp16:
-      return "fp16";
-    case Precision::kFp32:
-      break;
-  }
-  return "fp32";
-}
-
 // False when oneDNN's dispatch is capped below its bf16 kernels (ONEDNN_MAX_CPU_ISA, or the
 // older DNNL_MAX_CPU_ISA, as `tools/test.sh --cpu-kernels` sets them to emulate an older
 // CPU): oneDNN then emulates bf16 as on a CPU without the instructions.

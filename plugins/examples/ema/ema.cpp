@@ -1,15 +1,15 @@
 // Example hook plugin: an exponential moving average (EMA) of the student's weights,
 //   ema = decay * ema + (1 - decay) * student   after every `every` iterations,
-// validated whenever the student is (a "val_ema" record in metrics.jsonl) and saved at
-// the end as WORK_DIR/ema/iter_N.pt, a checkpoint `segdistill eval` reads. Its state
-// travels in the run's checkpoints, so --resume continues the average exactly.
+// validated by the run's validation stage whenever the student is (a "val_ema" record in
+// metrics.jsonl, tables in eval/ema/) and saved at the end as WORK_DIR/ema/iter_N.pt, a
+// checkpoint `segdistill eval` reads. Its state travels in the run's checkpoints, so
+// --resume continues the average exactly.
 //
 // A complete hook in one file, written against the SDK alone; the guide in
 // plugins/examples/README.md walks through it.
 #include <unordered_set>
 
 #include <torch/torch.h>
-#include <nlohmann/json.hpp>
 
 #include "segdistill/sdk.hpp"
 
@@ -29,7 +29,8 @@ struct EmaOptions {
     s.field("start", &EmaOptions::start, "iteration of the first update; the average copies the student before")
         .default_value(0)
         .at_least(0);
-    s.field("evaluate", &EmaOptions::evaluate, "validate the average whenever the student is validated").default_value(true);
+    s.field("evaluate", &EmaOptions::evaluate, "validate the average whenever the student is validated (with a [data.val])")
+        .default_value(true);
     s.field("save", &EmaOptions::save, "write WORK_DIR/ema/iter_N.pt at the end").default_value(true);
   }
 };
@@ -44,30 +45,14 @@ class EmaHook : public Hook {
   void before_run(Trainer& trainer) override {
     average_ = build_copy(trainer);
     pair_up(trainer.student());
-    if (!pending_state_.empty()) {
-      segdistill::load_state_dict(*average_, pending_state_, config_key_ + " (EMA state in the resumed checkpoint)");
-      pending_state_.clear();
-    } else {
-      copy_from();
-    }
+    copy_from();
+    if (options_.evaluate && trainer.has_validation()) trainer.validate_also("ema", average_);
   }
 
   void after_iteration(Trainer& trainer) override {
     const std::int64_t iteration = trainer.state().iteration;
     if (iteration < options_.start) return copy_from();
     if ((iteration - options_.start) % options_.every == 0) update();
-  }
-
-  void after_evaluation(Trainer& trainer, const Metrics& student) override {
-    if (!options_.evaluate) return;
-    const EvaluationResult r = trainer.evaluate(*average_);
-    logger()->info("EMA validation at iteration {}: mIoU {:.2f} (student {:.2f})", trainer.state().iteration,
-                   100 * r.metrics.miou, 100 * student.miou);
-    trainer.write_metrics({{"type", "val_ema"},
-                           {"iter", trainer.state().iteration},
-                           {"mIoU", r.metrics.miou},
-                           {"mAcc", r.metrics.macc},
-                           {"aAcc", r.metrics.aacc}});
   }
 
   void after_run(Trainer& trainer) override {
@@ -78,9 +63,11 @@ class EmaHook : public Hook {
     logger()->info("EMA weights: {}", path);
   }
 
-  TensorDict state_dict() const override { return average_ ? segdistill::state_dict(*average_) : pending_state_; }
-  // Called before before_run on --resume, when the network does not exist yet.
-  void load_state_dict(const TensorDict& state) override { pending_state_ = state; }
+  TensorDict state_dict() const override { return segdistill::state_dict(*average_); }
+  // On --resume, after before_run built the average.
+  void load_state_dict(const TensorDict& state) override {
+    segdistill::load_state_dict(*average_, state, config_key_ + " (EMA state in the resumed checkpoint)");
+  }
 
  private:
   // A second network of the student's architecture. Building draws initial weights from
@@ -141,7 +128,6 @@ class EmaHook : public Hook {
   EmaOptions options_;
   std::string config_key_;
   std::shared_ptr<Segmentor> average_;
-  TensorDict pending_state_;
   std::vector<Pair> pairs_;
 };
 

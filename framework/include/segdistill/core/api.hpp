@@ -15,5 +15,9 @@ namespace segdistill {
 // 3: Backbone::pretrained_ignored_prefixes (a new virtual), modeling/init.hpp.
 // 4: feature lists for multi-level distillers: DistillerContext::student_levels and
 //    teacher_levels, Distiller::takes_feature_lists (a new virtual).
-inline constexpr unsigned kSdkApiVersion = 4;
+// 5: distillers declare what they take: PairDistiller / LevelDistiller and
+//    PluginRegistrar::add_distiller (DistillerContext::student_features, student()); the
+//    loop validates and records (Trainer::metrics(), validate_also(), Hook::after_record,
+//    after_validation); hook state is loaded after before_run.
+inline constexpr unsigned kSdkApiVersion = 5;
 }  // namespace segdistill

@@ -1,22 +1,26 @@
 #pragma once
-// Hooks: code that runs at fixed points of training, in priority order. Everything the
-// trainer does besides the step itself is a hook: the LR schedule, logging and the
-// progress bar, validation, checkpoints. A plugin registers its own in hooks() and a
-// config adds it with
+// Hooks: code that runs at fixed points of training, in priority order. The loop itself
+// runs the step, records each iteration's metrics, validates and saves checkpoints; hooks
+// act around it (the LR schedule) and observe what it produced (the progress bar,
+// TensorBoard, the best checkpoint). A plugin registers its own in hooks() and a config
+// adds it with
 //
 //   [[hooks]]
 //   type = "ema"          # the registered name
 //   priority = "low"      # optional: a name below or a number, lower runs first
 //   decay = 0.999         # the hook's own keys
 //
-// A hook sees the run through Trainer. Its state_dict() is saved in every checkpoint
-// and handed back to load_state_dict() on --resume, so a resumed run continues exactly.
+// One iteration: before_iteration hooks, the step, after_iteration hooks, after_record
+// hooks (with the iteration's record), then when due the validation stage
+// (after_validation hooks, once per validated model) and the checkpoint, which therefore
+// holds everything the iteration did. A hook sees the run through Trainer. Its
+// state_dict() is saved in every checkpoint and, on --resume, handed to load_state_dict()
+// after before_run, so a resumed run continues exactly.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "segdistill/checkpoint/checkpoint.hpp"
 #include "segdistill/core/api.hpp"
@@ -29,13 +33,13 @@ namespace segdistill {
 
 class Config;
 class Segmentor;
+struct DataSplit;
+struct EvalSection;
 struct EvaluationResult;
-struct Metrics;
 struct TrainSection;
 
 // Named priorities (lower runs first), as mmengine's. The built-in hooks use: LR
-// schedule kVeryHigh, logging kNormal, validation kBelowNormal, checkpoints kLow, so a
-// checkpoint is written after everything the iteration records.
+// schedule kVeryHigh, progress bar kNormal, best checkpoint kLow, TensorBoard kBelowNormal.
 namespace priority {
 inline constexpr int kHighest = 0;
 inline constexpr int kVeryHigh = 10;
@@ -51,18 +55,49 @@ inline constexpr int kLowest = 100;
 // The priority a name ("very_high", "normal", ...) stands for; nullopt for other names.
 SEGDISTILL_API std::optional<int> priority_from_name(const std::string& name);
 
-// Where a run stands; the trainer updates it, hooks read it (and may add to `losses`).
+// Where a run stands; the loop updates it, hooks read it.
 struct TrainState {
   std::int64_t iteration = 0;  // iterations done
   std::int64_t total_iterations = 0;
   std::int64_t epoch = 0;
   std::int64_t batches_per_epoch = 0;
-  double lr = 0;  // base LR of this iteration (the backbone's)
-  // Of the last iteration, averaged over ranks: "loss" (the total), "loss_ce" (or the
-  // configured loss), "loss_<distiller>" and each of its terms "loss_<distiller>.<term>".
-  std::map<std::string, double> losses;
-  double images_per_second = 0;
-  double last_miou = -1;  // of the last validation; -1 before one
+};
+
+// One iteration's values, by name. Each value has one writer: the step writes "loss",
+// "loss_ce" (or the configured loss), "loss_<distiller>" and each of a distiller's terms
+// "loss_<distiller>.<term>" (averaged over ranks); the loop "images_per_second"; the LR
+// hook "lr"; a hook may add its own. Emptied when an iteration starts.
+class SEGDISTILL_API IterationMetrics {
+ public:
+  // Error when `name` was already written this iteration, naming both writers.
+  void put(const std::string& name, double value, const std::string& writer);
+  std::optional<double> find(const std::string& name) const;
+  // Error naming `name` and the values there are when it was not written.
+  double at(const std::string& name) const;
+  const std::map<std::string, double>& values() const { return values_; }
+  void clear();
+
+ private:
+  std::map<std::string, double> values_;
+  std::map<std::string, std::string> writers_;
+};
+
+// What an iteration recorded, built once by the loop after every after_iteration hook:
+// metrics.jsonl, TensorBoard and the console show these values.
+struct IterationRecord {
+  std::int64_t iteration = 0;
+  std::int64_t epoch = 0;
+  const std::map<std::string, double>* values = nullptr;  // IterationMetrics::values()
+  // A train.log_every iteration (or the last): the loop wrote it to metrics.jsonl.
+  bool logged = false;
+};
+
+// One model's validation by the loop's validation stage.
+struct ValidationResult {
+  std::string model;  // "student", or the name a hook validates its model under ("ema")
+  std::int64_t iteration = 0;
+  const EvaluationResult* result = nullptr;
+  bool is_student() const { return model == "student"; }
 };
 
 // What hooks see of a run.
@@ -72,12 +107,12 @@ class SEGDISTILL_API Trainer {
 
   virtual const Config& config() const = 0;
   virtual const TrainSection& settings() const = 0;  // the [train] section
-  virtual TrainState& state() = 0;
+  virtual const TrainState& state() const = 0;
+  virtual IterationMetrics& metrics() = 0;  // this iteration's
   virtual Segmentor& student() = 0;
   virtual torch::optim::Optimizer& optimizer() = 0;
 
-  // Data-parallel runs: rank 0 alone writes outputs; every rank runs every hook, so
-  // collective work (evaluate) happens on all of them.
+  // Data-parallel runs: rank 0 alone writes outputs; every rank runs every hook.
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
   bool writes_outputs() const { return rank() == 0; }
@@ -86,19 +121,15 @@ class SEGDISTILL_API Trainer {
   virtual const std::string& work_dir() const = 0;
   // `relative` inside the work dir, its parent folders created.
   virtual std::string output_path(const std::string& relative) const = 0;
-  // Appends a record to metrics.jsonl (rank 0; other ranks ignore it).
-  virtual void write_metrics(const nlohmann::json& record) = 0;
-  // Saves a checkpoint of the current iteration now (rank 0), hooks' state included.
-  virtual void save_checkpoint() = 0;
-  virtual const std::string& last_checkpoint() const = 0;
 
-  // The [data.val] split exists.
+  // The validation stage's split and [eval] options; Error when there is no [data.val].
   virtual bool has_validation() const = 0;
-  // Runs `model` over the validation split with the [eval] options (every rank its
-  // share in a data-parallel run) and returns to training mode. Writes nothing.
-  virtual EvaluationResult evaluate(Segmentor& model) = 0;
-  // Tells every hook (after_evaluation) that the student was validated.
-  virtual void publish_evaluation(const Metrics& metrics) = 0;
+  virtual const DataSplit& validation_split() const = 0;
+  virtual const EvalSection& eval_options() const = 0;
+  // Asks the validation stage to validate `model` too, under `name`, whenever it validates
+  // the student (call in before_run): a "val_<name>" record in metrics.jsonl, its tables
+  // in eval/<name>/ and after_validation for every hook.
+  virtual void validate_also(const std::string& name, std::shared_ptr<Segmentor> model) = 0;
 };
 
 // What a hook is built for.
@@ -113,12 +144,16 @@ class SEGDISTILL_API Hook {
 
   virtual void before_run(Trainer&) {}
   virtual void before_iteration(Trainer&) {}
+  // After the step; may add values to trainer.metrics().
   virtual void after_iteration(Trainer&) {}
-  // After each validation of the student, before the iteration's checkpoint.
-  virtual void after_evaluation(Trainer&, const Metrics&) {}
+  // Every iteration, with the values every after_iteration hook saw written.
+  virtual void after_record(Trainer&, const IterationRecord&) {}
+  // After each validation of a model, before the iteration's checkpoint.
+  virtual void after_validation(Trainer&, const ValidationResult&) {}
   virtual void after_run(Trainer&) {}
 
-  // Saved in checkpoints under hooks/<name>.<key>; empty for a hook without state.
+  // Saved in checkpoints under hooks/<name>.<key>; empty for a hook without state. On
+  // --resume, load_state_dict gets it after before_run.
   virtual TensorDict state_dict() const { return {}; }
   virtual void load_state_dict(const TensorDict&) {}
 };

@@ -15,7 +15,6 @@ enum class Precision { kFp32, kBf16, kFp16 };
 
 // "fp32", "bf16" or "fp16"; anything else is an Error naming `key`.
 SEGDISTILL_API Precision parse_precision(const std::string& text, const std::string& key);
-SEGDISTILL_API const char* precision_name(Precision precision);
 
 // True when this CPU runs bf16 dot products in hardware (AVX512-BF16 or AMX-BF16) and
 // oneDNN's dispatch is not capped below them (ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA):
