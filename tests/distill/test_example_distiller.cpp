@@ -90,7 +90,7 @@ std::shared_ptr<Distiller> channel_wise(std::int64_t student_channels, std::int6
   return distillers().create(config.root().table("d"), context);
 }
 
-// The CIRKD facts' input generator (../shared/reference/cirkd_toolbox.md, 1.16): an LCG
+// The input generator of the CIRKD toolbox's reference values (its facts, section 1.16): an LCG
 // filled row-major, value = scale (2 state / 2^32 - 1).
 at::Tensor lcg(const std::vector<std::int64_t>& shape, std::uint32_t seed, double scale = 1.0) {
   at::Tensor out = torch::empty(shape, torch::kDouble);

@@ -103,6 +103,25 @@ void print_sections(SchemaFormat format) {
   }
 }
 
+// What a distiller takes, as it declared at registration.
+std::string distiller_inputs_text(const std::string& name, bool md) {
+  const DistillerInputs& inputs = distillers().inputs(name);
+  const auto code = [&](const std::string& text) { return md ? "`" + text + "`" : text; };
+  const auto names = [&](const std::vector<std::string>& list) {
+    std::string out;
+    for (const auto& n : list) out += (out.empty() ? "" : ", ") + n;
+    return code(out);
+  };
+  std::string text = inputs.levels ? "Takes a list of features of each network (" + code("student_features") + ", " +
+                                         code("teacher_features") + ")"
+                                   : "Takes one feature of each network (" + code("student_feature") + ", " +
+                                         code("teacher_feature") + ")";
+  if (!inputs.defaults.student.empty())
+    text += "; by default " + names(inputs.defaults.student) + " of the student and " + names(inputs.defaults.teacher) +
+            " of the teacher";
+  return text + ".";
+}
+
 void print_entries(const RegistryBase& registry, const std::vector<RegistryEntryInfo>& entries, SchemaFormat format) {
   const bool md = format == SchemaFormat::Markdown;
   if (entries.empty()) std::cout << "No " << registry.kind() << " are registered.\n" << (md ? "\n" : "");
@@ -110,9 +129,11 @@ void print_entries(const RegistryBase& registry, const std::vector<RegistryEntry
     if (md) {
       std::cout << "### `" << registry.kind() << "." << e.name << "`\n\n"
                 << e.help << " (plugin `" << plugin_name(e.origin) << "`; `type = \"" << e.name << "\"`)\n\n";
+      if (&registry == &distillers()) std::cout << distiller_inputs_text(e.name, true) << "\n\n";
     } else {
       std::cout << registry.kind() << "." << e.name << ": " << e.help << "\n  from " << e.origin << "\n  type = \"" << e.name
                 << "\"\n";
+      if (&registry == &distillers()) std::cout << "  " << distiller_inputs_text(e.name, false) << "\n";
     }
     print_fields(e.schema, format);
     if (!md) std::cout << "\n";

@@ -7,9 +7,17 @@
 #include "config/document.hpp"
 #include "segdistill/core/closest_match.hpp"
 #include "segdistill/core/error.hpp"
-#include "segdistill/plugin/registries.hpp"
 
 namespace segdistill {
+
+namespace {
+ComponentValidator& component_validator() {
+  static ComponentValidator validator = nullptr;
+  return validator;
+}
+}  // namespace
+
+void set_component_validator(ComponentValidator validator) { component_validator() = validator; }
 
 const char* value_type_name(ValueType type) {
   switch (type) {
@@ -177,11 +185,11 @@ class FieldReader {
   }
 
   void validate_components(const ConfigValue& value) const {
-    const RegistryBase* registry = find_registry(spec_.component_kind);
-    if (!registry) return;
-    if (const auto* table = std::get_if<ConfigTable>(&value)) registry->validate(*table);
+    const ComponentValidator validate = component_validator();
+    if (!validate || spec_.component_kind.empty()) return;
+    if (const auto* table = std::get_if<ConfigTable>(&value)) validate(spec_.component_kind, *table);
     if (const auto* list = std::get_if<std::vector<ConfigTable>>(&value))
-      for (const auto& t : *list) registry->validate(t);
+      for (const auto& t : *list) validate(spec_.component_kind, t);
   }
 
   const ConfigTable& table_;

@@ -50,4 +50,13 @@ RegistryBase* find_registry(const std::string& kind) {
   return nullptr;
 }
 
+namespace {
+// A schema's component fields (model.backbone = {type = ...}) are checked against these
+// registries: the config layer below asks through set_component_validator.
+void validate_component(const std::string& kind, const ConfigTable& component) {
+  if (const RegistryBase* registry = find_registry(kind)) registry->validate(component);
+}
+const bool kComponentValidatorSet = (set_component_validator(&validate_component), true);
+}  // namespace
+
 }  // namespace segdistill

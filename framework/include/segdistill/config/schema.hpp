@@ -35,6 +35,12 @@ struct SchemaSpec {
   std::vector<FieldSpec> fields;
 };
 
+// How a field's `type = NAME` table (a FieldSpec with a component_kind) is checked: set by
+// the plugin layer, which owns the registries (plugin/registries.cpp). Unset: only the
+// field's own type is checked.
+using ComponentValidator = void (*)(const std::string& kind, const ConfigTable& component);
+SEGDISTILL_API void set_component_validator(ComponentValidator validator);
+
 // Reads every field of `spec` from `table`: unknown keys, wrong types, missing required
 // keys and values outside the allowed set or range are Errors naming file:line and the
 // dotted key path. `ignored_keys` are read by someone else (a registry's `type`).

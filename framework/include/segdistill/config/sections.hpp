@@ -84,11 +84,26 @@ struct SectionSpec {
   SchemaSpec schema;
   bool array_of_tables = false;  // [[key]]
   std::string component_kind;    // an array of registry components ([[distillers]])
-  // Checks beyond the schema (a split's pipeline), of each table of an array; may be empty.
+  // Checks beyond the schema (a split's pipeline); of an array, each table whole (its
+  // registry entry's keys too). May be empty.
   std::function<void(const ConfigTable&)> extra_check;
+  int order = 0;  // place in config_sections()
 };
 
-// Every section the SDK knows, in the order of docs/architecture.md.
+// Adds a top-level section. Each layer registers the sections it reads, from its own
+// source (a static SectionRegistration), so that this layer needs to know none of them.
+SEGDISTILL_API void register_config_section(SectionSpec section);
+struct SectionRegistration {
+  explicit SectionRegistration(SectionSpec section) { register_config_section(std::move(section)); }
+};
+
+// Places of the sections, in the order of docs/architecture.md.
+namespace section_order {
+inline constexpr int kModel = 10, kTeacher = 20, kDistillers = 30, kHooks = 40, kTrain = 50, kData = 60, kEval = 70,
+                     kPlugins = 80;
+}  // namespace section_order
+
+// Every section registered, by order.
 SEGDISTILL_API const std::vector<SectionSpec>& config_sections();
 
 // Validates a resolved config: unknown sections, and every key of every section and of
