@@ -116,7 +116,7 @@ class SEGDISTILL_API Trainer {
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
   bool writes_outputs() const { return rank() == 0; }
-  virtual bool shows_progress() const = 0;  // a progress bar is wanted (--no-progress turns it off)
+  virtual bool shows_progress() const = 0;  // a progress bar is wanted (TrainOptions::progress)
 
   virtual const std::string& work_dir() const = 0;
   // `relative` inside the work dir, its parent folders created.
@@ -146,7 +146,7 @@ class SEGDISTILL_API Hook {
   virtual void before_iteration(Trainer&) {}
   // After the step; may add values to trainer.metrics().
   virtual void after_iteration(Trainer&) {}
-  // Every iteration, with the values every after_iteration hook saw written.
+  // Every iteration, with every value the iteration wrote (after_iteration hooks' included).
   virtual void after_record(Trainer&, const IterationRecord&) {}
   // After each validation of a model, before the iteration's checkpoint.
   virtual void after_validation(Trainer&, const ValidationResult&) {}
