@@ -15,8 +15,8 @@ case "${1:-}" in -h | --help | "") awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print;
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=describe_cpu.sh
 source "$root/tools/bench/describe_cpu.sh"
-before="$1"
-after="${2:-$root/build/bin/segdistill}"
+before="$(realpath "$1")"
+after="$(realpath "${2:-$root/build/bin/segdistill}")"
 rounds="${3:-3}"
 threads="${THREADS:-2}"
 [ "$rounds" -ge 3 ] || { echo "engine_overhead.sh: at least 3 rounds" >&2; exit 2; }
