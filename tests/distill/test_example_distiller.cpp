@@ -26,9 +26,7 @@ std::shared_ptr<Distiller> attention_transfer(std::int64_t student_channels, std
   return distillers().create(config.root().table("at"), context);
 }
 
-at::Tensor loss(Distiller& d, const at::Tensor& s, const at::Tensor& t) {
-  return d.distill({s}, {t}).at("attention_transfer");
-}
+at::Tensor loss(Distiller& d, const at::Tensor& s, const at::Tensor& t) { return d.distill({s}, {t}).at("attention_transfer"); }
 
 TEST(ExampleAttentionTransfer, HandComputedMapsOfDifferentChannelCounts) {
   auto d = attention_transfer(1, 3);
@@ -130,7 +128,8 @@ TEST(ExampleChannelWise, DifferentChannelCountsGoThroughATrainedConvAndDivideByT
       sum += (p_t * (p_t.log() - log_p_s)).sum().item<double>();
     }
   const double expected = sum * 4.0 / (2 * 3);  // T^2 / (N C_student)
-  EXPECT_TRUE(segdistill_test::within("channel_wise vs the formula (relative)", std::abs(loss.item<double>() / expected - 1), 1e-12));
+  EXPECT_TRUE(
+      segdistill_test::within("channel_wise vs the formula (relative)", std::abs(loss.item<double>() / expected - 1), 1e-12));
   loss.backward();
   EXPECT_GT(s.grad().abs().max().item<double>(), 0.0);
   EXPECT_GT(parameters["align.weight"].grad().abs().max().item<double>(), 0.0);

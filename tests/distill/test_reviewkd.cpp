@@ -174,8 +174,8 @@ TEST(DistillerKeys, ListsAreForLevelDistillersAndDefaultsFillWhatIsNotNamed) {
   message = segdistill_test::error_of([&] { keys_of("kd", "student_features = [\"a\"]\nteacher_features = [\"a\"]\n"); });
   EXPECT_NE(message.find("distillers.0.student_features"), std::string::npos) << message;
   EXPECT_NE(message.find("'kd' distils one feature pair"), std::string::npos) << message;
-  message = segdistill_test::error_of(
-      [&] { keys_of("reviewkd", "student_features = [\"a\", \"b\"]\nteacher_features = [\"a\"]\n"); });
+  message =
+      segdistill_test::error_of([&] { keys_of("reviewkd", "student_features = [\"a\", \"b\"]\nteacher_features = [\"a\"]\n"); });
   EXPECT_NE(message.find("2 student features and 1 teacher features"), std::string::npos) << message;
   message = segdistill_test::error_of([&] { keys_of("reviewkd", "student_features = []\nteacher_features = []\n"); });
   EXPECT_NE(message.find("empty"), std::string::npos) << message;

@@ -61,8 +61,9 @@ TEST(PluginLoader, WrongApiVersionIsRefusedWithBothVersions) {
 TEST(PluginLoader, AnApi4PluginIsToldWhatApi5Changed) {
   const std::string path = test_plugin_file("api4", "test_api4");
   const std::string message = load_error(path);
-  EXPECT_EQ(message.rfind("plugin " + path + ": built for segdistill SDK API version 4, but this segdistill supports API version 5. "
-                          "API 5 changed: a distiller derives from PairDistiller",
+  EXPECT_EQ(message.rfind("plugin " + path +
+                              ": built for segdistill SDK API version 4, but this segdistill supports API version 5. "
+                              "API 5 changed: a distiller derives from PairDistiller",
                           0),
             0u)
       << message;

@@ -49,8 +49,7 @@ int main(int argc, char** argv) {
   double loss = 0;
   const auto step = [&] {
     fs.mutable_grad() = at::Tensor();
-    const auto total =
-        pg->distill({fs}, {ft}).at("tat_patch_group") * 1.0 + ap->distill({fs}, {ft}).at("tat_anchor_point") * 0.4;
+    const auto total = pg->distill({fs}, {ft}).at("tat_patch_group") * 1.0 + ap->distill({fs}, {ft}).at("tat_anchor_point") * 0.4;
     total.backward();
     return total.item<double>();
   };

@@ -16,12 +16,20 @@ std::vector<SectionSpec>& registered_sections() {
 
 // The sections this layer itself declares (sections.hpp); the others are registered by
 // the layers that read them.
-const SectionRegistration kModelSection{
-    {"model", "the network trained (the student of a distillation run)", schema_of<ModelSection>(), false, "", {},
-     section_order::kModel}};
-const SectionRegistration kTeacherSection{
-    {"teacher", "the frozen network a distillation run learns from", schema_of<TeacherSection>(), false, "", {},
-     section_order::kTeacher}};
+const SectionRegistration kModelSection{{"model",
+                                         "the network trained (the student of a distillation run)",
+                                         schema_of<ModelSection>(),
+                                         false,
+                                         "",
+                                         {},
+                                         section_order::kModel}};
+const SectionRegistration kTeacherSection{{"teacher",
+                                           "the frozen network a distillation run learns from",
+                                           schema_of<TeacherSection>(),
+                                           false,
+                                           "",
+                                           {},
+                                           section_order::kTeacher}};
 const SectionRegistration kPluginsSection{
     {"plugins", "where plugin libraries are found", schema_of<PluginsSection>(), false, "", {}, section_order::kPlugins}};
 

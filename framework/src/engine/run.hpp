@@ -78,8 +78,8 @@ struct Run {
   // Built once at set-up, so that a bad val split fails there and every validation reads
   // the same list (not the file as it is at that moment). Null: no [data.val] split.
   std::unique_ptr<ValidationStage> validation;
-  double last_miou = -1;       // the student's, of the last validation
-  IterationMetrics metrics;    // this iteration's values
+  double last_miou = -1;     // the student's, of the last validation
+  IterationMetrics metrics;  // this iteration's values
   // A resumed checkpoint's hook states ("hooks" group), handed to the hooks after before_run.
   TensorDict resumed_hook_states;
 

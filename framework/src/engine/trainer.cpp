@@ -96,6 +96,26 @@ void record_iteration(Run& run, RunTrainer& trainer) {
   trainer.call_hooks(&Hook::after_record, record);
 }
 
+// The loop's stages after the step: the iteration's metrics, after_iteration hooks, the
+// record, validation when due, and last the checkpoint when due: it never precedes its
+// iteration's records, so a run killed in between redoes them on resume.
+void finish_iteration(Run& run, RunTrainer& trainer, const StepResult& step, Throughput& throughput) {
+  const TrainState& state = run.state;
+  {
+    RECORD_USER_SCOPE("segdistill::hooks");
+    for (const auto& [name, value] : step.losses) run.metrics.put(name, value, "the training step");
+    run.metrics.put("images_per_second", throughput.add(run.train.batch_size), "the training loop");
+    trainer.call_hooks(&Hook::after_iteration);
+    record_iteration(run, trainer);
+  }
+  if (run.validation && ValidationStage::due(run.train, state))
+    run.last_miou = run.validation->run(run, [&](const ValidationResult& r) { trainer.call_hooks(&Hook::after_validation, r); });
+  else if (!run.validation && state.iteration == state.total_iterations)
+    logger()->info("no [data.val]: no validation");
+  if ((state.iteration % run.train.checkpoint_every == 0 || state.iteration == state.total_iterations) && run.writes_outputs())
+    save(run);
+}
+
 void set_training_modes(Run& run) {
   run.student->train();
   if (run.teacher) run.teacher_train_mode ? run.teacher->train() : run.teacher->eval();
@@ -143,19 +163,7 @@ TrainSummary run_training(const Config& config, const TrainOptions& options) {
     trainer.call_hooks(&Hook::before_iteration);
     StepResult step = run_step(run, *batch);
     state.iteration += 1;
-    {
-      RECORD_USER_SCOPE("segdistill::hooks");
-      for (const auto& [name, value] : step.losses) run.metrics.put(name, value, "the training step");
-      run.metrics.put("images_per_second", throughput.add(run.train.batch_size), "the training loop");
-      trainer.call_hooks(&Hook::after_iteration);
-      record_iteration(run, trainer);
-    }
-    if (run.validation && ValidationStage::due(run.train, state))
-      run.last_miou = run.validation->run(run, [&](const ValidationResult& r) { trainer.call_hooks(&Hook::after_validation, r); });
-    else if (!run.validation && state.iteration == state.total_iterations)
-      logger()->info("no [data.val]: no validation");
-    if ((state.iteration % run.train.checkpoint_every == 0 || state.iteration == state.total_iterations) && run.writes_outputs())
-      save(run);
+    finish_iteration(run, trainer, step, throughput);
     if (run.parallel ? step.stop_requested : stop_signal().load() != 0) stop_after_signal(run);
   }
   trainer.call_hooks(&Hook::after_run);

@@ -5,8 +5,13 @@
 namespace segdistill {
 
 namespace {
-const SectionRegistration kEvalSection{{"eval", "how validation and `eval` run the model: modes, scales, flip, mIoU rule",
-                                        schema_of<EvalSection>(), false, "", {}, section_order::kEval}};
+const SectionRegistration kEvalSection{{"eval",
+                                        "how validation and `eval` run the model: modes, scales, flip, mIoU rule",
+                                        schema_of<EvalSection>(),
+                                        false,
+                                        "",
+                                        {},
+                                        section_order::kEval}};
 }  // namespace
 
 }  // namespace segdistill

@@ -158,8 +158,7 @@ class Channel : public PairDistiller {
 
 void register_comparison(PluginRegistrar& r) {
   r.add_distiller<KdWidth, KdWidthOptions>(
-      "kd_width",
-      "the published 'kd': KL of feature maps softened along their width (T = 7, x 0.01 T^2 / B); same shapes");
+      "kd_width", "the published 'kd': KL of feature maps softened along their width (T = 7, x 0.01 T^2 / B); same shapes");
   r.add_distiller<At, NoOptions>(
       "at", "the published 'at': squared difference of L2-normalised attention maps (mean of f^2 over channels)");
   r.add_distiller<FitNetPlain, NoOptions>("fitnet_plain", "the published 'fitnet': feature MSE without a regressor");

@@ -100,9 +100,10 @@ class ReviewKd : public LevelDistiller {
 };
 
 void register_reviewkd(PluginRegistrar& r) {
-  r.add_distiller<ReviewKd, ReviewKdOptions>("reviewkd",
-                                             "ReviewKD: attention-based fusion of the student's levels (deep to shallow) and the "
-                                         "hierarchical context loss against the teacher's (student_features/teacher_features)");
+  r.add_distiller<ReviewKd, ReviewKdOptions>(
+      "reviewkd",
+      "ReviewKD: attention-based fusion of the student's levels (deep to shallow) and the "
+      "hierarchical context loss against the teacher's (student_features/teacher_features)");
 }
 
 }  // namespace

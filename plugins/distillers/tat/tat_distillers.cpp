@@ -98,8 +98,9 @@ std::string size_text(const at::Tensor& t) {
 // Checks the step's student and teacher features: one batch at one resolution.
 void check_pair(const at::Tensor& fs, const at::Tensor& ft, const DistillerContext& c) {
   if (fs.dim() != 4 || ft.dim() != 4 || fs.size(0) != ft.size(0) || fs.size(2) != ft.size(2) || fs.size(3) != ft.size(3))
-    throw Error(c.config_key + ": the student feature " + c.student().name + " is " + size_text(fs) + " and the teacher feature " +
-                c.teacher().name + " is " + size_text(ft) + "; TaT needs N x C x H x W features of one batch and one H x W");
+    throw Error(c.config_key + ": the student feature " + c.student().name + " is " + size_text(fs) +
+                " and the teacher feature " + c.teacher().name + " is " + size_text(ft) +
+                "; TaT needs N x C x H x W features of one batch and one H x W");
 }
 
 }  // namespace
@@ -216,10 +217,8 @@ DistillLosses AnchorPointDistiller::forward(const at::Tensor& fs, const at::Tens
 
 namespace {
 void register_tat(PluginRegistrar& r) {
-  r.add_distiller<PatchGroupDistiller, PatchGroupOptions>("tat_patch_group",
-                                                      "TaT patch-group distillation (patches, heads)");
-  r.add_distiller<AnchorPointDistiller, AnchorPointOptions>("tat_anchor_point",
-                                                        "TaT anchor-point distillation (anchors)");
+  r.add_distiller<PatchGroupDistiller, PatchGroupOptions>("tat_patch_group", "TaT patch-group distillation (patches, heads)");
+  r.add_distiller<AnchorPointDistiller, AnchorPointOptions>("tat_anchor_point", "TaT anchor-point distillation (anchors)");
 }
 }  // namespace
 

@@ -98,7 +98,8 @@ class SEGDISTILL_API PluginRegistrar {
   template <class Options, class Product, class... Args, class Factory>
   void add(Registry<Product, Args...>& registry, std::string name, std::string help, Factory factory) {
     static_assert(!std::is_same_v<Product, Distiller>, "register a distiller with add_distiller");
-    registry.add(entry_info<Options>(std::move(name), std::move(help)), options_factory<Options, Product, Args...>(registry, factory));
+    registry.add(entry_info<Options>(std::move(name), std::move(help)),
+                 options_factory<Options, Product, Args...>(registry, factory));
   }
 
   // Registers the distiller class Component, built as Component(options, context).
@@ -113,7 +114,8 @@ class SEGDISTILL_API PluginRegistrar {
     const auto factory = [](const Options& options, const DistillerContext& context) -> std::shared_ptr<Distiller> {
       return std::make_shared<Component>(options, context);
     };
-    registry.add(entry_info<Options>(std::move(name), std::move(help)), DistillerInputs{Component::kTakesLevels, std::move(defaults)},
+    registry.add(entry_info<Options>(std::move(name), std::move(help)),
+                 DistillerInputs{Component::kTakesLevels, std::move(defaults)},
                  options_factory<Options, Distiller, const DistillerContext&>(registry, factory));
   }
 
