@@ -58,6 +58,13 @@ runs=(
   "fitnet_plain configs/toy/student_fitnet_plain.toml loss_fitnet_plain"
   "ch configs/toy/student_ch.toml loss_ch"
   "reviewkd configs/toy/student_reviewkd.toml loss_reviewkd"
+  "cirkd_kd configs/toy/student_cirkd_kd.toml loss_cirkd_kd"
+  "cirkd_at configs/toy/student_cirkd_at.toml loss_cirkd_at"
+  "cirkd_fitnet configs/toy/student_cirkd_fitnet.toml loss_cirkd_fitnet"
+  "cirkd_cwd configs/toy/student_cirkd_cwd.toml loss_cirkd_cwd_feature"
+  "cirkd_skd configs/toy/student_cirkd_skd.toml loss_cirkd_skd"
+  "cirkd_dsd configs/toy/student_cirkd_dsd.toml loss_cirkd_psd"
+  "cirkd_minibatch configs/toy/student_cirkd_minibatch.toml loss_cirkd_minibatch_pixel"
 )
 echo "== ${#runs[@]} students x ${#seeds[@]} seeds ($iterations iterations; two processes of one thread)"
 for entry in "${runs[@]}"; do

@@ -13,6 +13,7 @@
 #include "segdistill/plugin/registries.hpp"
 #include "test_support.hpp"
 #include "tolerance.hpp"
+#include "toolbox_lcg.hpp"
 
 using namespace segdistill;
 
@@ -88,23 +89,10 @@ std::shared_ptr<Distiller> channel_wise(std::int64_t student_channels, std::int6
   return distillers().create(config.root().table("d"), context);
 }
 
-// The input generator of the CIRKD toolbox's reference values (its facts, section 1.16): an LCG
-// filled row-major, value = scale (2 state / 2^32 - 1).
-at::Tensor lcg(const std::vector<std::int64_t>& shape, std::uint32_t seed, double scale = 1.0) {
-  at::Tensor out = torch::empty(shape, torch::kDouble);
-  double* data = out.data_ptr<double>();
-  std::uint32_t state = seed;
-  for (std::int64_t i = 0; i < out.numel(); ++i) {
-    state = 1664525u * state + 1013904223u;
-    data[i] = static_cast<float>(scale * (2.0 * state / 4294967296.0 - 1.0));
-  }
-  return out;
-}
-
 TEST(ExampleChannelWise, ReproducesTheToolboxReferenceValueT4) {
   auto d = channel_wise(5, 5);
   d->to(torch::kDouble);
-  const at::Tensor s = lcg({2, 5, 3, 4}, 1, 3), t = lcg({2, 5, 3, 4}, 1001, 3);
+  const at::Tensor s = segdistill_test::toolbox_lcg({2, 5, 3, 4}, 1, 3), t = segdistill_test::toolbox_lcg({2, 5, 3, 4}, 1001, 3);
   const double value = d->distill({s}, {t}).at("channel_wise").item<double>();
   // The facts' value is the toolbox's float32 result printed to 8 digits; ours is float64.
   EXPECT_TRUE(segdistill_test::within("channel_wise T4 vs 2.4961014 (relative)", std::abs(value / 2.4961014 - 1), 1e-6));
@@ -116,7 +104,8 @@ TEST(ExampleChannelWise, DifferentChannelCountsGoThroughATrainedConvAndDivideByT
   const auto parameters = d->named_parameters();
   ASSERT_TRUE(parameters.contains("align.weight"));
   ASSERT_EQ(parameters["align.weight"].sizes(), (std::vector<std::int64_t>{6, 3, 1, 1}));
-  const at::Tensor s = lcg({2, 3, 4, 5}, 7).requires_grad_(), t = lcg({2, 6, 4, 5}, 501);
+  const at::Tensor s = segdistill_test::toolbox_lcg({2, 3, 4, 5}, 7).requires_grad_(),
+                   t = segdistill_test::toolbox_lcg({2, 6, 4, 5}, 501);
   const at::Tensor loss = d->distill({s}, {t}).at("channel_wise");
   // An independent computation of the formula: per (n, c), KL over the 20 positions.
   const at::Tensor aligned = torch::conv2d(s.detach(), parameters["align.weight"].detach());

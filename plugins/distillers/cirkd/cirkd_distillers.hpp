@@ -1,0 +1,12 @@
+#pragma once
+// The CIRKD toolbox's distillation losses (its facts' section 1), computed as it computes
+// them. Each file registers a family.
+#include "segdistill/sdk.hpp"
+
+namespace segdistill::cirkd {
+
+void register_logit_distillers(PluginRegistrar& registrar);       // cirkd_kd, cirkd_cwd, cirkd_csd
+void register_feature_distillers(PluginRegistrar& registrar);     // cirkd_at, cirkd_fitnet, cirkd_psd
+void register_similarity_distillers(PluginRegistrar& registrar);  // cirkd_skd, cirkd_minibatch_pixel
+
+}  // namespace segdistill::cirkd

@@ -1,0 +1,89 @@
+// Distillers of position-to-position similarities: the toolbox's structured KD, pair-wise
+// part (SKD, 1.6), and CIRKD's mini-batch pixel-to-pixel term (1.10).
+#include "cirkd_distillers.hpp"
+#include "toolbox_math.hpp"
+
+namespace segdistill::cirkd {
+
+namespace {
+
+struct NoSkdOptions {
+  static void declare(Schema<NoSkdOptions>&) {}
+};
+
+// Per sample, the cosine similarities of every pair of positions of the 2 x 2 max-pooled
+// map (stride 2, partial border windows); L = mean over B N N of (S_s - S_t)^2.
+class Skd : public PairDistiller {
+ public:
+  Skd(const NoSkdOptions&, const DistillerContext& c) : context_(c) {}
+  DistillLosses forward(const at::Tensor& s, const at::Tensor& t) override {
+    require_maps(s, t, context_, "cirkd_skd");
+    return {{"cirkd_skd", (similarity(s) - similarity(t)).pow(2).mean()}};
+  }
+
+ private:
+  static at::Tensor similarity(const at::Tensor& x) {
+    const at::Tensor f = unit(torch::max_pool2d(x, {2, 2}, {2, 2}, {0, 0}, {1, 1}, /*ceil_mode=*/true).flatten(2), 1);
+    return torch::matmul(f.transpose(1, 2), f);
+  }
+
+  DistillerContext context_;
+};
+
+struct MiniBatchOptions {
+  double temperature;
+  bool pool_large_maps;
+  static void declare(Schema<MiniBatchOptions>& s) {
+    s.field("temperature", &MiniBatchOptions::temperature, "contrast temperature tau (the toolbox's 0.1)")
+        .default_value(0.1)
+        .range(1e-4, 1e3);
+    s.field("pool_large_maps", &MiniBatchOptions::pool_large_maps,
+            "4 x 4 average-pool maps of at least 256 x 256 first (the toolbox's current code); false: never (its v1)")
+        .default_value(true);
+  }
+};
+
+// For every ordered pair (i, j) of the batch's images, i = j included: S_ij = F_i^T F_j
+// over the L2-normalised position vectors; l_ij = KL(softmax(S^t_ij / tau) ||
+// softmax(S^s_ij / tau)) along each row, / the rows; L = sum l_ij / B^2. The batch is
+// this process's: in a data-parallel run the pairs do not cross ranks, as in the toolbox.
+class MiniBatchPixel : public PairDistiller {
+ public:
+  MiniBatchPixel(const MiniBatchOptions& o, const DistillerContext& c) : options_(o), context_(c) {}
+  DistillLosses forward(const at::Tensor& s, const at::Tensor& t) override {
+    require_maps(s, t, context_, "cirkd_minibatch_pixel");
+    const at::Tensor fs = positions(s), ft = positions(t);
+    const std::int64_t b = fs.size(0), n = fs.size(1);
+    // B x N x B x N: rows of image i against the columns of image j, a softmax per (i, row, j).
+    const auto pairs = [&](const at::Tensor& f) {
+      return torch::matmul(f.reshape({b * n, -1}), f.reshape({b * n, -1}).t()).view({b, n, b, n}) / options_.temperature;
+    };
+    const at::Tensor p_t = torch::softmax(pairs(ft), 3);
+    const at::Tensor log_q = torch::log_softmax(pairs(fs), 3);
+    return {{"cirkd_minibatch_pixel", kl_sum(p_t, log_q, static_cast<double>(n * b * b))}};
+  }
+
+ private:
+  // B x N x C: the unit channel vector of each position.
+  at::Tensor positions(const at::Tensor& x) const {
+    const bool pool = options_.pool_large_maps && x.size(2) >= 256 && x.size(3) >= 256;
+    const at::Tensor pooled = pool ? torch::avg_pool2d(x, {4, 4}, {4, 4}, {0, 0}, /*ceil_mode=*/true) : x;
+    return unit(pooled.flatten(2), 1).transpose(1, 2);
+  }
+
+  MiniBatchOptions options_;
+  DistillerContext context_;
+};
+
+}  // namespace
+
+void register_similarity_distillers(PluginRegistrar& r) {
+  r.add_distiller<Skd, NoSkdOptions>("cirkd_skd",
+                                     "the CIRKD toolbox's SKD, pair-wise part: cosine similarities of all position pairs "
+                                     "of 2x2 max-pooled maps, MSE");
+  r.add_distiller<MiniBatchPixel, MiniBatchOptions>(
+      "cirkd_minibatch_pixel",
+      "CIRKD mini-batch pixel-to-pixel: KL of position-similarity distributions across every image pair of the batch");
+}
+
+}  // namespace segdistill::cirkd
