@@ -54,13 +54,15 @@ class MiniBatchPixel : public PairDistiller {
     require_maps(s, t, context_, "cirkd_minibatch_pixel");
     const at::Tensor fs = positions(s), ft = positions(t);
     const std::int64_t b = fs.size(0), n = fs.size(1);
-    // B x N x B x N: rows of image i against the columns of image j, a softmax per (i, row, j).
-    const auto pairs = [&](const at::Tensor& f) {
-      return torch::matmul(f.reshape({b * n, -1}), f.reshape({b * n, -1}).t()).view({b, n, b, n}) / options_.temperature;
-    };
-    const at::Tensor p_t = torch::softmax(pairs(ft), 3);
-    const at::Tensor log_q = torch::log_softmax(pairs(fs), 3);
-    return {{"cirkd_minibatch_pixel", kl_sum(p_t, log_q, static_cast<double>(n * b * b))}};
+    // Pair by pair, as the toolbox: all pairs at once would hold (B N)^2 similarities.
+    at::Tensor sum = torch::zeros({}, fs.options());
+    for (std::int64_t i = 0; i < b; ++i)
+      for (std::int64_t j = 0; j < b; ++j) {
+        const at::Tensor p_t = torch::softmax(torch::matmul(ft[i], ft[j].t()) / options_.temperature, 1);
+        const at::Tensor log_q = torch::log_softmax(torch::matmul(fs[i], fs[j].t()) / options_.temperature, 1);
+        sum = sum + kl_sum(p_t, log_q, static_cast<double>(n));
+      }
+    return {{"cirkd_minibatch_pixel", sum / static_cast<double>(b * b)}};
   }
 
  private:
