@@ -7,10 +7,6 @@ namespace segdistill::cirkd {
 
 namespace {
 
-struct NoOptions {
-  static void declare(Schema<NoOptions>&) {}
-};
-
 // a(f): per sample, the channel mean of f^2 over the flattened positions, L2-normalised.
 at::Tensor attention(const at::Tensor& f) { return unit(f.pow(2).mean(1).flatten(1), 1); }
 

@@ -21,10 +21,7 @@ struct TemperatureOptions {
 class Kd : public PairDistiller {
  public:
   Kd(const TemperatureOptions& o, const DistillerContext& c) : temperature_(o.temperature), context_(c) {
-    if (c.student().channels != c.teacher().channels)
-      throw Error(c.config_key + ": cirkd_kd compares class scores, but " + c.student().name + " has " +
-                  std::to_string(c.student().channels) + " channels and " + c.teacher().name + " " +
-                  std::to_string(c.teacher().channels));
+    require_same_channels(c, "cirkd_kd", "class scores");
   }
   DistillLosses forward(const at::Tensor& s, const at::Tensor& t) override {
     require_maps(s, t, context_, "cirkd_kd");
@@ -94,10 +91,7 @@ struct CsdOptions {
 class Csd : public PairDistiller {
  public:
   Csd(const CsdOptions& o, const DistillerContext& c) : temperature_(o.temperature), context_(c) {
-    if (c.student().channels != c.teacher().channels)
-      throw Error(c.config_key + ": cirkd_csd compares class similarities, but " + c.student().name + " has " +
-                  std::to_string(c.student().channels) + " channels and " + c.teacher().name + " " +
-                  std::to_string(c.teacher().channels));
+    require_same_channels(c, "cirkd_csd", "class similarities");
   }
   DistillLosses forward(const at::Tensor& s, const at::Tensor& t) override {
     require_maps(s, t, context_, "cirkd_csd");

@@ -7,15 +7,11 @@ namespace segdistill::cirkd {
 
 namespace {
 
-struct NoSkdOptions {
-  static void declare(Schema<NoSkdOptions>&) {}
-};
-
 // Per sample, the cosine similarities of every pair of positions of the 2 x 2 max-pooled
 // map (stride 2, partial border windows); L = mean over B N N of (S_s - S_t)^2.
 class Skd : public PairDistiller {
  public:
-  Skd(const NoSkdOptions&, const DistillerContext& c) : context_(c) {}
+  Skd(const NoOptions&, const DistillerContext& c) : context_(c) {}
   DistillLosses forward(const at::Tensor& s, const at::Tensor& t) override {
     require_maps(s, t, context_, "cirkd_skd");
     return {{"cirkd_skd", (similarity(s) - similarity(t)).pow(2).mean()}};
@@ -80,9 +76,9 @@ class MiniBatchPixel : public PairDistiller {
 }  // namespace
 
 void register_similarity_distillers(PluginRegistrar& r) {
-  r.add_distiller<Skd, NoSkdOptions>("cirkd_skd",
-                                     "the CIRKD toolbox's SKD, pair-wise part: cosine similarities of all position pairs "
-                                     "of 2x2 max-pooled maps, MSE");
+  r.add_distiller<Skd, NoOptions>("cirkd_skd",
+                                  "the CIRKD toolbox's SKD, pair-wise part: cosine similarities of all position pairs "
+                                  "of 2x2 max-pooled maps, MSE");
   r.add_distiller<MiniBatchPixel, MiniBatchOptions>(
       "cirkd_minibatch_pixel",
       "CIRKD mini-batch pixel-to-pixel: KL of position-similarity distributions across every image pair of the batch");

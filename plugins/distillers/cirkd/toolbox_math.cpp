@@ -24,4 +24,11 @@ void require_maps(const at::Tensor& s, const at::Tensor& t, const DistillerConte
               " is " + size_text(t) + " (the toolbox distils features of one size: give features of one stride)");
 }
 
+void require_same_channels(const DistillerContext& c, const std::string& type, const std::string& compares) {
+  if (c.student().channels == c.teacher().channels) return;
+  throw Error(c.config_key + ": " + type + " compares " + compares + ", but " + c.student().name + " has " +
+              std::to_string(c.student().channels) + " channels and " + c.teacher().name + " " +
+              std::to_string(c.teacher().channels));
+}
+
 }  // namespace segdistill::cirkd

@@ -19,4 +19,8 @@ at::Tensor kl_sum(const at::Tensor& p, const at::Tensor& log_q, double rows);
 void require_maps(const at::Tensor& s, const at::Tensor& t, const DistillerContext& c, const std::string& type,
                   bool same_size = true);
 
+// Error naming the distiller unless the student's and the teacher's features have one
+// channel count (what `compares` compares: "class scores", ...).
+void require_same_channels(const DistillerContext& c, const std::string& type, const std::string& compares);
+
 }  // namespace segdistill::cirkd
