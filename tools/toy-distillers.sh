@@ -4,22 +4,25 @@
 # prints one table: each distiller's term (mean of its first and last 10 logged
 # iterations, averaged over seeds) and the student's val mIoU per seed and on average.
 # The README's table of toy results comes from it.
-#   tools/toy-distillers.sh [--iterations N] [--seeds "0 1 2"] [--output DIR]
+#   tools/toy-distillers.sh [--iterations N] [--seeds "0 1 2"] [--only "NAME ..."] [--output DIR]
 #     --iterations  iterations per model (default 900, the demo's)
 #     --seeds       the students' train.seed values (default "0 1 2")
+#     --only        these rows (and the student alone) instead of all, e.g. "cirkd_ifvd"
 #     --output      where runs and the table go (default toy_distillers_output)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 iterations=900
 seeds=(0 1 2)
+only=()
 out="$root/toy_distillers_output"
 while [ $# -gt 0 ]; do
   case "$1" in
     --iterations) iterations="${2:-}"; shift ;;
     --seeds) read -r -a seeds <<< "${2:-}"; shift ;;
+    --only) read -r -a only <<< "${2:-}"; shift ;;
     --output) out="${2:-}"; shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
-    *) echo "toy-distillers.sh: unknown option '$1' (valid: --iterations N, --seeds \"S ...\", --output DIR, --help)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "toy-distillers.sh: unknown option '$1' (valid: --iterations N, --seeds \"S ...\", --only \"NAME ...\", --output DIR, --help)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -29,23 +32,6 @@ case "$iterations" in ''|*[!0-9]*) echo "toy-distillers.sh: --iterations must be
 for seed in "${seeds[@]}"; do
   case "$seed" in *[!0-9]*) echo "toy-distillers.sh: --seeds takes non-negative numbers, got '$seed'" >&2; exit 2 ;; esac
 done
-
-# shellcheck source=lib/release_build.sh
-source "$root/tools/lib/release_build.sh"
-release_build "$root"
-
-cd "$root"
-segdistill="$root/build/bin/segdistill"
-[ -f data/toy/ImageSets/Segmentation/val.txt ] || "$segdistill" --threads 2 make-toy-dataset --output data/toy --seed 0
-# A re-run trains afresh: a finished work dir would otherwise be taken as done.
-rm -rf "$out"
-mkdir -p "$out/logs"
-schedule=(--set "train.iterations=$iterations" --set "train.eval_every=$iterations" --set "train.checkpoint_every=$iterations"
-          --set "train.log_every=1")
-start=$SECONDS
-echo "== the toy teacher ($iterations iterations, 2 threads)"
-"$segdistill" --threads 2 --log-level warn train configs/toy/teacher.toml --work-dir "$out/teacher" "${schedule[@]}" \
-  > "$out/logs/teacher.log" 2>&1 || { cat "$out/logs/teacher.log" >&2; exit 1; }
 
 # name, config, the term the table follows (none for the student alone).
 runs=(
@@ -65,7 +51,38 @@ runs=(
   "cirkd_skd configs/toy/student_cirkd_skd.toml loss_cirkd_skd"
   "cirkd_dsd configs/toy/student_cirkd_dsd.toml loss_cirkd_psd"
   "cirkd_minibatch configs/toy/student_cirkd_minibatch.toml loss_cirkd_minibatch_pixel"
+  "cirkd_ifvd configs/toy/student_cirkd_ifvd.toml loss_cirkd_ifvd"
+  "cirkd_memory configs/toy/student_cirkd_memory.toml loss_cirkd_memory"
+  "cirkd_skd_adversarial configs/toy/student_cirkd_skd_adversarial.toml loss_cirkd_adversarial"
+  "cirkd_channel configs/toy/student_cirkd_channel.toml loss_cirkd_channel"
 )
+if [ ${#only[@]} -gt 0 ]; then
+  chosen=("${runs[0]}")
+  for name in "${only[@]}"; do
+    found=""
+    for entry in "${runs[@]}"; do [ "${entry%% *}" = "$name" ] && found="$entry"; done
+    [ -n "$found" ] || { echo "toy-distillers.sh: --only: no row '$name' (rows: $(printf '%s ' "${runs[@]%% *}"))" >&2; exit 2; }
+    [ "$name" = student ] || chosen+=("$found")
+  done
+  runs=("${chosen[@]}")
+fi
+# shellcheck source=lib/release_build.sh
+source "$root/tools/lib/release_build.sh"
+release_build "$root"
+
+cd "$root"
+segdistill="$root/build/bin/segdistill"
+[ -f data/toy/ImageSets/Segmentation/val.txt ] || "$segdistill" --threads 2 make-toy-dataset --output data/toy --seed 0
+# A re-run trains afresh: a finished work dir would otherwise be taken as done.
+rm -rf "$out"
+mkdir -p "$out/logs"
+schedule=(--set "train.iterations=$iterations" --set "train.eval_every=$iterations" --set "train.checkpoint_every=$iterations"
+          --set "train.log_every=1")
+start=$SECONDS
+echo "== the toy teacher ($iterations iterations, 2 threads)"
+"$segdistill" --threads 2 --log-level warn train configs/toy/teacher.toml --work-dir "$out/teacher" "${schedule[@]}" \
+  > "$out/logs/teacher.log" 2>&1 || { cat "$out/logs/teacher.log" >&2; exit 1; }
+
 echo "== ${#runs[@]} students x ${#seeds[@]} seeds ($iterations iterations; two processes of one thread)"
 for entry in "${runs[@]}"; do
   read -r name config term <<< "$entry"

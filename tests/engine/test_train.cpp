@@ -446,6 +446,55 @@ TEST_F(Training, PublishedComparisonDistillersReviewKdAndAttentionTypesTrainAndT
   }
 }
 
+// The distillers that take the labels (IFVD, the CIRKD memories) and the one that steps a
+// discriminator of its own train on the toy task, and a run killed after its checkpoint
+// resumes to the same weights, memories, discriminator and Adam moments as a straight run.
+TEST_F(Training, LabelledAndSelfSteppedDistillersTrainAndResumeExactly) {
+  ASSERT_NO_FATAL_FAILURE(train_teacher("teacher_l", 4));
+  // 64 x 64 crops: the discriminator's smallest score map.
+  const std::string pipeline =
+      "[{type = \"random_flip\"}, {type = \"random_scale_crop\", base_size = 64, crop_size = [64], scale_range = [1.0, 1.25]}, "
+      "{type = \"normalize\"}]";
+  const std::string train =
+      "iterations = 8\nbatch_size = 4\nworkers = 2\nseed = 3\noptimizer = {lr = 0.01}\nlog_every = 1\ncheckpoint_every = 4\n"
+      "keep_last = 5\n";
+  const std::string distillers =
+      std::string("[teacher]\n") + kTeacher + "checkpoint = \"" + work("teacher_l") +
+      "/checkpoints/latest\"\n"
+      "[[distillers]]\ntype = \"cirkd_ifvd\"\nstudent_feature = \"head.decoder\"\nteacher_feature = \"head.decoder\"\nweight = "
+      "20.0\n"
+      "[[distillers]]\ntype = \"cirkd_memory\"\nstudent_feature = \"head.decoder\"\nteacher_feature = \"head.decoder\"\n"
+      "weight = 0.1\npixel_memory_size = 200\npixels_per_class = 50\nregion_memory_size = 20\nregions_per_class = 5\n"
+      "[[distillers]]\ntype = \"cirkd_adversarial\"\nweight = 0.001\n";
+  const std::string cfg = dir_->write(
+      "labelled.toml", segdistill_test::toy_run_config((dir_->path() / "toy").string(), pipeline, kStudent + distillers, train));
+  const auto straight = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("labelled")});
+  ASSERT_EQ(straight.exit_code, 0) << straight.err;
+  EXPECT_TRUE(contains(straight.out + straight.err, "(and 26 the distillers step themselves)")) << straight.out;
+  const auto records = segdistill_test::metrics_records(work("labelled"), "train");
+  ASSERT_EQ(records.size(), 8u);
+  for (const char* term : {"loss_cirkd_ifvd", "loss_cirkd_memory.cirkd_memory_pixel", "loss_cirkd_memory.cirkd_memory_region",
+                           "loss_cirkd_adversarial"})
+    EXPECT_TRUE(records.back().contains(term)) << term << " missing from " << records.back().dump();
+  const TensorDict at4 = segdistill_test::checkpoint_group(work("labelled") + "/checkpoints/iter_4.pt", "distillers");
+  const TensorDict at8 = segdistill_test::checkpoint_group(work("labelled") + "/checkpoints/iter_8.pt", "distillers");
+  EXPECT_EQ(at8.at("2.adam.steps").item<std::int64_t>(), 8);
+  EXPECT_EQ(at8.at("1.draws").item<std::int64_t>(), 8);
+  EXPECT_FALSE(torch::equal(at4.at("2.discriminator.l1.0.module.weight_bar"), at8.at("2.discriminator.l1.0.module.weight_bar")));
+  EXPECT_FALSE(torch::equal(at4.at("1.teacher_pixel_queue"), at8.at("1.teacher_pixel_queue")));
+
+  // Resumed from iteration 4 in a copy of the work dir (its later checkpoints removed).
+  fs::copy(work("labelled"), work("labelled_resumed"), fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  fs::remove(fs::path(work("labelled_resumed")) / "checkpoints/iter_8.pt");
+  fs::remove(fs::path(work("labelled_resumed")) / "checkpoints/latest");
+  fs::create_symlink("iter_4.pt", fs::path(work("labelled_resumed")) / "checkpoints/latest");
+  const auto resumed = run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work("labelled_resumed"), "--resume"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  for (const char* group : {"model", "distillers"})
+    expect_identical(segdistill_test::checkpoint_group(work("labelled") + "/checkpoints/iter_8.pt", group),
+                     segdistill_test::checkpoint_group(work("labelled_resumed") + "/checkpoints/iter_8.pt", group));
+}
+
 TEST_F(Training, AZeroWeightDistillerLeavesTheStudentsTrainingUnchanged) {
   // Building the teacher draws random numbers; the student's dropout must not see other
   // masks because of it, or a distillation run would differ from its baseline by chance.

@@ -58,16 +58,16 @@ TEST(PluginLoader, WrongApiVersionIsRefusedWithBothVersions) {
 }
 
 // A plugin of the previous API is told what changed, not only that something did.
-TEST(PluginLoader, AnApi4PluginIsToldWhatApi5Changed) {
-  const std::string path = test_plugin_file("api4", "test_api4");
+TEST(PluginLoader, AnApi5PluginIsToldWhatApi6Changed) {
+  const std::string path = test_plugin_file("api5", "test_api5");
   const std::string message = load_error(path);
   EXPECT_EQ(message.rfind("plugin " + path +
-                              ": built for segdistill SDK API version 4, but this segdistill supports API version 5. "
-                              "API 5 changed: a distiller derives from PairDistiller",
+                              ": built for segdistill SDK API version 5, but this segdistill supports API version 6. "
+                              "API 6 changed: Distiller::distill takes the batch's labels",
                           0),
             0u)
       << message;
-  for (const char* change : {"add_distiller", "after_validation", "after_record", "after before_run",
+  for (const char* change : {"LabelledPairDistiller", "ignore_index and seed", "after_student_step", "self_stepped_parameters",
                              "plugins/examples/README.md", "none of its code ran"})
     EXPECT_NE(message.find(change), std::string::npos) << change << " missing from: " << message;
   EXPECT_TRUE(PluginLoader::instance().loaded().empty());

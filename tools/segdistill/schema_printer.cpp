@@ -116,6 +116,7 @@ std::string distiller_inputs_text(const std::string& name, bool md) {
       inputs.levels
           ? "Takes a list of features of each network (" + code("student_features") + ", " + code("teacher_features") + ")"
           : "Takes one feature of each network (" + code("student_feature") + ", " + code("teacher_feature") + ")";
+  if (inputs.labels) text += " and the batch's labels";
   if (!inputs.defaults.student.empty())
     text += "; by default " + names(inputs.defaults.student) + " of the student and " + names(inputs.defaults.teacher) +
             " of the teacher";

@@ -39,6 +39,7 @@
 #include "segdistill/engine/loss.hpp"
 #include "segdistill/engine/lr_schedule.hpp"
 #include "segdistill/runtime/channels_last.hpp"
+#include "segdistill/runtime/collectives.hpp"
 #include "segdistill/runtime/precision.hpp"
 
 #include "segdistill/checkpoint/checkpoint.hpp"

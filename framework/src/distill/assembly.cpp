@@ -71,7 +71,7 @@ DistillerKeys read_distiller_keys(const ConfigTable& table) {
 }
 
 std::vector<AssembledDistiller> build_distillers(const Config& config, const Segmentor& student, const Segmentor& teacher,
-                                                 SharedModules& shared) {
+                                                 SharedModules& shared, const DistillerRunFacts& facts) {
   const auto tables = config.root().tables("distillers");
   std::vector<AssembledDistiller> built;
   std::map<std::string, int> name_count;
@@ -91,6 +91,8 @@ std::vector<AssembledDistiller> build_distillers(const Config& config, const Seg
           teacher.feature_spec(keys.teacher_names[level], d.config_key + ".teacher_feature" + index + " (teacher)"));
     }
     context.num_classes = student.num_classes();
+    context.ignore_index = facts.ignore_index;
+    context.seed = facts.seed;
     context.shared = &shared;
     d.module = distillers().create(tables[i], context);
     const std::string name = keys.name ? *keys.name : d.type;
@@ -104,9 +106,10 @@ std::vector<AssembledDistiller> build_distillers(const Config& config, const Seg
   return built;
 }
 
-DistillLosses distill_step(const AssembledDistiller& distiller, const FeatureMap& student, const FeatureMap& teacher) {
+DistillLosses distill_step(const AssembledDistiller& distiller, const FeatureMap& student, const FeatureMap& teacher,
+                           const at::Tensor& labels) {
   return distiller.module->distill(gather(distiller, student, distiller.student_features, "student"),
-                                   gather(distiller, teacher, distiller.teacher_features, "teacher"));
+                                   gather(distiller, teacher, distiller.teacher_features, "teacher"), labels);
 }
 
 }  // namespace segdistill

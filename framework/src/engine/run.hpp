@@ -75,6 +75,7 @@ struct Run {
   std::unique_ptr<DataParallel> parallel;       // null in a single-process run
   std::unique_ptr<CollectivesScope> collectives_scope;
   int rank = 0, world_size = 1;
+  std::int64_t ignore_index = 255;  // data.ignore_index, for the distillers that take labels
   // Built once at set-up, so that a bad val split fails there and every validation reads
   // the same list (not the file as it is at that moment). Null: no [data.val] split.
   std::unique_ptr<ValidationStage> validation;

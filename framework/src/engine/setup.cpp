@@ -77,6 +77,10 @@ std::vector<double> build_optimizer(Run& run, double& base_lr) {
   const OptimizerOptions o = parse_options<OptimizerOptions>(run.train.optimizer);
   base_lr = o.lr;
   std::unordered_set<const void*> seen;
+  // What a distiller steps itself (a discriminator) stays out of this optimizer.
+  std::size_t self_stepped = 0;
+  for (const auto& d : run.distillers)
+    for (const auto& p : d.module->self_stepped_parameters()) self_stepped += seen.insert(p.unsafeGetTensorImpl()).second;
   const auto backbone = unique_trainable(run.student->backbone().parameters(), seen);
   const auto head = unique_trainable(run.student->parameters(), seen);
   const auto distill = unique_trainable(run.distiller_container->parameters(), seen);
@@ -93,7 +97,8 @@ std::vector<double> build_optimizer(Run& run, double& base_lr) {
   add(head, run.train.head_lr_mult);
   add(distill, run.train.distiller_lr_mult);
   run.optimizer = std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(o.lr));
-  logger()->info("parameters: backbone {}, head {}, distillers {} tensors", backbone.size(), head.size(), distill.size());
+  logger()->info("parameters: backbone {}, head {}, distillers {} tensors{}", backbone.size(), head.size(), distill.size(),
+                 self_stepped > 0 ? fmt::format(" (and {} the distillers step themselves)", self_stepped) : std::string());
   return multipliers;
 }
 
@@ -204,7 +209,9 @@ void build_networks(Run& run) {
   }
   require(run.config.root().tables("distillers").empty() || run.teacher != nullptr, "{}: [[distillers]] need a [teacher]",
           run.config.path());
-  if (run.teacher) run.distillers = build_distillers(run.config, *run.student, *run.teacher, run.shared);
+  if (run.teacher)
+    run.distillers = build_distillers(run.config, *run.student, *run.teacher, run.shared,
+                                      DistillerRunFacts{run.ignore_index, static_cast<std::uint64_t>(run.train.seed)});
   for (std::size_t i = 0; i < run.distillers.size(); ++i) {
     const AssembledDistiller& d = run.distillers[i];
     run.distiller_container->register_module(std::to_string(i), d.module);
@@ -254,6 +261,7 @@ std::unique_ptr<Run> set_up(const Config& config, const TrainOptions& options) {
 
   validate_config(config);
   const DataSection data = parse_options<DataSection>(config.root().table("data"));
+  run->ignore_index = data.ignore_index;
   build_networks(*run);
   check_classes_fit(config, run->student->num_classes(), "model.num_classes");
   check_training_memory(*run);

@@ -73,7 +73,7 @@ StepLosses losses_of(Run& run, const Batch& batch) {
   }
   SEGDISTILL_PHASE("distill_loss");
   for (auto& d : run.distillers) {
-    const DistillLosses terms = distill_step(d, student.features, teacher.features);
+    const DistillLosses terms = distill_step(d, student.features, teacher.features, labels);
     at::Tensor sum;
     for (const auto& [key, value] : terms) {
       // Logged only, and only where they add to the sum's curve: one term is the sum.
@@ -187,6 +187,10 @@ StepResult run_step(Run& run, const Batch& batch) {
   const bool finite = run.scaler.unscale(params);
   if (finite && run.train.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, run.train.grad_clip);
   if (finite) run.optimizer->step();
+  {
+    SEGDISTILL_PHASE("distiller_own_steps");
+    for (auto& d : run.distillers) d.module->after_student_step();
+  }
   StepResult result{agreed.logged, agreed.stop};
   if (run.scaler.enabled()) {
     result.losses["amp_loss_scale"] = run.scaler.scale();

@@ -44,12 +44,11 @@ namespace {
 // What a plugin author must change, for a plugin of the API before this one.
 std::string api_changes_since(std::uint32_t version) {
   if (version != kSdkApiVersion - 1) return "";
-  return ". API 5 changed: a distiller derives from PairDistiller (forward(student, teacher) of two tensors) or "
-         "LevelDistiller (two lists) and registers with add_distiller, which declares what it takes; DistillerContext's "
-         "student/teacher became student()/teacher(); hooks observe the loop's validation (after_validation) and each "
-         "iteration's record (after_record, values in trainer.metrics()) instead of calling evaluate(), "
-         "publish_evaluation() and write_metrics(); load_state_dict comes after before_run. plugins/examples/README.md, "
-         "'From API 4 to API 5', shows each change";
+  return ". API 6 changed: Distiller::distill takes the batch's labels as a third argument (PairDistiller and "
+         "LevelDistiller keep their forward(), so most distillers only rebuild); a LabelledPairDistiller gets "
+         "forward(student, teacher, labels); DistillerContext gained ignore_index and seed; a distiller may step a model "
+         "of its own in after_student_step() and keep its parameters out of the run's optimizer with "
+         "self_stepped_parameters(). plugins/examples/README.md, 'From API 5 to API 6', shows each change";
 }
 
 std::string signature_text(const char* compiler, const char* torch_version, int abi) {

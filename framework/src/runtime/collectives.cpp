@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include <torch/torch.h>
 #include <torch/version.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -192,6 +193,38 @@ std::shared_ptr<Collectives> Collectives::connect(const WorldInfo& world, const 
 std::shared_ptr<Collectives>& current_collectives() {
   static std::shared_ptr<Collectives> collectives;
   return collectives;
+}
+
+at::Tensor gather_from_ranks(const at::Tensor& local) {
+  const auto& collectives = current_collectives();
+  if (local.dim() == 0) throw Error("gather_from_ranks: a scalar has no dimension to concatenate along");
+  if (!collectives || collectives->world_size() <= 1) return local;
+  const int world = collectives->world_size();
+  // The shapes agree when, for every dimension, the sum of squares is the world size
+  // times the mean's square (Cauchy-Schwarz): one small collective instead of a hang.
+  std::vector<double> dims;
+  for (const auto d : local.sizes()) {
+    dims.push_back(static_cast<double>(d));
+    dims.push_back(static_cast<double>(d) * static_cast<double>(d));
+  }
+  std::vector<at::Tensor> shape{torch::tensor(dims, torch::kDouble).to(local.device())};
+  collectives->all_reduce_sum(shape);
+  const at::Tensor sums = shape[0].cpu();
+  for (std::int64_t i = 0; i < local.dim(); ++i) {
+    const double sum = sums[2 * i].item<double>(), squares = sums[2 * i + 1].item<double>();
+    if (squares * world != sum * sum)
+      throw Error("gather_from_ranks: the ranks hold tensors of different shapes (dimension " + std::to_string(i) +
+                  "; this rank's is " + std::to_string(local.size(i)) + ")");
+  }
+  std::vector<std::int64_t> sizes = local.sizes().vec();
+  sizes.insert(sizes.begin(), world);
+  at::Tensor slots = torch::zeros(sizes, local.options());
+  slots[collectives->rank()].copy_(local);
+  std::vector<at::Tensor> gathered{slots};
+  collectives->all_reduce_sum(gathered);
+  sizes.erase(sizes.begin());
+  sizes[0] *= world;
+  return gathered[0].reshape(sizes);
 }
 
 }  // namespace segdistill

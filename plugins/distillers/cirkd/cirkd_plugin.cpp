@@ -9,6 +9,10 @@ void register_cirkd(PluginRegistrar& registrar) {
   register_logit_distillers(registrar);
   register_feature_distillers(registrar);
   register_similarity_distillers(registrar);
+  register_ifvd_distiller(registrar);
+  register_memory_distiller(registrar);
+  register_adversarial_distiller(registrar);
+  register_channel_distiller(registrar);
 }
 }  // namespace
 }  // namespace segdistill::cirkd

@@ -1,6 +1,7 @@
 // Distillers of feature maps position by position: the toolbox's attention transfer (1.3),
 // FitNet (1.4) and the pair-wise spatial term of DSD (PSD, 1.9).
 #include "cirkd_distillers.hpp"
+#include "gcn_adaptor.hpp"
 #include "toolbox_math.hpp"
 
 namespace segdistill::cirkd {
@@ -23,22 +24,29 @@ class At : public PairDistiller {
   DistillerContext context_;
 };
 
+struct FitNetOptions {
+  bool gcn;
+  static void declare(Schema<FitNetOptions>& s) { s.field("gcn", &FitNetOptions::gcn, kGcnOptionHelp).default_value(false); }
+};
+
 // A 1x1 convolution C_s -> C_t (no bias, PyTorch's default initialisation, applied even
 // when the counts are equal, trained with the student); L = mean over B C_t h w of
 // (conv(f_s) - f_t)^2.
 class FitNet : public PairDistiller {
  public:
-  FitNet(const NoOptions&, const DistillerContext& c) : context_(c) {
+  FitNet(const FitNetOptions& o, const DistillerContext& c) : context_(c) {
+    if (o.gcn) gcn_ = shared_gcn(*this, c);
     conv_ = register_module(
         "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.student().channels, c.teacher().channels, 1).bias(false)));
   }
   DistillLosses forward(const at::Tensor& s, const at::Tensor& t) override {
     require_maps(s, t, context_, "cirkd_fitnet");
-    return {{"cirkd_fitnet", torch::mse_loss(conv_(s), t)}};
+    return {{"cirkd_fitnet", torch::mse_loss(conv_(gcn_ ? gcn_->forward(s) : s), t)}};
   }
 
  private:
   DistillerContext context_;
+  Gcn gcn_{nullptr};
   torch::nn::Conv2d conv_{nullptr};
 };
 
@@ -88,8 +96,8 @@ void register_feature_distillers(PluginRegistrar& r) {
   r.add_distiller<At, NoOptions>("cirkd_at",
                                  "the CIRKD toolbox's AT: squared difference of L2-normalised channel means of f^2, mean "
                                  "over positions");
-  r.add_distiller<FitNet, NoOptions>("cirkd_fitnet",
-                                     "the CIRKD toolbox's FitNet: MSE through a 1x1 conv (no bias, always applied)");
+  r.add_distiller<FitNet, FitNetOptions>("cirkd_fitnet",
+                                         "the CIRKD toolbox's FitNet: MSE through a 1x1 conv (no bias, always applied)");
   r.add_distiller<Psd, NoOptions>("cirkd_psd",
                                   "the CIRKD toolbox's DSD pair-wise spatial term over several levels "
                                   "(student_features / teacher_features)");

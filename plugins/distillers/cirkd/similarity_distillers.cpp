@@ -1,6 +1,8 @@
 // Distillers of position-to-position similarities: the toolbox's structured KD, pair-wise
 // part (SKD, 1.6), and CIRKD's mini-batch pixel-to-pixel term (1.10).
 #include "cirkd_distillers.hpp"
+#include "cross_image_pairs.hpp"
+#include "gcn_adaptor.hpp"
 #include "toolbox_math.hpp"
 
 namespace segdistill::cirkd {
@@ -28,7 +30,8 @@ class Skd : public PairDistiller {
 
 struct MiniBatchOptions {
   double temperature;
-  bool pool_large_maps;
+  bool pool_large_maps, gcn;
+  std::string pairs;
   static void declare(Schema<MiniBatchOptions>& s) {
     s.field("temperature", &MiniBatchOptions::temperature, "contrast temperature tau (the toolbox's 0.1)")
         .default_value(0.1)
@@ -36,29 +39,24 @@ struct MiniBatchOptions {
     s.field("pool_large_maps", &MiniBatchOptions::pool_large_maps,
             "4 x 4 average-pool maps of at least 256 x 256 first (the toolbox's current code); false: never (its v1)")
         .default_value(true);
+    s.field("gcn", &MiniBatchOptions::gcn, kGcnOptionHelp).default_value(false);
+    s.field("pairs", &MiniBatchOptions::pairs, kPairsOptionHelp).default_value(std::string("rank")).one_of({"rank", "global"});
   }
 };
 
 // For every ordered pair (i, j) of the batch's images, i = j included: S_ij = F_i^T F_j
 // over the L2-normalised position vectors; l_ij = KL(softmax(S^t_ij / tau) ||
 // softmax(S^s_ij / tau)) along each row, / the rows; L = sum l_ij / B^2. The batch is
-// this process's: in a data-parallel run the pairs do not cross ranks, as in the toolbox.
+// this process's, as in the toolbox, or with pairs = "global" the global batch.
 class MiniBatchPixel : public PairDistiller {
  public:
-  MiniBatchPixel(const MiniBatchOptions& o, const DistillerContext& c) : options_(o), context_(c) {}
+  MiniBatchPixel(const MiniBatchOptions& o, const DistillerContext& c) : options_(o), context_(c) {
+    if (o.gcn) gcn_ = shared_gcn(*this, c);
+  }
   DistillLosses forward(const at::Tensor& s, const at::Tensor& t) override {
     require_maps(s, t, context_, "cirkd_minibatch_pixel");
-    const at::Tensor fs = positions(s), ft = positions(t);
-    const std::int64_t b = fs.size(0), n = fs.size(1);
-    // Pair by pair, as the toolbox: all pairs at once would hold (B N)^2 similarities.
-    at::Tensor sum = torch::zeros({}, fs.options());
-    for (std::int64_t i = 0; i < b; ++i)
-      for (std::int64_t j = 0; j < b; ++j) {
-        const at::Tensor p_t = torch::softmax(torch::matmul(ft[i], ft[j].t()) / options_.temperature, 1);
-        const at::Tensor log_q = torch::log_softmax(torch::matmul(fs[i], fs[j].t()) / options_.temperature, 1);
-        sum = sum + kl_sum(p_t, log_q, static_cast<double>(n));
-      }
-    return {{"cirkd_minibatch_pixel", sum / static_cast<double>(b * b)}};
+    return {{"cirkd_minibatch_pixel", cross_image_kl(positions(gcn_ ? gcn_->forward(s) : s), positions(t), options_.temperature,
+                                                     options_.pairs == "global")}};
   }
 
  private:
@@ -71,6 +69,7 @@ class MiniBatchPixel : public PairDistiller {
 
   MiniBatchOptions options_;
   DistillerContext context_;
+  Gcn gcn_{nullptr};
 };
 
 }  // namespace

@@ -19,5 +19,5 @@ namespace segdistill {
 //    PluginRegistrar::add_distiller (DistillerContext::student_features, student()); the
 //    loop validates and records (Trainer::metrics(), validate_also(), Hook::after_record,
 //    after_validation); hook state is loaded after before_run.
-inline constexpr unsigned kSdkApiVersion = 5;
+inline constexpr unsigned kSdkApiVersion = 6;
 }  // namespace segdistill

@@ -29,13 +29,21 @@ struct AssembledDistiller {
   std::vector<std::string> student_features, teacher_features;  // what it is handed, in order
 };
 
+// What every distiller of a run is built with beside its own features.
+struct DistillerRunFacts {
+  std::int64_t ignore_index = 255;  // data.ignore_index
+  std::uint64_t seed = 0;           // train.seed
+};
+
 // Builds every [[distillers]] entry of `config`. Names that repeat get "_1", "_2".
 SEGDISTILL_API std::vector<AssembledDistiller> build_distillers(const Config& config, const Segmentor& student,
-                                                                const Segmentor& teacher, SharedModules& shared);
+                                                                const Segmentor& teacher, SharedModules& shared,
+                                                                const DistillerRunFacts& facts = {});
 
-// The distiller's unweighted losses from one step's features. A declared feature missing
-// from the forward pass is an Error naming the distiller, its key and the features there.
+// The distiller's unweighted losses from one step's features and the batch's labels
+// (needed by distillers that take them). A declared feature missing from the forward
+// pass is an Error naming the distiller, its key and the features there.
 SEGDISTILL_API DistillLosses distill_step(const AssembledDistiller& distiller, const FeatureMap& student,
-                                          const FeatureMap& teacher);
+                                          const FeatureMap& teacher, const at::Tensor& labels = {});
 
 }  // namespace segdistill

@@ -1,9 +1,9 @@
 #pragma once
 // The distiller contract: a module that turns the student's and the teacher's features
 // into losses. A distiller derives from PairDistiller (one feature of each network) or
-// LevelDistiller (one per level, several pairs) and is registered with
-// PluginRegistrar::add_distiller: what it takes is known before anything is built, and
-// the engine hands it exactly those features, in the config's order.
+// LevelDistiller (one per level, several pairs) or LabelledPairDistiller (one pair and the
+// batch's labels) and is registered with PluginRegistrar::add_distiller: what it takes is
+// known before anything is built, and the engine hands it exactly that, in the config's order.
 #include <map>
 #include <memory>
 #include <string>
@@ -41,6 +41,11 @@ struct DistillerContext {
   std::vector<FeatureSpec> teacher_features;
   std::int64_t num_classes = 0;
   SharedModules* shared = nullptr;
+  // The label of unlabelled pixels in the batch's labels (data.ignore_index).
+  std::int64_t ignore_index = 255;
+  // train.seed: where a distiller's own random draws (memory sampling) start, so that a
+  // run is reproducible and resumes exactly.
+  std::uint64_t seed = 0;
 
   // The pair of a PairDistiller.
   const FeatureSpec& student() const { return student_features.front(); }
@@ -50,22 +55,38 @@ struct DistillerContext {
 using FeatureList = std::vector<at::Tensor>;
 using DistillLosses = std::map<std::string, at::Tensor>;
 
-// Its parameters join the optimizer (LR x train.distiller_lr_mult) and its state is
-// saved in checkpoints; `export-checkpoint` writes the student alone.
+// Its parameters join the optimizer (LR x train.distiller_lr_mult), except those it steps
+// itself, and its parameters and buffers are saved in checkpoints; `export-checkpoint`
+// writes the student alone.
 class SEGDISTILL_API Distiller : public torch::nn::Module {
  public:
+  static constexpr bool kTakesLevels = false;
+  static constexpr bool kTakesLabels = false;
+
   // Named, unweighted scalar losses (the trainer applies the config's weight) from the
-  // features the distiller declared, in its context's order. The engine calls this; a
-  // distiller implements forward() of PairDistiller or LevelDistiller.
-  virtual DistillLosses distill(const FeatureList& student, const FeatureList& teacher) = 0;
+  // features the distiller declared, in its context's order, and the batch's labels
+  // (B, H, W) int64 at the input size (context.ignore_index where unlabelled). The engine
+  // calls this; a distiller implements forward() of its base.
+  virtual DistillLosses distill(const FeatureList& student, const FeatureList& teacher, const at::Tensor& labels) = 0;
+  // Without labels: for distillers that take none.
+  DistillLosses distill(const FeatureList& student, const FeatureList& teacher) { return distill(student, teacher, {}); }
+
+  // Called on every rank once per training iteration, after the run's optimizer stepped
+  // the student: a distiller that trains a model of its own against the student (SKD's
+  // discriminator) steps it here, from what its last distill() kept.
+  virtual void after_student_step() {}
+  // The parameters it steps itself in after_student_step(): the run's optimizer and its
+  // gradient averaging leave them out. Their optimizer state belongs in buffers, so that
+  // checkpoints keep it.
+  virtual std::vector<at::Tensor> self_stepped_parameters() { return {}; }
 };
 
 // Distils one student feature to one teacher feature (KD, FitNet, TaT).
 class SEGDISTILL_API PairDistiller : public Distiller {
  public:
-  static constexpr bool kTakesLevels = false;
+  using Distiller::distill;
   virtual DistillLosses forward(const at::Tensor& student, const at::Tensor& teacher) = 0;
-  DistillLosses distill(const FeatureList& student, const FeatureList& teacher) final {
+  DistillLosses distill(const FeatureList& student, const FeatureList& teacher, const at::Tensor&) final {
     return forward(student.front(), teacher.front());
   }
 };
@@ -75,8 +96,23 @@ class SEGDISTILL_API PairDistiller : public Distiller {
 class SEGDISTILL_API LevelDistiller : public Distiller {
  public:
   static constexpr bool kTakesLevels = true;
+  using Distiller::distill;
   virtual DistillLosses forward(const FeatureList& student, const FeatureList& teacher) = 0;
-  DistillLosses distill(const FeatureList& student, const FeatureList& teacher) final { return forward(student, teacher); }
+  DistillLosses distill(const FeatureList& student, const FeatureList& teacher, const at::Tensor&) final {
+    return forward(student, teacher);
+  }
+};
+
+// Distils one feature pair with the batch's labels (IFVD's class prototypes, CIRKD's
+// class memories).
+class SEGDISTILL_API LabelledPairDistiller : public Distiller {
+ public:
+  static constexpr bool kTakesLabels = true;
+  using Distiller::distill;
+  // labels: (B, H, W) int64 at the input size.
+  virtual DistillLosses forward(const at::Tensor& student, const at::Tensor& teacher, const at::Tensor& labels) = 0;
+  // Throws Error when `labels` is undefined.
+  DistillLosses distill(const FeatureList& student, const FeatureList& teacher, const at::Tensor& labels) final;
 };
 
 }  // namespace segdistill

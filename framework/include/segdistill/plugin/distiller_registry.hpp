@@ -27,6 +27,7 @@ struct DefaultFeatures {
 // What a distiller takes from each network.
 struct DistillerInputs {
   bool levels = false;  // a LevelDistiller: the lists student_features / teacher_features
+  bool labels = false;  // a LabelledPairDistiller: the batch's labels too
   DefaultFeatures defaults;
 };
 

@@ -104,7 +104,8 @@ class SEGDISTILL_API PluginRegistrar {
 
   // Registers the distiller class Component, built as Component(options, context).
   // What it takes follows from its base: a PairDistiller one feature of each network, a
-  // LevelDistiller a list of each. `defaults` are the features an entry that names none
+  // LevelDistiller a list of each, a LabelledPairDistiller one of each and the batch's
+  // labels. `defaults` are the features an entry that names none
   // gets:
   //
   //   registrar.add_distiller<KdDistiller, KdOptions>("kd", "pixel-wise KL ...", {{"logits"}, {"logits"}});
@@ -115,7 +116,7 @@ class SEGDISTILL_API PluginRegistrar {
       return std::make_shared<Component>(options, context);
     };
     registry.add(entry_info<Options>(std::move(name), std::move(help)),
-                 DistillerInputs{Component::kTakesLevels, std::move(defaults)},
+                 DistillerInputs{Component::kTakesLevels, Component::kTakesLabels, std::move(defaults)},
                  options_factory<Options, Distiller, const DistillerContext&>(registry, factory));
   }
 

@@ -61,4 +61,9 @@ class SEGDISTILL_API Collectives {
 // the length of a distributed run); null otherwise. SyncBatchNorm reads it.
 SEGDISTILL_API std::shared_ptr<Collectives>& current_collectives();
 
+// Every rank's `local`, concatenated along dim 0 in rank order, or `local` itself outside
+// a data-parallel run (current_collectives() unset). The shapes must agree on all ranks
+// (Error otherwise). Made of sums with zeros, so the values arrive exactly.
+SEGDISTILL_API at::Tensor gather_from_ranks(const at::Tensor& local);
+
 }  // namespace segdistill
