@@ -236,7 +236,10 @@ TEST_F(CirkdLabelledDistillers, AdversarialTermAndDiscriminatorStepAreTheToolbox
                                         relative(loss, r().at(key + "g_loss")), kLossBound));
     EXPECT_TRUE(segdistill_test::within("adversarial step " + std::to_string(step) + " student gradient (relative)",
                                         relative(s.grad(), r().at(key + "grad.s")), kGradientBound));
-    adversarial->after_student_step();
+    const auto logged = adversarial->after_student_step();
+    EXPECT_TRUE(segdistill_test::within("adversarial step " + std::to_string(step) + " discriminator loss (relative)",
+                                        std::abs(logged.at("discriminator_loss") / r().at(key + "d_loss").item<double>() - 1),
+                                        kLossBound));
   }
   std::size_t compared = 0;
   for (auto& item : adversarial->named_parameters()) {

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <sstream>
 #include <thread>
@@ -67,6 +68,15 @@ class Distributed : public ::testing::Test {
                                                extra));
   }
   static std::string work(const std::string& name) { return (dir_->path() / "runs" / name).string(); }
+  // Trains kToyTeacher for 2 iterations into work(name).
+  static void train_teacher(const std::string& name) {
+    const std::string cfg = dir_->write(name + ".toml", "_base_ = \"" + config(name + "_base") + "\"\n[model]\n" + kToyTeacher);
+    ASSERT_EQ(run_segdistill({"--threads", "1", "train", cfg, "--work-dir", work(name), "--set", "train.iterations=2"}).exit_code,
+              0);
+  }
+  static constexpr const char* kToyTeacher =
+      "backbone = {type = \"resnet18\", width = 0.25}\n"
+      "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n";
   static TempDir* dir_;
 };
 TempDir* Distributed::dir_ = nullptr;
@@ -248,60 +258,72 @@ TEST_F(Distributed, TatDistillersAreReplicatedAndTheirParametersAveraged) {
   }
 }
 
-// The CIRKD distillers that take the labels (IFVD, the memories) and the one that steps
-// its own discriminator: a 2-process run ends where one process ends on the same global
-// batches. Each rank remembers the teacher pixels of the whole global batch with the same
-// draws (so the memories agree without a broadcast), the memory terms divide by the global
-// batch's labelled pixels, and the discriminator's gradients are averaged over the ranks.
-TEST_F(Distributed, CirkdLabelledAndAdversarialDistillersMatchOneProcess) {
-  const char* teacher =
-      "backbone = {type = \"resnet18\", width = 0.25}\n"
-      "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n";
-  const std::string teacher_cfg =
-      dir_->write("cirkd_teacher.toml", "_base_ = \"" + config("cirkd_teacher_base") + "\"\n[model]\n" + teacher);
-  ASSERT_EQ(
-      run_segdistill({"--threads", "1", "train", teacher_cfg, "--work-dir", work("cirkd_teacher"), "--set", "train.iterations=2"})
-          .exit_code,
-      0);
-  // 64 x 64 crops (the discriminator's smallest score map) that never pad. IFVD's cosines
-  // amplify rounding: with IFVD alone on the decoder feature (after ReLU, where a pixel's
-  // vector can be all but zero) the 2-process run's weights moved 1.4e-3 between kernel
-  // settings, where one process's moved 1.7e-5; IFVD takes the logits here, and the
-  // floors below come out at 2.4e-4 (student) and 1.6e-3 (the discriminator, whose Adam
-  // turns rounding-level gradients into steps of its learning rate). The memories, which
-  // the student's noise does not reach, are held to their own floor (~2e-6).
-  const std::string cfg =
-      dir_->write("cirkd.toml",
-                  "_base_ = \"" + config("cirkd_base") + "\"\n[teacher]\n" + teacher + "checkpoint = \"" + work("cirkd_teacher") +
-                      "/checkpoints/latest\"\n"
-                      "[[distillers]]\ntype = \"cirkd_ifvd\"\nstudent_feature = \"logits\"\nteacher_feature = \"logits\"\n"
-                      "weight = 20.0\n"
-                      "[[distillers]]\ntype = \"cirkd_memory\"\nstudent_feature = \"head.decoder\"\nteacher_feature = "
-                      "\"head.decoder\"\nweight = 0.1\npixel_memory_size = 100\npixels_per_class = 30\nregion_memory_size = 10\n"
-                      "regions_per_class = 4\n"
-                      "[[distillers]]\ntype = \"cirkd_adversarial\"\nweight = 0.001\n"
-                      "[data.train]\npipeline = [{type = \"random_flip\"}, {type = \"random_scale_crop\", base_size = 72, "
-                      "crop_size = [64], scale_range = [1.0, 1.25]}, {type = \"normalize\"}]\n");
+// The five 3-iteration runs of `cfg` a data-parallel comparison needs, into
+// work(prefix + "_single" / "_single_2_threads" / "_single_other_kernels" / "_parallel" /
+// "_parallel_other_kernels"), and their checkpoints' `group`: the one-process and the
+// 2-process runs, and the floor pairs of expect_parallel_matches.
+struct ParityRuns {
+  TensorDict single, parallel, threads_2, kernels_1, kernels_2;
+};
+void run_parity_set(const std::string& cfg, const std::string& prefix,
+                    const std::function<std::string(const std::string&)>& work) {
   const std::vector<std::string> settings{"--set", "train.eval_every=0", "--set", "train.iterations=3"};
   const auto run = [&](std::vector<std::string> args, const std::string& env = "") {
     args.insert(args.end(), settings.begin(), settings.end());
     const auto r = run_segdistill(args, env);
     EXPECT_EQ(r.exit_code, 0) << r.err;
   };
-  run({"--threads", "1", "train", cfg, "--work-dir", work("cirkd_single")});
-  run({"--threads", "2", "train", cfg, "--work-dir", work("cirkd_single_2_threads")});
-  run({"--threads", "1", "train", cfg, "--work-dir", work("cirkd_single_other_kernels")}, other_kernels_env());
-  run({"train", cfg, "--work-dir", work("cirkd_parallel"), "--nproc", "2"});
-  run({"train", cfg, "--work-dir", work("cirkd_parallel_other_kernels"), "--nproc", "2"}, other_kernels_env());
+  run({"--threads", "1", "train", cfg, "--work-dir", work(prefix + "_single")});
+  run({"--threads", "2", "train", cfg, "--work-dir", work(prefix + "_single_2_threads")});
+  run({"--threads", "1", "train", cfg, "--work-dir", work(prefix + "_single_other_kernels")}, other_kernels_env());
+  run({"train", cfg, "--work-dir", work(prefix + "_parallel"), "--nproc", "2"});
+  run({"train", cfg, "--work-dir", work(prefix + "_parallel_other_kernels"), "--nproc", "2"}, other_kernels_env());
+}
+ParityRuns parity_runs(const std::string& prefix, const std::string& group,
+                       const std::function<std::string(const std::string&)>& work) {
+  const auto group_of = [&](const std::string& suffix) {
+    return load_checkpoint(work(prefix + suffix) + "/checkpoints/iter_3.pt").groups.at(group);
+  };
+  return {group_of("_single"), group_of("_parallel"), group_of("_single_2_threads"), group_of("_single_other_kernels"),
+          group_of("_parallel_other_kernels")};
+}
+void expect_parity(const std::string& what, const ParityRuns& r) {
+  ASSERT_EQ(r.single.size(), r.parallel.size()) << what;
+  expect_parallel_matches(what, r.single, r.parallel,
+                          {{&r.single, &r.threads_2}, {&r.single, &r.kernels_1}, {&r.parallel, &r.kernels_2}});
+}
+
+// The CIRKD distillers that take the labels (IFVD, the memories) and the one that steps
+// its own discriminator: a 2-process run ends where one process ends on the same global
+// batches. Each rank remembers the teacher pixels of the whole global batch with the same
+// draws (so the memories agree without a broadcast), the memory terms divide by the global
+// batch's labelled pixels, and the discriminator's gradients are averaged over the ranks.
+TEST_F(Distributed, CirkdLabelledAndAdversarialDistillersMatchOneProcess) {
+  ASSERT_NO_FATAL_FAILURE(train_teacher("cirkd_teacher"));
+  // 64 x 64 crops (the discriminator's smallest score map) that never pad. IFVD's cosines
+  // amplify rounding: with IFVD alone on the decoder feature (after ReLU, where a pixel's
+  // vector can be all but zero) the 2-process run's weights moved 1.4e-3 between kernel
+  // settings, where one process's moved 1.7e-5; IFVD takes the logits here, and the
+  // floors below come out at 2e-4 .. 5e-4 (student) and 1.6e-3 (the discriminator, whose Adam
+  // turns rounding-level gradients into steps of its learning rate). The memories, which
+  // the student's noise does not reach, are held to their own floor (~2e-6).
+  const std::string cfg = dir_->write(
+      "cirkd.toml",
+      "_base_ = \"" + config("cirkd_base") + "\"\n[teacher]\n" + kToyTeacher + "checkpoint = \"" + work("cirkd_teacher") +
+          "/checkpoints/latest\"\n"
+          "[[distillers]]\ntype = \"cirkd_ifvd\"\nstudent_feature = \"logits\"\nteacher_feature = \"logits\"\n"
+          "weight = 20.0\n"
+          "[[distillers]]\ntype = \"cirkd_memory\"\nstudent_feature = \"head.decoder\"\nteacher_feature = "
+          "\"head.decoder\"\nweight = 0.1\npixel_memory_size = 100\npixels_per_class = 30\nregion_memory_size = 10\n"
+          "regions_per_class = 4\n"
+          "[[distillers]]\ntype = \"cirkd_adversarial\"\nweight = 0.001\n"
+          "[data.train]\npipeline = [{type = \"random_flip\"}, {type = \"random_scale_crop\", base_size = 72, "
+          "crop_size = [64], scale_range = [1.0, 1.25]}, {type = \"normalize\"}]\n");
+  run_parity_set(cfg, "cirkd", work);
   for (const char* group : {"model", "distillers"}) {
-    const auto group_of = [&](const std::string& name) {
-      return load_checkpoint(work(name) + "/checkpoints/iter_3.pt").groups.at(group);
-    };
-    const TensorDict a = group_of("cirkd_single"), b = group_of("cirkd_parallel");
-    ASSERT_EQ(a.size(), b.size()) << group;
-    const TensorDict threads_2 = group_of("cirkd_single_2_threads"), kernels_1 = group_of("cirkd_single_other_kernels"),
-                     kernels_2 = group_of("cirkd_parallel_other_kernels");
-    expect_parallel_matches(std::string("cirkd ") + group, a, b, {{&a, &threads_2}, {&a, &kernels_1}, {&b, &kernels_2}});
+    const ParityRuns r = parity_runs("cirkd", group, work);
+    expect_parity(std::string("cirkd ") + group, r);
+    const TensorDict &a = r.single, &b = r.parallel;
     if (std::string(group) == "distillers") {
       // What counts and points is exact: the same pixels were remembered in the same slots.
       for (const char* name : {"1.pixel_queue_ptr", "1.segment_queue_ptr", "1.draws", "2.adam.steps"})
@@ -312,9 +334,8 @@ TEST_F(Distributed, CirkdLabelledAndAdversarialDistillersMatchOneProcess) {
         for (const char* name : {"1.teacher_pixel_queue", "1.teacher_segment_queue"}) out[name] = all.at(name);
         return out;
       };
-      const TensorDict ma = memories(a), mb = memories(b), mt = memories(threads_2), mk1 = memories(kernels_1),
-                       mk2 = memories(kernels_2);
-      expect_parallel_matches("cirkd memories", ma, mb, {{&ma, &mt}, {&ma, &mk1}, {&mb, &mk2}});
+      expect_parity("cirkd memories", {memories(r.single), memories(r.parallel), memories(r.threads_2), memories(r.kernels_1),
+                                       memories(r.kernels_2)});
     }
   }
 }
@@ -326,47 +347,21 @@ TEST_F(Distributed, CirkdLabelledAndAdversarialDistillersMatchOneProcess) {
 // other kernels; with pairs = "rank" this comparison measured 1.6e-2 (BatchNorm
 // statistics 4.2e-2), above the bounds.
 TEST_F(Distributed, CirkdGlobalPairsMatchOneProcess) {
-  const char* teacher =
-      "backbone = {type = \"resnet18\", width = 0.25}\n"
-      "head = {type = \"deeplabv3plus\", aspp_channels = 16, low_level_channels = 8, decoder_channels = 16}\n";
-  const std::string teacher_cfg =
-      dir_->write("pairs_teacher.toml", "_base_ = \"" + config("pairs_teacher_base") + "\"\n[model]\n" + teacher);
-  ASSERT_EQ(
-      run_segdistill({"--threads", "1", "train", teacher_cfg, "--work-dir", work("pairs_teacher"), "--set", "train.iterations=2"})
-          .exit_code,
-      0);
+  ASSERT_NO_FATAL_FAILURE(train_teacher("pairs_teacher"));
   // Features without a ReLU: a decoder feature after ReLU has all-but-zero vectors whose
   // normalisation amplifies rounding (the floor came out at 1.8e-2 there). The pixel pairs
   // on ASPP's output before its ReLU (2 x 2 at stride 16: the logits' 32 x 32 made the
   // test take minutes), the channel terms on the logits (pooled 4 x 4 to 64-long vectors).
-  const std::string cfg = config(
-      "pairs", std::string("[teacher]\n") + teacher + "checkpoint = \"" + work("pairs_teacher") +
-                   "/checkpoints/latest\"\n"
-                   "[[distillers]]\ntype = \"cirkd_minibatch_pixel\"\nstudent_feature = \"head.aspp_pre_relu\"\n"
-                   "teacher_feature = \"head.aspp_pre_relu\"\npairs = \"global\"\n"
-                   "[[distillers]]\ntype = \"cirkd_channel\"\nstudent_feature = \"logits\"\nteacher_feature = "
-                   "\"logits\"\npairs = \"global\"\nbank_width = 64\nmemory_size = 64\ncontrast_size = 32\n");
-  const std::vector<std::string> settings{"--set", "train.eval_every=0", "--set", "train.iterations=3"};
-  const auto run = [&](std::vector<std::string> args, const std::string& env = "") {
-    args.insert(args.end(), settings.begin(), settings.end());
-    const auto r = run_segdistill(args, env);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-  };
-  run({"--threads", "1", "train", cfg, "--work-dir", work("pairs_single")});
-  run({"--threads", "2", "train", cfg, "--work-dir", work("pairs_single_2_threads")});
-  run({"--threads", "1", "train", cfg, "--work-dir", work("pairs_single_other_kernels")}, other_kernels_env());
-  run({"train", cfg, "--work-dir", work("pairs_parallel"), "--nproc", "2"});
-  run({"train", cfg, "--work-dir", work("pairs_parallel_other_kernels"), "--nproc", "2"}, other_kernels_env());
-  for (const char* group : {"model", "distillers"}) {
-    const auto group_of = [&](const std::string& name) {
-      return load_checkpoint(work(name) + "/checkpoints/iter_3.pt").groups.at(group);
-    };
-    const TensorDict a = group_of("pairs_single"), b = group_of("pairs_parallel");
-    ASSERT_EQ(a.size(), b.size()) << group;
-    const TensorDict threads_2 = group_of("pairs_single_2_threads"), kernels_1 = group_of("pairs_single_other_kernels"),
-                     kernels_2 = group_of("pairs_parallel_other_kernels");
-    expect_parallel_matches(std::string("global pairs ") + group, a, b, {{&a, &threads_2}, {&a, &kernels_1}, {&b, &kernels_2}});
-  }
+  const std::string cfg =
+      config("pairs", std::string("[teacher]\n") + kToyTeacher + "checkpoint = \"" + work("pairs_teacher") +
+                          "/checkpoints/latest\"\n"
+                          "[[distillers]]\ntype = \"cirkd_minibatch_pixel\"\nstudent_feature = \"head.aspp_pre_relu\"\n"
+                          "teacher_feature = \"head.aspp_pre_relu\"\npairs = \"global\"\n"
+                          "[[distillers]]\ntype = \"cirkd_channel\"\nstudent_feature = \"logits\"\nteacher_feature = "
+                          "\"logits\"\npairs = \"global\"\nbank_width = 64\nmemory_size = 64\ncontrast_size = 32\n");
+  run_parity_set(cfg, "pairs", work);
+  for (const char* group : {"model", "distillers"})
+    expect_parity(std::string("global pairs ") + group, parity_runs("pairs", group, work));
 }
 
 TEST_F(Distributed, AKilledRankStopsTheJobWhichResumesAtAnotherWorldSize) {

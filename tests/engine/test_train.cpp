@@ -474,7 +474,7 @@ TEST_F(Training, LabelledAndSelfSteppedDistillersTrainAndResumeExactly) {
   const auto records = segdistill_test::metrics_records(work("labelled"), "train");
   ASSERT_EQ(records.size(), 8u);
   for (const char* term : {"loss_cirkd_ifvd", "loss_cirkd_memory.cirkd_memory_pixel", "loss_cirkd_memory.cirkd_memory_region",
-                           "loss_cirkd_adversarial"})
+                           "loss_cirkd_adversarial", "cirkd_adversarial.discriminator_loss"})
     EXPECT_TRUE(records.back().contains(term)) << term << " missing from " << records.back().dump();
   const TensorDict at4 = segdistill_test::checkpoint_group(work("labelled") + "/checkpoints/iter_4.pt", "distillers");
   const TensorDict at8 = segdistill_test::checkpoint_group(work("labelled") + "/checkpoints/iter_8.pt", "distillers");

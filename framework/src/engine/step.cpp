@@ -187,11 +187,13 @@ StepResult run_step(Run& run, const Batch& batch) {
   const bool finite = run.scaler.unscale(params);
   if (finite && run.train.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, run.train.grad_clip);
   if (finite) run.optimizer->step();
+  StepResult result{agreed.logged, agreed.stop};
   {
     SEGDISTILL_PHASE("distiller_own_steps");
-    for (auto& d : run.distillers) d.module->after_student_step();
+    for (auto& d : run.distillers)
+      for (const auto& [key, value] : d.module->after_student_step())
+        result.losses[d.loss_name.substr(std::string("loss_").size()) + "." + key] = value;
   }
-  StepResult result{agreed.logged, agreed.stop};
   if (run.scaler.enabled()) {
     result.losses["amp_loss_scale"] = run.scaler.scale();
     result.losses["amp_skipped_steps"] = static_cast<double>(run.scaler.skipped_steps());

@@ -9,7 +9,8 @@
 namespace segdistill {
 
 struct StepResult {
-  // Averaged over ranks: "loss", "loss_<loss>", "loss_<distiller>", "loss_<distiller>.<term>".
+  // Averaged over ranks: "loss", "loss_<loss>", "loss_<distiller>", "loss_<distiller>.<term>";
+  // and what distillers that step a model of their own log: "<distiller>.<key>".
   std::map<std::string, double> losses;
   bool stop_requested = false;  // a rank was asked to stop (SIGINT/SIGTERM)
 };

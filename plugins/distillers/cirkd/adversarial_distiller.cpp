@@ -54,17 +54,19 @@ class Adversarial : public PairDistiller {
 
   // zero_grad of the discriminator (the student's backward reached it too), its hinge loss
   // on the student's scores (detached) then the teacher's, backward, gradient averaging
-  // over the ranks, Adam.
-  void after_student_step() override {
-    if (!student_scores_.defined()) return;
+  // over the ranks, Adam. Logs the hinge loss (averaged over the ranks).
+  std::map<std::string, double> after_student_step() override {
+    if (!student_scores_.defined()) return {};
     for (auto& p : discriminator->parameters())
       if (p.grad().defined()) p.grad().zero_();
     const at::Tensor fake = torch::relu(1.0 + discriminator->forward(student_scores_)).mean();
     const at::Tensor real = torch::relu(1.0 - discriminator->forward(teacher_scores_)).mean();
-    (options_.discriminator_weight * (real + fake)).backward();
+    const at::Tensor loss = options_.discriminator_weight * (real + fake);
+    loss.backward();
     student_scores_ = teacher_scores_ = at::Tensor();
-    average_over_ranks();
+    const double logged = average_over_ranks(loss.detach());
     adam->step({options_.lr, options_.beta1, options_.beta2, options_.eps});
+    return {{"discriminator_loss", logged}};
   }
 
   std::vector<at::Tensor> self_stepped_parameters() override { return discriminator->parameters(); }
@@ -73,13 +75,16 @@ class Adversarial : public PairDistiller {
   AdamBuffers adam{nullptr};
 
  private:
-  void average_over_ranks() {
+  // Averages the discriminator's gradients and `loss` over the ranks (one collective per
+  // tensor); returns the loss's average.
+  double average_over_ranks(const at::Tensor& loss) {
     const auto& ranks = current_collectives();
-    if (!ranks || ranks->world_size() <= 1) return;
-    std::vector<at::Tensor> grads;
-    for (auto& p : discriminator->parameters()) grads.push_back(p.grad());
-    ranks->all_reduce_sum(grads);
-    for (auto& g : grads) g.div_(ranks->world_size());
+    if (!ranks || ranks->world_size() <= 1) return loss.item<double>();
+    std::vector<at::Tensor> tensors{loss.reshape({1}).clone()};
+    for (auto& p : discriminator->parameters()) tensors.push_back(p.grad());
+    ranks->all_reduce_sum(tensors);
+    for (auto& t : tensors) t.div_(ranks->world_size());
+    return tensors[0].item<double>();
   }
 
   AdversarialOptions options_;

@@ -73,8 +73,9 @@ class SEGDISTILL_API Distiller : public torch::nn::Module {
 
   // Called on every rank once per training iteration, after the run's optimizer stepped
   // the student: a distiller that trains a model of its own against the student (SKD's
-  // discriminator) steps it here, from what its last distill() kept.
-  virtual void after_student_step() {}
+  // discriminator) steps it here, from what its last distill() kept. Returns values to log
+  // (its own loss, the same on every rank), recorded as "<name>.<key>" beside the losses.
+  virtual std::map<std::string, double> after_student_step() { return {}; }
   // The parameters it steps itself in after_student_step(): the run's optimizer and its
   // gradient averaging leave them out. Their optimizer state belongs in buffers, so that
   // checkpoints keep it.
