@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
     --seeds) read -r -a seeds <<< "${2:-}"; shift ;;
     --only) read -r -a only <<< "${2:-}"; shift ;;
     --output) out="${2:-}"; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "toy-distillers.sh: unknown option '$1' (valid: --iterations N, --seeds \"S ...\", --only \"NAME ...\", --output DIR, --help)" >&2; exit 2 ;;
   esac
   shift

@@ -1,4 +1,5 @@
-// The datasets plugin: Pascal VOC (+SBD), COCO-Stuff 10k and plain folders.
+// The datasets plugin: Pascal VOC (+SBD), COCO-Stuff 10k, Cityscapes and plain folders.
+#include "cityscapes.hpp"
 #include "cocostuff10k.hpp"
 #include "folder.hpp"
 #include "segdistill/plugin/plugin_api.hpp"
@@ -12,6 +13,9 @@ void register_datasets(PluginRegistrar& r) {
                                       "Pascal VOC 2012 segmentation; with sbd_root the SBD-augmented 'trainaug' set");
   r.add_class<CocoStuff10kDataset, CocoStuff10kOptions>(datasets(), "cocostuff10k",
                                                         "COCO-Stuff 10k v1.1 (.mat annotations), 182 or 171 classes");
+  r.add_class<CityscapesDataset, CityscapesOptions>(
+      datasets(), "cityscapes",
+      "Cityscapes fine annotations (leftImg8bit/, gtFine/ labelIds), mapped to the 19 training classes");
   r.add_class<FolderDataset, FolderOptions>(datasets(), "folder",
                                             "images/ + labels/ (PNG indices or palette) with matching stems");
 }

@@ -96,11 +96,12 @@ print("ok")
   EXPECT_EQ(python.exit_code, 0) << python.out << python.err;
 
   // The file is a config to inherit: the loss takes the weights, for focal as for CE.
-  const std::string training = dir.write("train.toml", "_base_ = [\"" + config + "\", \"" + plain +
-                                                           "\"]\n[model]\nnum_classes = 6\n"
-                                                           "backbone = {type = \"resnet18\", width = 0.125}\n"
-                                                           "head = {type = \"fcn\"}\n[train]\niterations = 1\noptimizer = {lr = 0.01}\n"
-                                                           "loss = {type = \"focal\"}\n");
+  const std::string training =
+      dir.write("train.toml", "_base_ = [\"" + config + "\", \"" + plain +
+                                  "\"]\n[model]\nnum_classes = 6\n"
+                                  "backbone = {type = \"resnet18\", width = 0.125}\n"
+                                  "head = {type = \"fcn\"}\n[train]\niterations = 1\noptimizer = {lr = 0.01}\n"
+                                  "loss = {type = \"focal\"}\n");
   const auto shown = run_segdistill({"config", "show", training});
   ASSERT_EQ(shown.exit_code, 0) << shown.err;
   EXPECT_TRUE(contains(shown.out, "class_weights")) << shown.out;
@@ -118,4 +119,27 @@ print("ok")
   const auto over = run_segdistill({"data", "class-weights", config, "--output", config});
   EXPECT_NE(over.exit_code, 0);
   EXPECT_TRUE(contains(over.err, "--output")) << over.err;
+}
+
+// `data check` and `data show` on Cityscapes files written by PIL (the official layout).
+TEST(CliData, CityscapesCheckAndShow) {
+  TempDir dir;
+  const std::string command = "/usr/bin/python3 " + std::string(SEGDISTILL_SOURCE_DIR) +
+                              "/tests/python/write_data_fixtures.py cityscapes '" + dir.path().string() + "'";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  const std::string config =
+      dir.write("cityscapes.toml", "[data]\nnum_classes = 19\n[data.train]\ntype = \"cityscapes\"\nroot = \"" +
+                                       (dir.path() / "cityscapes").string() + "\"\npipeline = [{type = \"normalize\"}]\n");
+  const auto check = run_segdistill({"data", "check", config});
+  ASSERT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_TRUE(contains(check.out, "data.train: 3 samples listed, 3 readable, 0 bad")) << check.out;
+  EXPECT_TRUE(contains(check.out, "road")) << check.out;
+  EXPECT_TRUE(contains(check.out, "bicycle")) << check.out;
+  const auto show = run_segdistill({"data", "show", config, "--count", "2", "--output", (dir.path() / "show").string()});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_TRUE(fs::exists(dir.path() / "show")) << show.out;
+  std::size_t overlays = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir.path() / "show"))
+    overlays += entry.path().filename().string().find("_overlay.png") != std::string::npos;
+  EXPECT_EQ(overlays, 2u) << show.out;
 }

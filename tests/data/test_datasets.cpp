@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "data_test_support.hpp"
 #include "segdistill/core/error.hpp"
@@ -26,6 +27,7 @@ class Datasets : public ::testing::Test {
     write_fixtures("voc", dir_->path().string());
     write_fixtures("cocostuff", dir_->path().string());
     write_fixtures("pngs", (dir_->path() / "pngs").string());
+    write_fixtures("cityscapes", dir_->path().string());
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string root() { return dir_->path().string(); }
@@ -182,4 +184,51 @@ TEST_F(Datasets, BadSamplesNameTheFileAndWhatWasExpected) {
   const DataSplit val = split_from(voc_config(dir.path().string(), "split = \"val\"\n"));
   EXPECT_EQ(error_of([&] { val.dataset->load(0); }), (voc / "SegmentationClass/2008_000010.png").string() +
                                                          ": label is 10x10 but image " + image + "/2008_000010.jpg is 40x30");
+}
+
+// Cityscapes in the official layout, written by PIL: every label id 0..33 maps to the
+// training class (or void) that an independent table in the fixture writer gives; a
+// stray file beside the images is not a sample; a label id outside 0..33 is an error
+// naming the file; a wrong class count names the key.
+TEST_F(Datasets, CityscapesMapsLabelIdsToTheTrainingClasses) {
+  const auto config = [&](const std::string& folder, const std::string& extra) {
+    return "[data]\nnum_classes = 19\n[data.train]\ntype = \"cityscapes\"\nroot = \"" + root() + "/" + folder + "\"\n" + extra;
+  };
+  const DataSplit train = split_from(config("cityscapes", ""));
+  ASSERT_EQ(train.dataset->size(), 3u);
+  EXPECT_EQ(train.dataset->id(0), "aachen/aachen_000000_000019");
+  EXPECT_EQ(train.dataset->id(2), "bochum/bochum_000000_000313");
+  EXPECT_EQ(train.dataset->info().class_names.size(), 19u);
+  EXPECT_EQ(train.dataset->info().class_names.front(), "road");
+  EXPECT_EQ(train.dataset->info().class_names.back(), "bicycle");
+  EXPECT_EQ(train.dataset->info().palette[0], cv::Vec3b(128, 64, 128));
+  std::set<int> seen;
+  for (std::size_t i = 0; i < train.dataset->size(); ++i) {
+    const Sample sample = train.dataset->load(i);
+    const cv::Mat expected = read_label_png(root() + "/cityscapes/expected/train/" + train.dataset->id(i) + ".png");
+    EXPECT_TRUE(same(sample.label, expected)) << train.dataset->id(i);
+    EXPECT_TRUE(same(train.dataset->load_label(i), expected)) << train.dataset->id(i);
+    for (int y = 0; y < sample.label.rows; ++y)
+      for (int x = 0; x < sample.label.cols; ++x) seen.insert(sample.label.at<uchar>(y, x));
+  }
+  EXPECT_EQ(seen.size(), 20u);  // the 19 classes and void
+  const DataSplit val = split_from(config("cityscapes", "split = \"val\"\n"));
+  ASSERT_EQ(val.dataset->size(), 1u);
+  EXPECT_TRUE(same(val.dataset->load(0).label,
+                   read_label_png(root() + "/cityscapes/expected/val/frankfurt/frankfurt_000000_000294.png")));
+
+  const DataSplit outside = split_from(config("cityscapes_outside", ""));
+  EXPECT_EQ(error_of([&] { outside.dataset->load(0); }),
+            root() +
+                "/cityscapes_outside/gtFine/train/ulm/ulm_000000_000019_gtFine_labelIds.png: label id 34 is not a Cityscapes "
+                "label id (0..33)");
+  const std::string classes = error_of([&] {
+    split_from("[data]\nnum_classes = 21\n[data.train]\ntype = \"cityscapes\"\nroot = \"" + root() + "/cityscapes\"\n");
+  });
+  EXPECT_NE(classes.find("data.train: data.num_classes is 21 but Cityscapes has 19 training classes"), std::string::npos)
+      << classes;
+  const std::string split = error_of([&] { split_from(config("cityscapes", "split = \"test\"\n")); });
+  EXPECT_NE(split.find("data.train.split: invalid value \"test\"; valid values: \"train\", \"val\""), std::string::npos) << split;
+  const std::string empty = error_of([&] { split_from(config("pngs", "")); });
+  EXPECT_NE(empty.find("data.train.root: " + root() + "/pngs/leftImg8bit/train is not a folder"), std::string::npos) << empty;
 }

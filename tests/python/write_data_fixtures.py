@@ -144,5 +144,39 @@ def pngs(root):
     Image.fromarray(np.stack([values] * 3, -1), "RGB").save(os.path.join(root, "rgb.png"))
 
 
+# Cityscapes label id -> training class (its facts, section 3.1); other ids in 0..33 are void.
+CITYSCAPES_TRAIN_IDS = {7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9, 23: 10, 24: 11, 25: 12,
+                        26: 13, 27: 14, 28: 15, 31: 16, 32: 17, 33: 18}
+
+
+def cityscapes(root):
+    """Images and *_gtFine_labelIds.png (8-bit grey, every label id 0..33) in the official
+    layout, two cities in train and one in val; expected/ holds the training-class PNGs the
+    mapping must give (255 void). cityscapes_outside/ has a label id 34."""
+    samples = {"train": [("aachen", "aachen_000000_000019"), ("aachen", "aachen_000001_000019"),
+                         ("bochum", "bochum_000000_000313")],
+               "val": [("frankfurt", "frankfurt_000000_000294")]}
+    for k, (split, city, name) in enumerate((s, c, n) for s, items in samples.items() for c, n in items):
+        base = os.path.join(root, "cityscapes")
+        for d in (f"leftImg8bit/{split}/{city}", f"gtFine/{split}/{city}", f"expected/{split}/{city}"):
+            os.makedirs(os.path.join(base, d), exist_ok=True)
+        image(k, 48, 24).save(os.path.join(base, f"leftImg8bit/{split}/{city}/{name}_leftImg8bit.png"))
+        x, y = grid(48, 24)
+        ids = ((x + 5 * y + k) % 34).astype(np.uint8)
+        Image.fromarray(ids, "L").save(os.path.join(base, f"gtFine/{split}/{city}/{name}_gtFine_labelIds.png"))
+        expected = np.vectorize(lambda v: CITYSCAPES_TRAIN_IDS.get(int(v), 255))(ids).astype(np.uint8)
+        Image.fromarray(expected, "L").save(os.path.join(base, f"expected/{split}/{city}/{name}.png"))
+    # Not a Cityscapes image: a stray file beside the samples.
+    with open(os.path.join(root, "cityscapes/leftImg8bit/train/aachen/notes.txt"), "w") as f:
+        f.write("not an image\n")
+    outside = os.path.join(root, "cityscapes_outside")
+    os.makedirs(os.path.join(outside, "leftImg8bit/train/ulm"), exist_ok=True)
+    os.makedirs(os.path.join(outside, "gtFine/train/ulm"), exist_ok=True)
+    image(0, 16, 8).save(os.path.join(outside, "leftImg8bit/train/ulm/ulm_000000_000019_leftImg8bit.png"))
+    ids = np.full((8, 16), 7, np.uint8)
+    ids[3, 4] = 34
+    Image.fromarray(ids, "L").save(os.path.join(outside, "gtFine/train/ulm/ulm_000000_000019_gtFine_labelIds.png"))
+
+
 if __name__ == "__main__":
-    {"voc": voc, "cocostuff": cocostuff, "pngs": pngs}[sys.argv[1]](sys.argv[2])
+    {"voc": voc, "cocostuff": cocostuff, "pngs": pngs, "cityscapes": cityscapes}[sys.argv[1]](sys.argv[2])

@@ -1,0 +1,125 @@
+#include "cityscapes.hpp"
+
+#include <filesystem>
+#include <set>
+
+#include "segdistill/data/image_io.hpp"
+#include "split_list.hpp"
+
+namespace fs = std::filesystem;
+
+namespace segdistill::datasets_plugin {
+
+namespace {
+
+const std::string kImageSuffix = "_leftImg8bit.png";
+const std::string kLabelSuffix = "_gtFine_labelIds.png";
+
+// The 19 training classes: label id, name and colour (cityscapesScripts' labels table).
+struct CityscapesClass {
+  int label_id;
+  const char* name;
+  cv::Vec3b colour;
+};
+const std::vector<CityscapesClass>& training_classes() {
+  static const std::vector<CityscapesClass> classes{{7, "road", {128, 64, 128}},
+                                                    {8, "sidewalk", {244, 35, 232}},
+                                                    {11, "building", {70, 70, 70}},
+                                                    {12, "wall", {102, 102, 156}},
+                                                    {13, "fence", {190, 153, 153}},
+                                                    {17, "pole", {153, 153, 153}},
+                                                    {19, "traffic light", {250, 170, 30}},
+                                                    {20, "traffic sign", {220, 220, 0}},
+                                                    {21, "vegetation", {107, 142, 35}},
+                                                    {22, "terrain", {152, 251, 152}},
+                                                    {23, "sky", {70, 130, 180}},
+                                                    {24, "person", {220, 20, 60}},
+                                                    {25, "rider", {255, 0, 0}},
+                                                    {26, "car", {0, 0, 142}},
+                                                    {27, "truck", {0, 0, 70}},
+                                                    {28, "bus", {0, 60, 100}},
+                                                    {31, "train", {0, 80, 100}},
+                                                    {32, "motorcycle", {0, 0, 230}},
+                                                    {33, "bicycle", {119, 11, 32}}};
+  return classes;
+}
+
+// The largest label id of the annotations (bicycle); every id up to it is a class or void.
+constexpr int kLargestLabelId = 33;
+
+// Sorted names of the sub-folders of `dir` (real folders, not links to elsewhere).
+std::vector<std::string> cities_in(const std::string& dir) {
+  std::set<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (!entry.is_symlink() && entry.is_directory()) names.insert(entry.path().filename().string());
+  return {names.begin(), names.end()};
+}
+
+}  // namespace
+
+CityscapesDataset::CityscapesDataset(const CityscapesOptions& options, const DatasetContext& context) {
+  const std::string key = context.config_key;
+  const std::string root = resolve_path(context.base_dir, options.root);
+  require_directory(root, key + ".root", "the Cityscapes folder with leftImg8bit/ and gtFine/");
+  images_ = (fs::path(root) / "leftImg8bit" / options.split).string();
+  labels_ = (fs::path(root) / "gtFine" / options.split).string();
+  require_directory(images_, key + ".root", "leftImg8bit/" + options.split + "/ in the Cityscapes root");
+  require_directory(labels_, key + ".root", "gtFine/" + options.split + "/ in the Cityscapes root");
+  for (const auto& city : cities_in(images_)) {
+    std::set<std::string> names;
+    for (const auto& entry : fs::directory_iterator(fs::path(images_) / city)) {
+      const std::string file = entry.path().filename().string();
+      if (entry.is_symlink() || !entry.is_regular_file() || file.size() <= kImageSuffix.size() ||
+          file.compare(file.size() - kImageSuffix.size(), kImageSuffix.size(), kImageSuffix) != 0)
+        continue;
+      names.insert(file.substr(0, file.size() - kImageSuffix.size()));
+    }
+    for (const auto& name : names) ids_.push_back(city + "/" + name);
+  }
+  if (ids_.empty()) throw Error(key + ".root: no <city>/<name>" + kImageSuffix + " image in " + images_);
+
+  train_id_.fill(-1);
+  for (int id = 0; id <= kLargestLabelId; ++id) train_id_[static_cast<std::size_t>(id)] = static_cast<int>(context.ignore_index);
+  for (std::size_t c = 0; c < training_classes().size(); ++c) {
+    train_id_[static_cast<std::size_t>(training_classes()[c].label_id)] = static_cast<int>(c);
+    info_.class_names.push_back(training_classes()[c].name);
+  }
+  if (context.num_classes > 0 && context.num_classes != info_.num_classes())
+    throw Error(key + ": data.num_classes is " + std::to_string(context.num_classes) + " but Cityscapes has " +
+                std::to_string(info_.num_classes()) + " training classes");
+  info_.palette = voc_palette();
+  for (std::size_t c = 0; c < training_classes().size(); ++c) info_.palette[c] = training_classes()[c].colour;
+  info_.ignore_index = context.ignore_index;
+}
+
+std::string CityscapesDataset::image_path(std::size_t index) const {
+  return (fs::path(images_) / (ids_.at(index) + kImageSuffix)).string();
+}
+
+std::string CityscapesDataset::label_path(std::size_t index) const {
+  return (fs::path(labels_) / (ids_.at(index) + kLabelSuffix)).string();
+}
+
+cv::Mat CityscapesDataset::load_label(std::size_t index) const {
+  const std::string path = label_path(index);
+  const cv::Mat ids = read_label_png(path);
+  cv::Mat label(ids.size(), CV_8UC1);
+  for (int y = 0; y < ids.rows; ++y) {
+    const uchar* in = ids.ptr<uchar>(y);
+    uchar* out = label.ptr<uchar>(y);
+    for (int x = 0; x < ids.cols; ++x) {
+      const int mapped = train_id_[in[x]];
+      if (mapped < 0)
+        throw SampleError(path + ": label id " + std::to_string(in[x]) + " is not a Cityscapes label id (0.." +
+                          std::to_string(kLargestLabelId) + ")");
+      out[x] = static_cast<uchar>(mapped);
+    }
+  }
+  return label;
+}
+
+Sample CityscapesDataset::load(std::size_t index) const {
+  return read_sample(ids_.at(index), image_path(index), label_path(index), [&] { return load_label(index); });
+}
+
+}  // namespace segdistill::datasets_plugin
