@@ -5,6 +5,7 @@
 // training classes.
 #include <array>
 
+#include "listed_dataset.hpp"
 #include "segdistill/config/schema.hpp"
 #include "segdistill/data/dataset.hpp"
 
@@ -21,23 +22,18 @@ struct CityscapesOptions {
   }
 };
 
-class CityscapesDataset : public Dataset {
+class CityscapesDataset : public ListedDataset {
  public:
   CityscapesDataset(const CityscapesOptions& options, const DatasetContext& context);
-  std::size_t size() const override { return ids_.size(); }
-  const std::string& id(std::size_t index) const override { return ids_.at(index); }
   Sample load(std::size_t index) const override;
   cv::Mat load_label(std::size_t index) const override;
-  const DatasetInfo& info() const override { return info_; }
 
  private:
   std::string image_path(std::size_t index) const;
   std::string label_path(std::size_t index) const;
 
   std::string images_, labels_;
-  std::vector<std::string> ids_;     // "<city>/<name>"
   std::array<int, 256> train_id_{};  // label id -> class, ignore_index, or -1: not a Cityscapes label id
-  DatasetInfo info_;
 };
 
 }  // namespace segdistill::datasets_plugin

@@ -3,6 +3,7 @@
 // imageLists/{train,test,all}.txt.
 #include <array>
 
+#include "listed_dataset.hpp"
 #include "segdistill/config/schema.hpp"
 #include "segdistill/data/dataset.hpp"
 
@@ -23,20 +24,15 @@ struct CocoStuff10kOptions {
   }
 };
 
-class CocoStuff10kDataset : public Dataset {
+class CocoStuff10kDataset : public ListedDataset {
  public:
   CocoStuff10kDataset(const CocoStuff10kOptions& options, const DatasetContext& context);
-  std::size_t size() const override { return ids_.size(); }
-  const std::string& id(std::size_t index) const override { return ids_.at(index); }
   Sample load(std::size_t index) const override;
   cv::Mat load_label(std::size_t index) const override;
-  const DatasetInfo& info() const override { return info_; }
 
  private:
   std::string images_, annotations_;
-  std::vector<std::string> ids_;
   std::array<std::uint8_t, 65536> lookup_{};  // stored S value -> class index or ignore
-  DatasetInfo info_;
 };
 
 }  // namespace segdistill::datasets_plugin

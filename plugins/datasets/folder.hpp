@@ -2,6 +2,7 @@
 // A user's own data: images/ and labels/ with matching file stems.
 #include <optional>
 
+#include "listed_dataset.hpp"
 #include "segdistill/config/schema.hpp"
 #include "segdistill/data/dataset.hpp"
 
@@ -27,20 +28,15 @@ struct FolderOptions {
   }
 };
 
-class FolderDataset : public Dataset {
+class FolderDataset : public ListedDataset {
  public:
   FolderDataset(const FolderOptions& options, const DatasetContext& context);
-  std::size_t size() const override { return ids_.size(); }
-  const std::string& id(std::size_t index) const override { return ids_.at(index); }
   Sample load(std::size_t index) const override;
   cv::Mat load_label(std::size_t index) const override;
-  const DatasetInfo& info() const override { return info_; }
 
  private:
   std::string image_dir_, label_dir_;
-  std::vector<std::string> ids_;
   std::vector<std::string> image_paths_;
-  DatasetInfo info_;
 };
 
 }  // namespace segdistill::datasets_plugin
