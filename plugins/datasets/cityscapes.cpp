@@ -4,6 +4,7 @@
 #include <set>
 
 #include "segdistill/data/image_io.hpp"
+#include "segdistill/data/split_list.hpp"
 #include "split_list.hpp"
 
 namespace fs = std::filesystem;
@@ -59,24 +60,34 @@ std::vector<std::string> cities_in(const std::string& dir) {
 
 CityscapesDataset::CityscapesDataset(const CityscapesOptions& options, const DatasetContext& context) {
   const std::string key = context.config_key;
-  const std::string root = resolve_path(context.base_dir, options.root);
-  require_directory(root, key + ".root", "the Cityscapes folder with leftImg8bit/ and gtFine/");
-  images_ = (fs::path(root) / "leftImg8bit" / options.split).string();
-  labels_ = (fs::path(root) / "gtFine" / options.split).string();
-  require_directory(images_, key + ".root", "leftImg8bit/" + options.split + "/ in the Cityscapes root");
-  require_directory(labels_, key + ".root", "gtFine/" + options.split + "/ in the Cityscapes root");
-  for (const auto& city : cities_in(images_)) {
-    std::set<std::string> names;
-    for (const auto& entry : fs::directory_iterator(fs::path(images_) / city)) {
-      const std::string file = entry.path().filename().string();
-      if (entry.is_symlink() || !entry.is_regular_file() || file.size() <= kImageSuffix.size() ||
-          file.compare(file.size() - kImageSuffix.size(), kImageSuffix.size(), kImageSuffix) != 0)
-        continue;
-      names.insert(file.substr(0, file.size() - kImageSuffix.size()));
+  root_ = resolve_path(context.base_dir, options.root);
+  require_directory(root_, key + ".root", "the Cityscapes folder with leftImg8bit/ and gtFine/");
+  if (options.list) {
+    const std::string list = resolve_path(context.base_dir, *options.list);
+    for (const auto& image : read_split_list(list, key + ".list")) {
+      if (image.rfind("leftImg8bit/", 0) != 0 || image.size() <= kImageSuffix.size() ||
+          image.compare(image.size() - kImageSuffix.size(), kImageSuffix.size(), kImageSuffix) != 0)
+        throw Error(key + ".list: " + list + ": '" + image + "' is not an image path 'leftImg8bit/.../<name>" + kImageSuffix +
+                    "' relative to root");
+      add_sample(image);
     }
-    for (const auto& name : names) ids_.push_back(city + "/" + name);
+  } else {
+    const std::string split_dir = (fs::path(root_) / "leftImg8bit" / options.split).string();
+    require_directory(split_dir, key + ".root", "leftImg8bit/" + options.split + "/ in the Cityscapes root");
+    require_directory((fs::path(root_) / "gtFine" / options.split).string(), key + ".root",
+                      "gtFine/" + options.split + "/ in the Cityscapes root");
+    for (const auto& city : cities_in(split_dir)) {
+      std::set<std::string> files;
+      for (const auto& entry : fs::directory_iterator(fs::path(split_dir) / city)) {
+        const std::string file = entry.path().filename().string();
+        if (!entry.is_symlink() && entry.is_regular_file() && file.size() > kImageSuffix.size() &&
+            file.compare(file.size() - kImageSuffix.size(), kImageSuffix.size(), kImageSuffix) == 0)
+          files.insert(file);
+      }
+      for (const auto& file : files) add_sample("leftImg8bit/" + options.split + "/" + city + "/" + file);
+    }
+    if (ids_.empty()) throw Error(key + ".root: no <city>/<name>" + kImageSuffix + " image in " + split_dir);
   }
-  if (ids_.empty()) throw Error(key + ".root: no <city>/<name>" + kImageSuffix + " image in " + images_);
 
   train_id_.fill(-1);
   for (int id = 0; id <= kLargestLabelId; ++id) train_id_[static_cast<std::size_t>(id)] = static_cast<int>(context.ignore_index);
@@ -92,13 +103,20 @@ CityscapesDataset::CityscapesDataset(const CityscapesOptions& options, const Dat
   info_.ignore_index = context.ignore_index;
 }
 
-std::string CityscapesDataset::image_path(std::size_t index) const {
-  return (fs::path(images_) / (ids_.at(index) + kImageSuffix)).string();
+// leftImg8bit/<split>/<city>/<name>_leftImg8bit.png: the sample "<city>/<name>", its label
+// gtFine/<split>/<city>/<name>_gtFine_labelIds.png (the pairing of the toolbox's lists too).
+void CityscapesDataset::add_sample(const std::string& image_relative) {
+  const fs::path image(image_relative);
+  const std::string file = image.filename().string();
+  const std::string name = file.substr(0, file.size() - kImageSuffix.size());
+  ids_.push_back(image.parent_path().filename().string() + "/" + name);
+  images_.push_back(image_relative);
+  labels_.push_back("gtFine/" + (image.parent_path().lexically_relative("leftImg8bit") / (name + kLabelSuffix)).string());
 }
 
-std::string CityscapesDataset::label_path(std::size_t index) const {
-  return (fs::path(labels_) / (ids_.at(index) + kLabelSuffix)).string();
-}
+std::string CityscapesDataset::image_path(std::size_t index) const { return (fs::path(root_) / images_.at(index)).string(); }
+
+std::string CityscapesDataset::label_path(std::size_t index) const { return (fs::path(root_) / labels_.at(index)).string(); }
 
 cv::Mat CityscapesDataset::load_label(std::size_t index) const {
   const std::string path = label_path(index);

@@ -4,6 +4,7 @@
 // gtFine/<split>/<city>/<name>_gtFine_labelIds.png, the label ids mapped to the 19
 // training classes.
 #include <array>
+#include <optional>
 
 #include "listed_dataset.hpp"
 #include "segdistill/config/schema.hpp"
@@ -14,8 +15,12 @@ namespace segdistill::datasets_plugin {
 struct CityscapesOptions {
   std::string root;
   std::string split;
+  std::optional<std::string> list;
   static void declare(Schema<CityscapesOptions>& s) {
     s.field("root", &CityscapesOptions::root, "folder holding leftImg8bit/ and gtFine/").required();
+    s.field("list", &CityscapesOptions::list,
+            "a list file of the CIRKD toolbox's kind (each line 'leftImg8bit/.../<name>_leftImg8bit.png' and its label "
+            "path, relative to root) instead of every image of the split");
     s.field("split", &CityscapesOptions::split, "the fine annotations' split")
         .default_value(std::string("train"))
         .one_of({"train", "val"});
@@ -31,9 +36,11 @@ class CityscapesDataset : public ListedDataset {
  private:
   std::string image_path(std::size_t index) const;
   std::string label_path(std::size_t index) const;
+  void add_sample(const std::string& image_relative);
 
-  std::string images_, labels_;
-  std::array<int, 256> train_id_{};  // label id -> class, ignore_index, or -1: not a Cityscapes label id
+  std::string root_;
+  std::vector<std::string> images_, labels_;  // per sample, relative to root
+  std::array<int, 256> train_id_{};           // label id -> class, ignore_index, or -1: not a Cityscapes label id
 };
 
 }  // namespace segdistill::datasets_plugin

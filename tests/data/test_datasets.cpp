@@ -217,6 +217,28 @@ TEST_F(Datasets, CityscapesMapsLabelIdsToTheTrainingClasses) {
   EXPECT_TRUE(same(val.dataset->load(0).label,
                    read_label_png(root() + "/cityscapes/expected/val/frankfurt/frankfurt_000000_000294.png")));
 
+  // The toolbox's list files: its order, its pairs; paths that leave the root or name no
+  // image are errors naming the list.
+  const DataSplit listed = split_from(config("cityscapes", "list = \"" + root() + "/cityscapes/list/train.lst\"\n"));
+  ASSERT_EQ(listed.dataset->size(), 3u);
+  EXPECT_EQ(listed.dataset->id(0), "bochum/bochum_000000_000313");
+  EXPECT_TRUE(
+      same(listed.dataset->load(0).label, read_label_png(root() + "/cityscapes/expected/train/bochum/bochum_000000_000313.png")));
+  const std::string escape =
+      error_of([&] { split_from(config("cityscapes", "list = \"" + root() + "/cityscapes/list/escape.lst\"\n")); });
+  EXPECT_NE(escape.find("data.train.list: " + root() +
+                        "/cityscapes/list/escape.lst:2: sample id "
+                        "'leftImg8bit/../../outside_leftImg8bit.png' has a '..' component"),
+            std::string::npos)
+      << escape;
+  const std::string other =
+      error_of([&] { split_from(config("cityscapes", "list = \"" + root() + "/cityscapes/list/other.lst\"\n")); });
+  EXPECT_NE(other.find("data.train.list: " + root() +
+                       "/cityscapes/list/other.lst: 'gtFine/train/aachen/"
+                       "aachen_000000_000019_gtFine_labelIds.png' is not an image path"),
+            std::string::npos)
+      << other;
+
   const DataSplit outside = split_from(config("cityscapes_outside", ""));
   EXPECT_EQ(error_of([&] { outside.dataset->load(0); }),
             root() +

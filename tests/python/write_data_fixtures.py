@@ -166,6 +166,18 @@ def cityscapes(root):
         Image.fromarray(ids, "L").save(os.path.join(base, f"gtFine/{split}/{city}/{name}_gtFine_labelIds.png"))
         expected = np.vectorize(lambda v: CITYSCAPES_TRAIN_IDS.get(int(v), 255))(ids).astype(np.uint8)
         Image.fromarray(expected, "L").save(os.path.join(base, f"expected/{split}/{city}/{name}.png"))
+    # The toolbox's list files: "image<TAB>label" relative to the root; one in another
+    # order than the folders', one that leaves the root, one that names no image.
+    base = os.path.join(root, "cityscapes")
+    os.makedirs(os.path.join(base, "list"), exist_ok=True)
+    with open(os.path.join(base, "list/train.lst"), "w") as f:
+        for city, name in reversed(samples["train"]):
+            f.write(f"leftImg8bit/train/{city}/{name}_leftImg8bit.png\tgtFine/train/{city}/{name}_gtFine_labelIds.png\n")
+    with open(os.path.join(base, "list/escape.lst"), "w") as f:
+        f.write("leftImg8bit/train/aachen/aachen_000000_000019_leftImg8bit.png\tx\n")
+        f.write("leftImg8bit/../../outside_leftImg8bit.png\tx\n")
+    with open(os.path.join(base, "list/other.lst"), "w") as f:
+        f.write("gtFine/train/aachen/aachen_000000_000019_gtFine_labelIds.png\tx\n")
     # Not a Cityscapes image: a stray file beside the samples.
     with open(os.path.join(root, "cityscapes/leftImg8bit/train/aachen/notes.txt"), "w") as f:
         f.write("not an image\n")
