@@ -33,8 +33,7 @@ class Ifvd : public LabelledPairDistiller {
     const at::Tensor count = onehot.sum(1);                                             // B x K
     const at::Tensor prototypes = torch::bmm(f, onehot) / (count.unsqueeze(1) + 1e-6);  // B x C x K
     const at::Tensor assigned = torch::where(in_class.unsqueeze(1), torch::bmm(prototypes, onehot.transpose(1, 2)), f);
-    const auto unit_clamped = [](const at::Tensor& v) { return v / v.norm(2, 1, true).clamp_min(1e-8); };
-    return (unit_clamped(f) * unit_clamped(assigned)).sum(1);
+    return (unit(f, 1, 1e-8) * unit(assigned, 1, 1e-8)).sum(1);
   }
 
   DistillerContext context_;

@@ -23,7 +23,7 @@ std::string size_text(const at::Tensor& t) {
 }
 }  // namespace
 
-at::Tensor unit(const at::Tensor& v, std::int64_t dim) { return v / v.norm(2, dim, /*keepdim=*/true).clamp_min(1e-12); }
+at::Tensor unit(const at::Tensor& v, std::int64_t dim, double eps) { return v / v.norm(2, dim, /*keepdim=*/true).clamp_min(eps); }
 
 at::Tensor kl_sum(const at::Tensor& p, const at::Tensor& log_q, double rows) {
   return (torch::xlogy(p, p) - p * log_q).sum() / rows;

@@ -12,8 +12,8 @@ inline const char* const kGcnOptionHelp =
     "distil the output of CIRKDV2's GCN adaptor on the student feature (shared by the distillers on that feature) "
     "instead of the feature: what its scripts do whenever lambda_fitnet is not 0";
 
-// v / max(|v|_2, 1e-12) along `dim`.
-at::Tensor unit(const at::Tensor& v, std::int64_t dim);
+// v / max(|v|_2, eps) along `dim` (PyTorch's normalize; its cosine_similarity uses eps 1e-8).
+at::Tensor unit(const at::Tensor& v, std::int64_t dim, double eps = 1e-12);
 
 // sum P (log P - log Q) over every entry, entries with P = 0 adding 0 (PyTorch's kl_div
 // with a probability target), divided by `rows`.
