@@ -89,10 +89,9 @@ CityscapesDataset::CityscapesDataset(const CityscapesOptions& options, const Dat
     if (ids_.empty()) throw Error(key + ".root: no <city>/<name>" + kImageSuffix + " image in " + split_dir);
   }
 
-  train_id_.fill(-1);
-  for (int id = 0; id <= kLargestLabelId; ++id) train_id_[static_cast<std::size_t>(id)] = static_cast<int>(context.ignore_index);
+  for (int id = 0; id <= kLargestLabelId; ++id) train_id_.set(id, static_cast<int>(context.ignore_index));
   for (std::size_t c = 0; c < training_classes().size(); ++c) {
-    train_id_[static_cast<std::size_t>(training_classes()[c].label_id)] = static_cast<int>(c);
+    train_id_.set(training_classes()[c].label_id, static_cast<int>(c));
     info_.class_names.push_back(training_classes()[c].name);
   }
   if (context.num_classes > 0 && context.num_classes != info_.num_classes())
@@ -120,20 +119,7 @@ std::string CityscapesDataset::label_path(std::size_t index) const { return (fs:
 
 cv::Mat CityscapesDataset::load_label(std::size_t index) const {
   const std::string path = label_path(index);
-  const cv::Mat ids = read_label_png(path);
-  cv::Mat label(ids.size(), CV_8UC1);
-  for (int y = 0; y < ids.rows; ++y) {
-    const uchar* in = ids.ptr<uchar>(y);
-    uchar* out = label.ptr<uchar>(y);
-    for (int x = 0; x < ids.cols; ++x) {
-      const int mapped = train_id_[in[x]];
-      if (mapped < 0)
-        throw SampleError(path + ": label id " + std::to_string(in[x]) + " is not a Cityscapes label id (0.." +
-                          std::to_string(kLargestLabelId) + ")");
-      out[x] = static_cast<uchar>(mapped);
-    }
-  }
-  return label;
+  return train_id_.apply(read_label_png(path), path, "a Cityscapes label id (0.." + std::to_string(kLargestLabelId) + ")");
 }
 
 Sample CityscapesDataset::load(std::size_t index) const {

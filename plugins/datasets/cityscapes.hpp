@@ -3,9 +3,9 @@
 // leftImg8bit/<split>/<city>/<name>_leftImg8bit.png and
 // gtFine/<split>/<city>/<name>_gtFine_labelIds.png, the label ids mapped to the 19
 // training classes.
-#include <array>
 #include <optional>
 
+#include "label_mapping.hpp"
 #include "listed_dataset.hpp"
 #include "segdistill/config/schema.hpp"
 #include "segdistill/data/dataset.hpp"
@@ -40,7 +40,7 @@ class CityscapesDataset : public ListedDataset {
 
   std::string root_;
   std::vector<std::string> images_, labels_;  // per sample, relative to root
-  std::array<int, 256> train_id_{};           // label id -> class, ignore_index, or -1: not a Cityscapes label id
+  LabelMapping train_id_;                     // label id -> class or ignore_index
 };
 
 }  // namespace segdistill::datasets_plugin

@@ -143,3 +143,39 @@ TEST(CliData, CityscapesCheckAndShow) {
     overlays += entry.path().filename().string().find("_overlay.png") != std::string::npos;
   EXPECT_EQ(overlays, 2u) << show.out;
 }
+
+// `data check` and `data show` on the CIRKD toolbox's other data sets (files by PIL).
+TEST(CliData, ToolboxDatasetsCheckAndShow) {
+  TempDir dir;
+  struct Case {
+    const char* fixture;
+    std::string dataset;  // the [data.train] table's lines
+    int classes;
+    const char* first_class;
+  };
+  const std::string root = dir.path().string();
+  const std::vector<Case> cases{
+      {"camvid", "type = \"camvid\"\nroot = \"" + root + "/camvid\"\n", 11, "sky"},
+      {"ade20k", "type = \"ade20k\"\nroot = \"" + root + "/ADEChallengeData2016\"\n", 150, "wall"},
+      {"cocostuff164k", "type = \"cocostuff164k\"\nroot = \"" + root + "/cocostuff164k\"\n", 182, "person"},
+  };
+  for (const auto& c : cases) {
+    const std::string command = "/usr/bin/python3 " + std::string(SEGDISTILL_SOURCE_DIR) +
+                                "/tests/python/write_data_fixtures.py " + c.fixture + " '" + root + "'";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    const std::string config =
+        dir.write(std::string(c.fixture) + ".toml", "[data]\nnum_classes = " + std::to_string(c.classes) + "\n[data.train]\n" +
+                                                        c.dataset + "pipeline = [{type = \"normalize\"}]\n");
+    const auto check = run_segdistill({"data", "check", config});
+    ASSERT_EQ(check.exit_code, 0) << c.fixture << check.err;
+    EXPECT_TRUE(contains(check.out, "data.train: 2 samples listed, 2 readable, 0 bad")) << check.out;
+    EXPECT_TRUE(contains(check.out, c.first_class)) << check.out;
+    const fs::path show = dir.path() / (std::string("show_") + c.fixture);
+    const auto shown = run_segdistill({"data", "show", config, "--count", "2", "--output", show.string()});
+    ASSERT_EQ(shown.exit_code, 0) << shown.err;
+    std::size_t overlays = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(show))
+      overlays += entry.path().filename().string().find("_overlay.png") != std::string::npos;
+    EXPECT_EQ(overlays, 2u) << c.fixture << shown.out;
+  }
+}

@@ -242,8 +242,8 @@ TEST_F(Datasets, CityscapesMapsLabelIdsToTheTrainingClasses) {
   const DataSplit outside = split_from(config("cityscapes_outside", ""));
   EXPECT_EQ(error_of([&] { outside.dataset->load(0); }),
             root() +
-                "/cityscapes_outside/gtFine/train/ulm/ulm_000000_000019_gtFine_labelIds.png: label id 34 is not a Cityscapes "
-                "label id (0..33)");
+                "/cityscapes_outside/gtFine/train/ulm/ulm_000000_000019_gtFine_labelIds.png: label value 34 at (4, 3) is not a "
+                "Cityscapes label id (0..33)");
   const std::string classes = error_of([&] {
     split_from("[data]\nnum_classes = 21\n[data.train]\ntype = \"cityscapes\"\nroot = \"" + root() + "/cityscapes\"\n");
   });

@@ -11,6 +11,9 @@ Label values follow formulas the C++ tests recompute:
   write_data_fixtures.py voc DIR        VOCdevkit/VOC2012 and benchmark_RELEASE/dataset under DIR
   write_data_fixtures.py cocostuff DIR  cocostuff-10k-v1.1 under DIR
   write_data_fixtures.py pngs DIR       single label PNGs of several kinds
+  write_data_fixtures.py cityscapes DIR / camvid DIR / ade20k DIR / cocostuff164k DIR / vocaug DIR
+                                        the CIRKD toolbox's data sets in their official layouts, with
+                                        expected/ training-class PNGs (255 void) an independent mapping gives
 """
 import os
 import sys
@@ -190,5 +193,113 @@ def cityscapes(root):
     Image.fromarray(ids, "L").save(os.path.join(outside, "gtFine/train/ulm/ulm_000000_000019_gtFine_labelIds.png"))
 
 
+def camvid(root):
+    """The SegNet release's layout: <split>/<name>.png, <split>annot/<name>.png (8-bit grey,
+    values 0..11, 11 void); the toolbox's list files; camvid_outside/ has a value 12."""
+    base = os.path.join(root, "camvid")
+    samples = {"train": ["0001TP_006690", "0001TP_006720"], "val": ["0016E5_07959"], "test": ["Seq05VD_f00000"]}
+    for k, (split, name) in enumerate((s, n) for s, names in samples.items() for n in names):
+        for d in (split, split + "annot", "expected/" + split):
+            os.makedirs(os.path.join(base, d), exist_ok=True)
+        image(k, 36, 20).save(os.path.join(base, split, name + ".png"))
+        x, y = grid(36, 20)
+        values = ((x + 3 * y + k) % 12).astype(np.uint8)
+        Image.fromarray(values, "L").save(os.path.join(base, split + "annot", name + ".png"))
+        expected = np.where(values == 11, 255, values).astype(np.uint8)
+        Image.fromarray(expected, "L").save(os.path.join(base, "expected", split, name + ".png"))
+    # The toolbox's list: "image label", with the release's CamVid/ folder in front.
+    os.makedirs(os.path.join(root, "camvid_list"), exist_ok=True)
+    with open(os.path.join(root, "camvid_list", "camvid_trainval_list.txt"), "w") as f:
+        for split in ("val", "train"):
+            for name in samples[split]:
+                f.write(f"camvid/{split}/{name}.png camvid/{split}annot/{name}.png\n")
+    with open(os.path.join(root, "camvid_list", "bad_list.txt"), "w") as f:
+        f.write("camvid/trainannot/0001TP_006690.png x\n")
+    outside = os.path.join(root, "camvid_outside")
+    for d in ("train", "trainannot"):
+        os.makedirs(os.path.join(outside, d), exist_ok=True)
+    image(0, 16, 8).save(os.path.join(outside, "train", "a.png"))
+    values = np.full((8, 16), 3, np.uint8)
+    values[5, 7] = 12
+    Image.fromarray(values, "L").save(os.path.join(outside, "trainannot", "a.png"))
+
+
+def ade20k(root):
+    """ADEChallengeData2016: images/<split>/*.jpg and annotations/<split>/*.png (8-bit grey,
+    0 other and 1..150); ade20k_outside/ has a value 151."""
+    base = os.path.join(root, "ADEChallengeData2016")
+    samples = {"training": ["ADE_train_00000002", "ADE_train_00000001"], "validation": ["ADE_val_00000001"]}
+    for k, (split, name) in enumerate((s, n) for s, names in samples.items() for n in names):
+        for d in ("images/" + split, "annotations/" + split, "expected/" + split):
+            os.makedirs(os.path.join(base, d), exist_ok=True)
+        image(k, 40, 24).save(os.path.join(base, "images", split, name + ".jpg"), quality=95)
+        x, y = grid(40, 24)
+        values = ((x + 40 * y + 7 * k) % 151).astype(np.uint8)
+        Image.fromarray(values, "L").save(os.path.join(base, "annotations", split, name + ".png"))
+        expected = np.where(values == 0, 255, values.astype(np.int64) - 1).astype(np.uint8)
+        Image.fromarray(expected, "L").save(os.path.join(base, "expected", split, name + ".png"))
+    # Not samples: a PNG beside the images.
+    Image.fromarray(np.zeros((4, 4), np.uint8), "L").save(os.path.join(base, "images/training/thumbnail.png"))
+    outside = os.path.join(root, "ade20k_outside")
+    for d in ("images/training", "annotations/training"):
+        os.makedirs(os.path.join(outside, d), exist_ok=True)
+    image(0, 16, 8).save(os.path.join(outside, "images/training/ADE_train_00000009.jpg"))
+    values = np.full((8, 16), 9, np.uint8)
+    values[2, 3] = 151
+    Image.fromarray(values, "L").save(os.path.join(outside, "annotations/training/ADE_train_00000009.png"))
+
+
+# COCO category ids absent from the annotations (COCO-Stuff's label list), 1-based.
+COCO_UNUSED_IDS = [12, 26, 29, 30, 45, 66, 68, 69, 71, 83, 91]
+
+
+def cocostuff164k(root):
+    """COCO-Stuff-164k's stuffthingmaps: images/<split>/<id>.jpg, annotations/<split>/<id>.png
+    (8-bit grey, category id - 1 in 0..181, 255 unlabeled); expected/all182 and
+    expected/used171 hold the two mappings; the toolbox's list; cocostuff164k_outside/ has
+    a value 200."""
+    base = os.path.join(root, "cocostuff164k")
+    samples = {"train2017": ["000000000009", "000000000025"], "val2017": ["000000000139"]}
+    used = [v for v in range(182) if v + 1 not in COCO_UNUSED_IDS]
+    to171 = {v: i for i, v in enumerate(used)}
+    for k, (split, name) in enumerate((s, n) for s, names in samples.items() for n in names):
+        for d in ("images/" + split, "annotations/" + split, "expected/all182/" + split, "expected/used171/" + split):
+            os.makedirs(os.path.join(base, d), exist_ok=True)
+        image(k, 40, 24).save(os.path.join(base, "images", split, name + ".jpg"), quality=95)
+        x, y = grid(40, 24)
+        values = ((x + 40 * y + 11 * k) % 183).astype(np.uint8)
+        values[values == 182] = 255
+        values[0, :3] = 255
+        Image.fromarray(values, "L").save(os.path.join(base, "annotations", split, name + ".png"))
+        Image.fromarray(values, "L").save(os.path.join(base, "expected/all182", split, name + ".png"))
+        mapped = np.vectorize(lambda v: to171.get(int(v), 255))(values).astype(np.uint8)
+        Image.fromarray(mapped, "L").save(os.path.join(base, "expected/used171", split, name + ".png"))
+    os.makedirs(os.path.join(base, "list"), exist_ok=True)
+    write_list(os.path.join(base, "list", "coco_stuff_164k_train.txt"), list(reversed(samples["train2017"])))
+    outside = os.path.join(root, "cocostuff164k_outside")
+    for d in ("images/train2017", "annotations/train2017"):
+        os.makedirs(os.path.join(outside, d), exist_ok=True)
+    image(0, 16, 8).save(os.path.join(outside, "images/train2017/000000000001.jpg"))
+    values = np.full((8, 16), 0, np.uint8)
+    values[1, 1] = 200
+    Image.fromarray(values, "L").save(os.path.join(outside, "annotations/train2017/000000000001.png"))
+
+
+def vocaug(root):
+    """The toolbox's VOC aug: SegmentationClassAug/<id>.png as 8-bit grey (0..20, 255
+    void) beside VOC's palette SegmentationClass/, with its train_aug.txt and val.txt."""
+    voc_root = os.path.join(root, "VOCAug")
+    for d in ["JPEGImages", "SegmentationClass", "SegmentationClassAug", "list"]:
+        os.makedirs(os.path.join(voc_root, d), exist_ok=True)
+    ids = ["2007_000032", "2008_000008", "2011_003276"]
+    for k, i in enumerate(ids):
+        image(k).save(os.path.join(voc_root, "JPEGImages", i + ".jpg"), quality=95)
+        Image.fromarray(voc_label(k), "L").save(os.path.join(voc_root, "SegmentationClassAug", i + ".png"))
+        save_palette_png(voc_label(k), os.path.join(voc_root, "SegmentationClass", i + ".png"))
+    write_list(os.path.join(voc_root, "list", "train_aug.txt"), ids[:2])
+    write_list(os.path.join(voc_root, "list", "val.txt"), ids[2:])
+
+
 if __name__ == "__main__":
-    {"voc": voc, "cocostuff": cocostuff, "pngs": pngs, "cityscapes": cityscapes}[sys.argv[1]](sys.argv[2])
+    {"voc": voc, "cocostuff": cocostuff, "pngs": pngs, "cityscapes": cityscapes, "camvid": camvid, "ade20k": ade20k,
+     "cocostuff164k": cocostuff164k, "vocaug": vocaug}[sys.argv[1]](sys.argv[2])
