@@ -1,10 +1,12 @@
 // The backbones plugin: ResNet-18/50/101, MobileNetV2, Aligned Xception and DRN-D-54 of the
-// reference DeepLabV3+.
+// reference DeepLabV3+; the CIRKD toolbox's ResNet v1s and MobileNetV3.
 #include <torch/torch.h>
 
 #include "drn.hpp"
 #include "mobilenetv2.hpp"
+#include "mobilenetv3.hpp"
 #include "resnet.hpp"
+#include "resnet_v1s.hpp"
 #include "segdistill/plugin/plugin_api.hpp"
 #include "xception.hpp"
 
@@ -14,6 +16,19 @@ namespace {
 void add_resnet(PluginRegistrar& registrar, const std::string& name, const std::string& help, ResNetLayout layout) {
   registrar.add<ResNetOptions>(backbones(), name, help,
                                [layout](const ResNetOptions& options) { return std::make_shared<ResNet>(layout, options); });
+}
+
+void add_resnet_v1s(PluginRegistrar& registrar, const std::string& name, const std::string& help, bool bottleneck,
+                    std::array<std::int64_t, 4> blocks) {
+  registrar.add<ResNetV1sOptions>(backbones(), name, help, [bottleneck, blocks](const ResNetV1sOptions& options) {
+    return std::make_shared<ResNetV1s>(bottleneck, blocks, options);
+  });
+}
+
+void add_mobilenetv3(PluginRegistrar& registrar, const std::string& name, const std::string& help, bool large) {
+  registrar.add<MobileNetV3Options>(backbones(), name, help, [large](const MobileNetV3Options& options) {
+    return std::make_shared<MobileNetV3>(large, options);
+  });
 }
 
 void register_backbones(PluginRegistrar& registrar) {
@@ -27,6 +42,14 @@ void register_backbones(PluginRegistrar& registrar) {
                                                  "Aligned Xception (65 layers, separable convolutions), output stride 8 or 16");
   registrar.add_class<DrnD54, DrnOptions>(backbones(), "drn_d_54",
                                           "DRN-D-54 (dilated residual network, Bottleneck 3-4-6-3), output stride 8");
+  const std::string v1s = " (the CIRKD toolbox: deep stem, dilated, output stride 8; layer1..4, out)";
+  add_resnet_v1s(registrar, "resnet18_v1s", "ResNet-18 v1s" + v1s, false, {2, 2, 2, 2});
+  add_resnet_v1s(registrar, "resnet50_v1s", "ResNet-50 v1s" + v1s, true, {3, 4, 6, 3});
+  add_resnet_v1s(registrar, "resnet101_v1s", "ResNet-101 v1s" + v1s, true, {3, 4, 23, 3});
+  add_mobilenetv3(registrar, "mobilenetv3_small",
+                  "MobileNetV3-Small of the CIRKD toolbox (sssegmentation), output stride 8, 576 channels", false);
+  add_mobilenetv3(registrar, "mobilenetv3_large",
+                  "MobileNetV3-Large of the CIRKD toolbox (sssegmentation), output stride 8, 960 channels", true);
 }
 
 }  // namespace

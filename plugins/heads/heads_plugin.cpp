@@ -1,9 +1,12 @@
-// The heads plugin: DeepLabV3+ (ASPP + decoder) and a plain FCN head.
+// The heads plugin: DeepLabV3+ (ASPP + decoder), a plain FCN head, and the CIRKD toolbox's
+// DeepLabV3 and PSPNet heads.
 #include <torch/torch.h>
 
 #include "deeplabv3plus.hpp"
 #include "fcn.hpp"
 #include "segdistill/plugin/plugin_api.hpp"
+#include "toolbox_deeplabv3.hpp"
+#include "toolbox_pspnet.hpp"
 
 namespace segdistill::heads_plugin {
 namespace {
@@ -12,6 +15,12 @@ void register_heads(PluginRegistrar& registrar) {
   registrar.add_class<DeepLabV3PlusHead, DeepLabV3PlusOptions>(
       heads(), "deeplabv3plus", "ASPP + decoder of DeepLabV3+ (exposes head.aspp, head.aspp_pre_relu, head.decoder)");
   registrar.add_class<FcnHead, FcnOptions>(heads(), "fcn", "3x3 conv + BN + ReLU + 1x1 classifier on the backbone output");
+  registrar.add_class<ToolboxDeepLabV3Head, ToolboxDeepLabV3Options>(
+      heads(), "cirkd_deeplabv3",
+      "the CIRKD toolbox's DeepLabV3 (ASPP + block; head.*, auxlayer.*; exposes head.feature, head.aux_logits)");
+  registrar.add_class<ToolboxPspHead, ToolboxPspOptions>(
+      heads(), "cirkd_psp",
+      "the CIRKD toolbox's PSPNet (pyramid pooling + block; head.*, auxlayer.*; exposes head.feature, head.aux_logits)");
 }
 
 }  // namespace

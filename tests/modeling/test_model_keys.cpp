@@ -1,5 +1,7 @@
 // State-dict names, shapes and dtypes identical to the reference DeepLabV3+ checkpoints
-// (tests/data/reference_keys/deeplabv3plus_*_os16_keys.txt, listed from the published code).
+// (tests/data/reference_keys/deeplabv3plus_*_os16_keys.txt, listed from the published code)
+// and to the CIRKD toolbox's networks (cirkd_*_keys.txt, listed from its code by building
+// them; their first lines give the entry and parameter counts).
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
@@ -36,6 +38,7 @@ std::map<std::string, KeyInfo> reference_keys(const std::string& file) {
   std::map<std::string, KeyInfo> keys;
   std::string line;
   while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
     std::istringstream fields(line);
     std::string name, shape, dtype;
     std::getline(fields, name, '\t');
@@ -53,10 +56,42 @@ std::map<std::string, KeyInfo> model_keys(Segmentor& model) {
   return keys;
 }
 
+void expect_same_keys(Segmentor& model, const std::string& file, const std::string& what);
+
 void expect_same_keys(const std::string& backbone, const std::string& file, std::int64_t output_stride = 16) {
   auto model = segdistill_test::make_model(backbone, output_stride, 1.0, 21);
+  expect_same_keys(*model, file, backbone);
+}
+
+// "# 190 state-dict entries, 22762918 parameters; ..." of a toolbox key file.
+std::int64_t stated_parameters(const std::string& file) {
+  std::ifstream in(std::string(SEGDISTILL_REFERENCE_DIR) + "/" + file);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto at = line.find(" parameters;");
+    if (line.rfind("# ", 0) != 0 || at == std::string::npos) continue;
+    const auto start = line.rfind(' ', at - 1) + 1;
+    return std::stoll(line.substr(start, at - start));
+  }
+  ADD_FAILURE() << file << " states no parameter count";
+  return -1;
+}
+
+// A toolbox network (19 classes, the key files' count) from its backbone and head tables.
+void expect_toolbox_keys(const std::string& backbone, const std::string& head, const std::string& file) {
+  const auto config = Config::parse(
+      "[model]\nnum_classes = 19\nbackbone_key = \"pretrained\"\nbackbone = " + backbone + "\nhead = " + head + "\n",
+      "toolbox.toml");
+  Segmentor model(config.root().table("model"));
+  expect_same_keys(model, file, backbone + " " + head);
+  std::int64_t parameters = 0;
+  for (const auto& p : model.parameters()) parameters += p.numel();
+  EXPECT_EQ(parameters, stated_parameters(file)) << file;
+}
+
+void expect_same_keys(Segmentor& model, const std::string& file, const std::string& what) {
   const auto expected = reference_keys(file);
-  const auto actual = model_keys(*model);
+  const auto actual = model_keys(model);
   ASSERT_FALSE(expected.empty());
   std::ostringstream diff;
   for (const auto& [name, info] : expected) {
@@ -69,7 +104,7 @@ void expect_same_keys(const std::string& backbone, const std::string& file, std:
   }
   for (const auto& [name, info] : actual)
     if (!expected.count(name)) diff << "unexpected: " << name << " " << info.shape << "\n";
-  EXPECT_EQ(diff.str(), "") << backbone;
+  EXPECT_EQ(diff.str(), "") << what;
   EXPECT_EQ(actual.size(), expected.size());
 }
 
@@ -83,3 +118,25 @@ TEST_F(ModelKeys, MobileNetV2MatchesTheReference) { expect_same_keys("mobilenetv
 TEST_F(ModelKeys, XceptionMatchesTheReference) { expect_same_keys("xception", "deeplabv3plus_xception_os16_keys.txt"); }
 // The published DRN-D-54 exists only at output stride 8.
 TEST_F(ModelKeys, DrnD54MatchesTheReference) { expect_same_keys("drn_d_54", "deeplabv3plus_drn_os8_keys.txt", 8); }
+
+// The CIRKD toolbox's networks: ResNet v1s and MobileNetV3 under "pretrained.", its DeepLabV3
+// and PSPNet heads under "head.", the auxiliary head under "auxlayer.".
+TEST_F(ModelKeys, ToolboxDeepLabV3ResNet18) {
+  expect_toolbox_keys("{type = \"resnet18_v1s\"}", "{type = \"cirkd_deeplabv3\", aux = true}",
+                      "cirkd_deeplabv3_resnet18_keys.txt");
+}
+TEST_F(ModelKeys, ToolboxDeepLabV3ResNet101) {
+  expect_toolbox_keys("{type = \"resnet101_v1s\"}", "{type = \"cirkd_deeplabv3\", aux = true}",
+                      "cirkd_deeplabv3_resnet101_keys.txt");
+}
+TEST_F(ModelKeys, ToolboxPspNetResNet18) {
+  expect_toolbox_keys("{type = \"resnet18_v1s\"}", "{type = \"cirkd_psp\", aux = true}", "cirkd_pspnet_resnet18_keys.txt");
+}
+TEST_F(ModelKeys, ToolboxMobileNetV3Networks) {
+  expect_toolbox_keys("{type = \"mobilenetv3_small\"}", "{type = \"cirkd_psp\"}", "cirkd_pspnet_mobilenetv3_small_keys.txt");
+  expect_toolbox_keys("{type = \"mobilenetv3_large\"}", "{type = \"cirkd_psp\"}", "cirkd_pspnet_mobilenetv3_large_keys.txt");
+  expect_toolbox_keys("{type = \"mobilenetv3_small\"}", "{type = \"cirkd_deeplabv3\", channels = 128}",
+                      "cirkd_deeplabv3_mobilenetv3_small_keys.txt");
+  expect_toolbox_keys("{type = \"mobilenetv3_large\"}", "{type = \"cirkd_deeplabv3\", channels = 128}",
+                      "cirkd_deeplabv3_mobilenetv3_large_keys.txt");
+}

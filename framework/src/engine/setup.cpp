@@ -70,6 +70,11 @@ void build_loss(Run& run, std::int64_t ignore_index) {
   run.loss = run.train.loss.empty() ? losses().create_by_name("cross_entropy", ConfigTable(), context)
                                     : losses().create(run.train.loss, context);
   run.loss->to(run.device);
+  if (run.train.aux_weight > 0) {
+    const FeatureSpec& aux = run.student->feature_spec(run.train.aux_logits, "train.aux_logits");
+    require(aux.channels == context.num_classes, "train.aux_logits: '{}' has {} channels, not the {} classes of the logits",
+            run.train.aux_logits, aux.channels, context.num_classes);
+  }
 }
 
 // Returns each group's LR multiplier, in the optimizer's group order.

@@ -3,6 +3,7 @@
 #include <ATen/record_function.h>
 
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include "engine/gradient_layout.hpp"
@@ -20,6 +21,7 @@ namespace {
 // its normaliser, so that the mean can be taken over the labelled pixels of the global batch.
 struct StepLosses {
   PixelSum segmentation;
+  std::optional<PixelSum> aux;                // train.aux_weight > 0: the same loss on the auxiliary head's logits
   std::map<std::string, at::Tensor> distill;  // "loss_<name>": weighted term, mean over this rank's samples
   std::map<std::string, at::Tensor> terms;    // "loss_<name>.<key>": its weighted parts, for the logs
 };
@@ -56,6 +58,16 @@ StepLosses losses_of(Run& run, const Batch& batch) {
   {
     SEGDISTILL_PHASE("segmentation_loss");
     losses.segmentation = run.loss->pixel_sum(student.logits.to(at::kFloat), labels);
+    if (run.train.aux_weight > 0) {
+      // Resized as the head's logits are (Segmentor::forward), in fp32.
+      const at::Tensor aux = student.features.at(run.train.aux_logits).to(at::kFloat);
+      losses.aux = run.loss->pixel_sum(
+          torch::nn::functional::interpolate(aux, torch::nn::functional::InterpolateFuncOptions()
+                                                      .size(std::vector<std::int64_t>{labels.size(1), labels.size(2)})
+                                                      .mode(torch::kBilinear)
+                                                      .align_corners(true)),
+          labels);
+    }
   }
   if (run.distillers.empty()) return losses;
   SegmentorOutput teacher;
@@ -89,7 +101,8 @@ StepLosses losses_of(Run& run, const Batch& batch) {
 // count of the segmentation loss, the values to log and whether any rank was asked to stop.
 struct StepAgreement {
   double normaliser = 0;
-  double mean = 0;  // of the segmentation loss's pixel term over the global batch
+  double mean = 0;      // of the segmentation loss's pixel term over the global batch
+  double aux_mean = 0;  // of the auxiliary loss's (same labels, same normaliser)
   std::map<std::string, double> logged;
   bool stop = false;
 };
@@ -104,6 +117,7 @@ StepAgreement agree(Run& run, const StepLosses& losses) {
   // One device-to-host copy for every value, not one per value.
   std::vector<at::Tensor> scalars{losses.segmentation.normaliser.detach().to(torch::kDouble),
                                   losses.segmentation.sum.detach().to(torch::kDouble)};
+  if (losses.aux) scalars.push_back(losses.aux->sum.detach().to(torch::kDouble));
   for (const auto& [name, term] : losses.distill) scalars.push_back(term.detach().to(torch::kDouble));
   for (const auto& [name, term] : losses.terms) scalars.push_back(term.to(torch::kDouble));
   const at::Tensor host = torch::stack(scalars).cpu();
@@ -122,6 +136,13 @@ StepAgreement agree(Run& run, const StepLosses& losses) {
   a.logged["loss_" + run.loss->log_name()] = segmentation;
   double total = segmentation;
   std::size_t i = 2;
+  if (losses.aux) {
+    a.aux_mean = values[i++] / values[0];
+    const double aux = run.train.aux_weight * run.loss->of_mean(torch::tensor(a.aux_mean, torch::kDouble)).item<double>() *
+                       batch_average_factor(run);
+    a.logged["loss_aux"] = aux;
+    total += aux;
+  }
   for (const auto& [name, term] : losses.distill) {
     a.logged[name] = values[i++] / run.world_size;
     total += a.logged[name];
@@ -165,6 +186,8 @@ StepResult run_step(Run& run, const Batch& batch) {
   {
     SEGDISTILL_PHASE("loss_total");
     total = segmentation_objective(run, losses.segmentation, agreed.normaliser, agreed.mean);
+    if (losses.aux)
+      total = total + run.train.aux_weight * segmentation_objective(run, *losses.aux, agreed.normaliser, agreed.aux_mean);
     for (const auto& [name, term] : losses.distill) total = total + term;
   }
   {

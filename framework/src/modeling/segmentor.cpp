@@ -12,24 +12,40 @@
 namespace segdistill {
 
 Segmentor::Segmentor(const ConfigTable& model)
-    : Segmentor(model.table("backbone"), model.table("head"), parse_options<ModelSection>(model).num_classes) {
+    : Segmentor(model.table("backbone"), model.table("head"), parse_options<ModelSection>(model).num_classes,
+                parse_options<ModelSection>(model).backbone_key) {
   frozen_bn_ = parse_options<ModelSection>(model).frozen_bn;
   if (frozen_bn_) freeze_batch_norms(*this);
 }
 
 void Segmentor::train(bool on) {
   torch::nn::Module::train(on);
+  if (!backbone_held_) backbone_->train(on);  // its own mode and any override of train()
   if (frozen_bn_) freeze_batch_norms(*this);
 }
 
-Segmentor::Segmentor(const ConfigTable& backbone, const ConfigTable& head, std::int64_t num_classes) {
+Segmentor::Segmentor(const ConfigTable& backbone, const ConfigTable& head, std::int64_t num_classes,
+                     const std::string& backbone_key) {
   num_classes_ = num_classes;
   if (backbone.contains("pretrained")) backbone.string("pretrained");  // a file name, checked before anything is built
-  backbone_ = register_module("backbone", backbones().create(backbone));
+  backbone_ = backbones().create(backbone);
+  backbone_held_ = !backbone_key.empty();
+  // Two parts under one state-dict name would overwrite each other's tensors.
+  const auto add_part = [&](const std::string& name, const std::shared_ptr<torch::nn::Module>& part) {
+    if (named_children().contains(name))
+      throw Error("model: two parts of the network are both named '" + name + "' in the state dict (backbone_key '" +
+                  backbone_key + "', backbone '" + backbone.string("type") + "', head '" + head.string("type") + "')");
+    register_module(name, part);
+  };
+  if (backbone_held_) {
+    add_part(backbone_key, backbone_);
+  } else {
+    for (const auto& child : backbone_->named_children()) add_part(child.key(), child.value());
+  }
   HeadContext context{backbone_->output_specs(), num_classes_};
   head_ = heads().create(head, context);
   // The head's parts join at the top level (aspp.*, decoder.*), as in the reference.
-  for (const auto& child : head_->named_children()) register_module(child.key(), child.value());
+  for (const auto& child : head_->named_children()) add_part(child.key(), child.value());
 
   for (const auto& spec : backbone_->output_specs())
     feature_specs_.push_back({"backbone." + spec.name, spec.channels, spec.stride});
@@ -66,7 +82,7 @@ std::shared_ptr<Segmentor> build_network(const Config& config, const std::string
       throw Error(where + ": teacher.num_classes is not set and there is no [model] to take it from");
     classes = parse_options<ModelSection>(config.root().table("model")).num_classes;
   }
-  return std::make_shared<Segmentor>(teacher.backbone, teacher.head, classes);
+  return std::make_shared<Segmentor>(teacher.backbone, teacher.head, classes, teacher.backbone_key);
 }
 
 const FeatureSpec& Segmentor::feature_spec(const std::string& name, const std::string& config_key) const {

@@ -23,6 +23,11 @@ struct PluginsSection {
   }
 };
 
+// Where the backbone's tensors sit in the network's state dict.
+inline constexpr const char* kBackboneKeyHelp =
+    "state-dict prefix of the backbone's tensors: 'backbone' (the DeepLabV3+ reference, mmseg), 'pretrained' (the CIRKD "
+    "toolbox), '' (at the top level, as the toolbox's SegFormer)";
+
 struct ModelSection {
   std::int64_t num_classes;
   ConfigTable backbone;
@@ -30,6 +35,7 @@ struct ModelSection {
   std::optional<std::string> init_from;
   bool init_from_partial;
   bool frozen_bn;
+  std::string backbone_key;
   static void declare(Schema<ModelSection>& s) {
     s.field("num_classes", &ModelSection::num_classes,
             "classes the network predicts (at most 65536: labels are 8-bit PNG or 16-bit .mat values)")
@@ -40,6 +46,9 @@ struct ModelSection {
         .required()
         .component("backbones");
     s.field("head", &ModelSection::head, "head: {type = NAME, ...its options}").required().component("heads");
+    s.field("backbone_key", &ModelSection::backbone_key, kBackboneKeyHelp)
+        .default_value(std::string("backbone"))
+        .one_of({"backbone", "pretrained", ""});
     s.field("init_from", &ModelSection::init_from,
             "training starts from these weights: a segdistill checkpoint or a PyTorch state dict (mmseg's load_from); "
             "every key and shape must match");
@@ -60,6 +69,7 @@ struct TeacherSection {
   std::optional<std::string> checkpoint;
   std::string mode;
   std::int64_t num_classes;
+  std::string backbone_key;
   static void declare(Schema<TeacherSection>& s) {
     s.field("num_classes", &TeacherSection::num_classes, "classes the teacher predicts (0: the student's)")
         .default_value(0)
@@ -74,6 +84,9 @@ struct TeacherSection {
         .required()
         .component("backbones");
     s.field("head", &TeacherSection::head, "teacher head: {type = NAME, ...}").required().component("heads");
+    s.field("backbone_key", &TeacherSection::backbone_key, kBackboneKeyHelp)
+        .default_value(std::string("backbone"))
+        .one_of({"backbone", "pretrained", ""});
   }
 };
 

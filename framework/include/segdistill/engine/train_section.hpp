@@ -35,6 +35,8 @@ struct TrainSection {
   double distiller_lr_mult;
   ConfigTable loss;
   bool ce_batch_average;
+  double aux_weight;
+  std::string aux_logits;
   double grad_clip;
   std::int64_t log_every;
   std::int64_t checkpoint_every;
@@ -73,6 +75,14 @@ struct TrainSection {
             "divide the segmentation loss by train.batch_size, as the published code does (its batch_average): "
             "the distillation terms then weigh batch_size times more against it")
         .default_value(false);
+    s.field("aux_weight", &TrainSection::aux_weight,
+            "weight of the auxiliary segmentation loss on train.aux_logits (the CIRKD toolbox: 0.4 for its ResNet "
+            "networks; 0: off)")
+        .default_value(0.0)
+        .range(0, 100);
+    s.field("aux_logits", &TrainSection::aux_logits,
+            "the student feature holding the auxiliary head's logits (resized to the labels, bilinear, as the logits)")
+        .default_value(std::string("head.aux_logits"));
     s.field("grad_clip", &TrainSection::grad_clip, "clip the gradient norm to this (0: off)").default_value(0.0).at_least(0);
     s.field("log_every", &TrainSection::log_every, "iterations between log lines / metrics.jsonl records")
         .default_value(20)

@@ -20,14 +20,17 @@ struct SegmentorOutput {
 
 // A segmentation network: a backbone and a head, built from a [model]-like table
 // (num_classes, backbone = {type...}, head = {type...}). Its state dict uses the
-// reference names: backbone.* for the backbone, the head's own parts (aspp.*, decoder.*)
-// at the top level.
+// reference names: <backbone_key>.* for the backbone ("backbone", the CIRKD toolbox's
+// "pretrained", or none: its parts at the top level), the head's own parts (aspp.*,
+// decoder.*; the toolbox's head.*, auxlayer.*) at the top level. Feature names are
+// "backbone.*" whatever the key.
 class SEGDISTILL_API Segmentor : public torch::nn::Module {
  public:
   // `model` is a [model] table (num_classes, backbone, head); plugins must be loaded.
   explicit Segmentor(const ConfigTable& model);
   // A network from its backbone and head tables.
-  Segmentor(const ConfigTable& backbone, const ConfigTable& head, std::int64_t num_classes);
+  Segmentor(const ConfigTable& backbone, const ConfigTable& head, std::int64_t num_classes,
+            const std::string& backbone_key = "backbone");
 
   SegmentorOutput forward(const at::Tensor& images);
   // Switches modes; with frozen_bn every BatchNorm stays in eval mode.
@@ -45,7 +48,8 @@ class SEGDISTILL_API Segmentor : public torch::nn::Module {
 
  private:
   std::int64_t num_classes_ = 0;
-  bool frozen_bn_ = false;  // [model] frozen_bn
+  bool frozen_bn_ = false;     // [model] frozen_bn
+  bool backbone_held_ = true;  // registered as one module (backbone_key not empty)
   std::shared_ptr<Backbone> backbone_;
   std::shared_ptr<Head> head_;
   std::vector<FeatureSpec> feature_specs_;

@@ -1,0 +1,32 @@
+#include "toolbox_blocks.hpp"
+
+#include "segdistill/modeling/resize.hpp"
+
+namespace segdistill::heads_plugin {
+
+namespace nn = torch::nn;
+
+ToolboxConvBn::ToolboxConvBn(nn::Module& parent, int conv_index, std::int64_t in, std::int64_t out, std::int64_t kernel,
+                             std::int64_t dilation) {
+  const std::int64_t padding = kernel == 3 ? dilation : 0;
+  conv_ = parent.register_module(std::to_string(conv_index),
+                                 nn::Conv2d(nn::Conv2dOptions(in, out, kernel).padding(padding).dilation(dilation).bias(false)));
+  bn_ = parent.register_module(std::to_string(conv_index + 1), segdistill::BatchNorm2d(out));
+}
+
+torch::Tensor ToolboxConvBn::forward(const torch::Tensor& x) { return torch::relu(bn_->forward(conv_->forward(x))); }
+
+ToolboxAuxHead::ToolboxAuxHead(std::int64_t in, std::int64_t num_classes) {
+  auto block = register_module("block", std::make_shared<nn::Module>());
+  conv_bn_ = ToolboxConvBn(*block, 0, in, in / 4, 3);
+  dropout_ = block->register_module("3", segdistill::Dropout(0.1));
+  classifier_ = block->register_module("4", nn::Conv2d(nn::Conv2dOptions(in / 4, num_classes, 1)));
+}
+
+torch::Tensor ToolboxAuxHead::forward(const torch::Tensor& x) { return classifier_(dropout_(conv_bn_.forward(x))); }
+
+torch::Tensor toolbox_resize(const torch::Tensor& x, const torch::Tensor& like) {
+  return resize_bilinear(x, like.size(2), like.size(3), like.suggest_memory_format());
+}
+
+}  // namespace segdistill::heads_plugin

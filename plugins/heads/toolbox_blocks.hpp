@@ -1,0 +1,44 @@
+#pragma once
+// Pieces the CIRKD toolbox's heads share, with its state-dict names: a conv + BN whose
+// torch Sequential indices are "0" and "1", and the auxiliary FCN head (`auxlayer.*`).
+#include <string>
+
+#include <torch/torch.h>
+
+#include "segdistill/modeling/batch_norm.hpp"
+#include "segdistill/modeling/dropout.hpp"
+#include "segdistill/modeling/head.hpp"
+
+namespace segdistill::heads_plugin {
+
+// A convolution (no bias) and its BatchNorm registered in `parent` as `<conv_index>` and
+// `<conv_index + 1>`; forward() applies both and a ReLU.
+class ToolboxConvBn {
+ public:
+  ToolboxConvBn() = default;
+  ToolboxConvBn(torch::nn::Module& parent, int conv_index, std::int64_t in, std::int64_t out, std::int64_t kernel,
+                std::int64_t dilation = 1);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv2d conv_{nullptr};
+  segdistill::BatchNorm2d bn_{nullptr};
+};
+
+// The toolbox's _FCNHead on c3: block.{0: 3x3 conv C -> C/4, 1: BN, 2: ReLU, 3: Dropout(0.1),
+// 4: 1x1 conv -> classes (bias)}.
+class ToolboxAuxHead : public torch::nn::Module {
+ public:
+  ToolboxAuxHead(std::int64_t in, std::int64_t num_classes);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  ToolboxConvBn conv_bn_;
+  segdistill::Dropout dropout_{nullptr};
+  torch::nn::Conv2d classifier_{nullptr};
+};
+
+// Bilinear resize with align_corners = true (the toolbox's heads) to `like`'s size.
+torch::Tensor toolbox_resize(const torch::Tensor& x, const torch::Tensor& like);
+
+}  // namespace segdistill::heads_plugin
