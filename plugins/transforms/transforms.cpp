@@ -40,6 +40,26 @@ void RandomScaleCrop::apply(Sample& sample, std::mt19937_64& rng) const {
   if (!sample.label.empty()) sample.label = sample.label(window).clone();
 }
 
+RandomFactorScaleCrop::RandomFactorScaleCrop(const RandomFactorScaleCropOptions& options, const TransformContext& context)
+    : factors_(options.factors),
+      crop_(size_option(options.crop_size, "random_factor_scale_crop.crop_size")),
+      ignore_(static_cast<int>(context.ignore_index)) {
+  if (factors_.empty()) throw Error("random_factor_scale_crop.factors: expected at least one factor");
+}
+
+void RandomFactorScaleCrop::apply(Sample& sample, std::mt19937_64& rng) const {
+  const double factor = factors_[static_cast<std::size_t>(uniform_int(rng, 0, static_cast<int>(factors_.size()) - 1))];
+  // Rounded half to even, as OpenCV rounds the size of cv::resize(fx, fy).
+  const auto scaled = [&](int side) { return std::max(1, static_cast<int>(std::nearbyint(side * factor))); };
+  resize_sample(sample, cv::Size(scaled(sample.image.cols), scaled(sample.image.rows)));
+  pad_sample(sample, crop_, 0.0, ignore_);
+  const int y = uniform_int(rng, 0, sample.image.rows - crop_.height);
+  const int x = uniform_int(rng, 0, sample.image.cols - crop_.width);
+  const cv::Rect window(x, y, crop_.width, crop_.height);
+  sample.image = sample.image(window).clone();
+  if (!sample.label.empty()) sample.label = sample.label(window).clone();
+}
+
 void RandomFlip::apply(Sample& sample, std::mt19937_64& rng) const {
   if (!bernoulli(rng, options_.probability)) return;
   cv::flip(sample.image, sample.image, 1);
@@ -53,7 +73,7 @@ void GaussianBlur::apply(Sample& sample, std::mt19937_64& rng) const {
   cv::GaussianBlur(sample.image, sample.image, cv::Size(0, 0), sigma, sigma, cv::BORDER_REFLECT);
 }
 
-Normalize::Normalize(const NormalizeOptions& options) {
+Normalize::Normalize(const NormalizeOptions& options) : bgr_(options.bgr) {
   if (options.mean.size() != 3 || options.std.size() != 3) throw Error("normalize: mean and std need 3 values (R, G, B)");
   // out = pixel * alpha + beta, per channel.
   for (int c = 0; c < 3; ++c) {
@@ -68,6 +88,7 @@ void Normalize::apply(Sample& sample, std::mt19937_64&) const {
   cv::Mat out;
   cv::multiply(input, alpha_, out);
   cv::add(out, beta_, sample.image);
+  if (bgr_) cv::cvtColor(sample.image, sample.image, cv::COLOR_RGB2BGR);
 }
 
 Resize::Resize(const ResizeOptions& options) : size_(size_option(options.size, "resize.size")) {}

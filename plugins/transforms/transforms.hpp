@@ -45,6 +45,35 @@ class RandomScaleCrop : public Transform {
   int label_fill_;
 };
 
+struct RandomFactorScaleCropOptions {
+  std::vector<double> factors;
+  std::vector<std::int64_t> crop_size;
+  static void declare(Schema<RandomFactorScaleCropOptions>& s) {
+    s.field("factors", &RandomFactorScaleCropOptions::factors,
+            "scale factors of the image's own size, one drawn uniformly per sample (the CIRKD toolbox: 0.5, 0.6, ..., 2.0)")
+        .default_value(std::vector<double>{0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0})
+        .range(0.01, 100);
+    s.field("crop_size", &RandomFactorScaleCropOptions::crop_size, "[height, width] of the crop (one value: square)")
+        .default_value(std::vector<std::int64_t>{512, 1024})
+        .range(1, kMaxSide);
+  }
+};
+
+// The CIRKD toolbox's training augmentation: both sides scaled by a factor drawn from a
+// list (rounded to the nearest pixel), padded at the bottom and right to the crop (image
+// 0, label the ignore index), cropped at a random place. After `normalize`, the image
+// padding of 0 is the mean colour, as the toolbox pads after its mean subtraction.
+class RandomFactorScaleCrop : public Transform {
+ public:
+  RandomFactorScaleCrop(const RandomFactorScaleCropOptions& options, const TransformContext& context);
+  void apply(Sample& sample, std::mt19937_64& rng) const override;
+
+ private:
+  std::vector<double> factors_;
+  cv::Size crop_;
+  int ignore_;
+};
+
 struct RandomFlipOptions {
   double probability;
   static void declare(Schema<RandomFlipOptions>& s) {
@@ -87,6 +116,7 @@ struct NormalizeOptions {
   std::vector<double> mean;
   std::vector<double> std;
   double scale;
+  bool bgr;
   static void declare(Schema<NormalizeOptions>& s) {
     s.field("mean", &NormalizeOptions::mean, "per-channel mean (RGB), after dividing by scale")
         .default_value(std::vector<double>{0.485, 0.456, 0.406});
@@ -94,6 +124,10 @@ struct NormalizeOptions {
         .default_value(std::vector<double>{0.229, 0.224, 0.225})
         .range(1e-6, 1e6);
     s.field("scale", &NormalizeOptions::scale, "pixel values are divided by this first").default_value(255.0).range(1e-6, 1e6);
+    s.field("bgr", &NormalizeOptions::bgr,
+            "then put the channels in B, G, R order: the input of networks trained on OpenCV's BGR images (the CIRKD "
+            "toolbox's; mean and std stay per R, G, B)")
+        .default_value(false);
   }
 };
 
@@ -105,6 +139,7 @@ class Normalize : public Transform {
 
  private:
   cv::Scalar alpha_, beta_;
+  bool bgr_;
 };
 
 struct ResizeOptions {

@@ -8,6 +8,9 @@ namespace {
 void register_transforms(PluginRegistrar& r) {
   r.add_class<RandomScaleCrop, RandomScaleCropOptions>(transforms(), "random_scale_crop",
                                                        "random short-side scale of base_size, pad (label: ignore), random crop");
+  r.add_class<RandomFactorScaleCrop, RandomFactorScaleCropOptions>(
+      transforms(), "random_factor_scale_crop",
+      "scale by a factor drawn from a list (the CIRKD toolbox's 0.5..2.0), pad (label: ignore), random crop");
   r.add_class<RandomFlip, RandomFlipOptions>(transforms(), "random_flip",
                                              "horizontal flip of image and label with a probability");
   r.add_class<GaussianBlur, GaussianBlurOptions>(transforms(), "gaussian_blur", "Gaussian blur of the image with a random sigma");

@@ -45,12 +45,14 @@ Sample coded_sample(int width, int height) {
 }
 
 // With `interior_only`, pixels within 2 of another label value are skipped: bilinear
-// resizing blends the image there while the label (nearest) does not.
+// resizing blends the image there while the label (nearest) does not; and so are those
+// within 2 of the border, whose neighbours outside a crop the check cannot see.
 void expect_image_matches_label(const Sample& s, bool interior_only = false) {
   for (int y = 0; y < s.label.rows; ++y)
     for (int x = 0; x < s.label.cols; ++x) {
       const uchar v = s.label.at<uchar>(y, x);
       if (interior_only) {
+        if (x < 2 || y < 2 || x >= s.label.cols - 2 || y >= s.label.rows - 2) continue;
         bool uniform = true;
         for (int dy = -2; dy <= 2; ++dy)
           for (int dx = -2; dx <= 2; ++dx) {
@@ -167,6 +169,58 @@ TEST(Transforms, NormalizeIsPublishedMeanAndStd) {
   EXPECT_TRUE(segdistill_test::within("px[1] vs (0.0 - 0.456) / 0.224", std::abs((px[1]) - ((0.0 - 0.456) / 0.224)), 1e-5));
   EXPECT_TRUE(segdistill_test::within("px[2] vs (128.0 / 255 - 0.406) / 0.225",
                                       std::abs((px[2]) - ((128.0 / 255 - 0.406) / 0.225)), 1e-5));
+}
+
+// The CIRKD toolbox's augmentation: each factor of the list is drawn, both sides scale by
+// it (rounded half to even, as OpenCV sizes cv::resize(fx, fy): 375 x 0.7 -> 262), the
+// crop pads with the ignore index and keeps image and label aligned.
+TEST(Transforms, RandomFactorScaleCropDrawsTheListedFactors) {
+  auto crop = make_transform("{type = \"random_factor_scale_crop\", factors = [0.5, 2.0], crop_size = [48, 60]}");
+  std::mt19937_64 rng(5);
+  int padded = 0, whole = 0;
+  for (int i = 0; i < 40; ++i) {
+    Sample s = coded_sample(50, 40);
+    crop->apply(s, rng);
+    ASSERT_EQ(s.image.size(), cv::Size(60, 48));
+    ASSERT_EQ(s.label.size(), cv::Size(60, 48));
+    // Factor 0.5 gives 25 x 20 padded to 60 x 48: 255 from column 25 and row 20 on.
+    if (s.label.at<uchar>(47, 59) == 255) {
+      ++padded;
+      EXPECT_EQ(s.label.at<uchar>(19, 24), 1 + (2 * 24 / 10 * 3 + 2 * 19 / 10) % 20);
+      EXPECT_EQ(s.label.at<uchar>(20, 24), 255);
+      EXPECT_EQ(s.image.at<cv::Vec3b>(47, 59), cv::Vec3b(0, 0, 0));
+    } else {
+      ++whole;  // factor 2.0: 100 x 80, a window of it
+    }
+    expect_image_matches_label(s, /*interior_only=*/true);
+  }
+  EXPECT_GT(padded, 5);
+  EXPECT_GT(whole, 5);
+  // 375 x 0.7 = 262.5 -> 262 columns: a 263-wide crop pads exactly the last one.
+  auto seventy = make_transform("{type = \"random_factor_scale_crop\", factors = [0.7], crop_size = [7, 263]}");
+  Sample scaled = coded_sample(375, 10);
+  std::mt19937_64 r(1);
+  seventy->apply(scaled, r);
+  EXPECT_NE(scaled.label.at<uchar>(6, 261), 255);
+  EXPECT_EQ(scaled.label.at<uchar>(6, 262), 255);
+  EXPECT_NE(segdistill_test::error_of([] {
+              make_transform("{type = \"random_factor_scale_crop\", factors = []}");
+            }).find("random_factor_scale_crop.factors: expected at least one factor"),
+            std::string::npos);
+}
+
+// normalize's bgr: the channels of the toolbox's networks, means still per R, G, B.
+TEST(Transforms, NormalizeCanGiveTheToolboxBgrInput) {
+  auto normalize = make_transform(
+      "{type = \"normalize\", scale = 1.0, mean = [122.67891434, 116.66876762, 104.00698793], std = [1, 1, 1], bgr = true}");
+  Sample s;
+  s.image = cv::Mat(1, 1, CV_8UC3, cv::Scalar(200, 100, 50));  // R, G, B
+  std::mt19937_64 rng(1);
+  normalize->apply(s, rng);
+  const auto px = s.image.at<cv::Vec3f>(0, 0);
+  EXPECT_TRUE(segdistill_test::within("B - mean B", std::abs(px[0] - (50 - 104.00698793)), 1e-4));
+  EXPECT_TRUE(segdistill_test::within("G - mean G", std::abs(px[1] - (100 - 116.66876762)), 1e-4));
+  EXPECT_TRUE(segdistill_test::within("R - mean R", std::abs(px[2] - (200 - 122.67891434)), 1e-4));
 }
 
 TEST(Transforms, BlurChangesTheImageNotTheLabel) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model_test_support.hpp"
+#include "segdistill/config/config.hpp"
 #include "segdistill/core/error.hpp"
 #include "segdistill/modeling/cost.hpp"
 #include "test_support.hpp"
@@ -67,6 +68,36 @@ TEST_F(Cost, ResNet18FcnMultiplyAddsEqualAHandCount) {
   EXPECT_EQ(row(cost, "backbone").parameters + row(cost, "fcn").parameters, all);
   // The network is left as it was found.
   EXPECT_TRUE(model->is_training());
+}
+
+// The CIRKD toolbox's PSPNet-ResNet-18 with its auxiliary head (19 classes) on a 64 x 64
+// image: the deep stem at 32 x 32, layer1 at 16 x 16, the rest at 8 x 8 (output stride 8);
+// its parameters are the toolbox's count (cirkd_pspnet_resnet18_keys.txt).
+TEST_F(Cost, ToolboxPspNetResNet18EqualsAHandCount) {
+  const auto config = Config::parse(
+      "[model]\nnum_classes = 19\nbackbone_key = \"pretrained\"\nbackbone = {type = \"resnet18_v1s\"}\n"
+      "head = {type = \"cirkd_psp\", aux = true}\n",
+      "psp.toml");
+  auto model = std::make_shared<Segmentor>(config.root().table("model"));
+  const std::int64_t stem = conv(3, 64, 3, 32 * 32) + conv(64, 64, 3, 32 * 32) + conv(64, 128, 3, 32 * 32);
+  // layer1.0 reads the stem's 128 channels (and has a downsample for them).
+  const std::int64_t layer1 = conv(128, 64, 3, 256) + conv(128, 64, 1, 256) + 3 * conv(64, 64, 3, 256);
+  const auto stage = [](std::int64_t in, std::int64_t out) {  // at 8 x 8: first conv, downsample, three more
+    return conv(in, out, 3, 64) + conv(in, out, 1, 64) + 3 * conv(out, out, 3, 64);
+  };
+  const std::int64_t backbone = stem + layer1 + stage(64, 128) + stage(128, 256) + stage(256, 512);
+  // The pyramid's 1x1 convolutions on 1, 2 x 2, 3 x 3 and 6 x 6 pooled maps; the block on
+  // [c4, 4 x 128] = 1024 channels.
+  const std::int64_t head = conv(512, 128, 1, 1 + 4 + 9 + 36) + conv(1024, 128, 3, 64) + conv(128, 19, 1, 64);
+  const std::int64_t aux = conv(256, 64, 3, 64) + conv(64, 19, 1, 64);
+  EXPECT_EQ(backbone + head + aux, 957386752);  // the sum worked out on paper
+
+  const NetworkCost cost = measure_cost(*model, 64, 64, 2);
+  EXPECT_EQ(cost.multiply_adds, backbone + head + aux);
+  EXPECT_EQ(row(cost, "pretrained").multiply_adds, backbone);
+  EXPECT_EQ(row(cost, "head").multiply_adds, head);
+  EXPECT_EQ(row(cost, "auxlayer").multiply_adds, aux);
+  EXPECT_EQ(cost.parameters, 12919334);
 }
 
 TEST_F(Cost, SharedModulesCountOnce) {
