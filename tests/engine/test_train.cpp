@@ -700,3 +700,51 @@ TEST_F(Training, ARunThatCannotFitInMemoryIsRefusedAtSetUp) {
   EXPECT_EQ(fits.exit_code, 0) << fits.err;
   EXPECT_TRUE(contains(fits.err, "memory estimate: about ")) << fits.err;
 }
+
+// train.aux_weight: the same loss on the auxiliary logits, weighted, logged as loss_aux and
+// added to the total. With the main logits as the "auxiliary" ones the term is exactly
+// the weight times the segmentation loss, record by record; the toolbox's PSPNet with its
+// auxiliary head trains with it; a network without the feature, or a feature of another
+// width, is refused at set-up naming the key.
+TEST_F(Training, AuxiliaryLossIsTheWeightedLossOfTheAuxiliaryLogits) {
+  const std::string same = config("aux_same", "aux_weight = 0.5\naux_logits = \"logits\"\n");
+  const auto r = run_segdistill({"--threads", "1", "train", same, "--work-dir", work("aux_same")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto records = segdistill_test::metrics_records(work("aux_same"), "train");
+  ASSERT_EQ(records.size(), 6u);
+  for (const auto& record : records) {
+    const double ce = record["loss_ce"], aux = record["loss_aux"], total = record["loss"];
+    EXPECT_TRUE(segdistill_test::within("loss_aux vs 0.5 loss_ce (relative)", std::abs(aux - 0.5 * ce) / ce, 1e-6)) << record;
+    EXPECT_TRUE(segdistill_test::within("loss vs loss_ce + loss_aux (relative)", std::abs(total - ce - aux) / total, 1e-6))
+        << record;
+  }
+
+  const std::string toolbox_model =
+      "backbone_key = \"pretrained\"\nbackbone = {type = \"resnet18_v1s\"}\nhead = {type = \"cirkd_psp\", channels = 16, "
+      "aux = true}\n";
+  const auto toolbox_config = [&](const std::string& name, const std::string& train) {
+    return dir_->write(name + ".toml", segdistill_test::toy_run_config((dir_->path() / "toy").string(),
+                                                                       segdistill_test::toy_train_pipeline(), toolbox_model,
+                                                                       "iterations = 4\nbatch_size = 4\nworkers = 2\nseed = 3\n"
+                                                                       "optimizer = {lr = 0.01}\nlog_every = 2\n" +
+                                                                           train));
+  };
+  const auto psp =
+      run_segdistill({"--threads", "1", "train", toolbox_config("aux_psp", "aux_weight = 0.4\n"), "--work-dir", work("aux_psp")});
+  ASSERT_EQ(psp.exit_code, 0) << psp.err;
+  for (const auto& record : segdistill_test::metrics_records(work("aux_psp"), "train")) {
+    EXPECT_GT(record["loss_aux"].get<double>(), 0.0) << record;
+    EXPECT_LT(record["loss_aux"].get<double>(), 0.4 * 10) << record;  // 0.4 x CE of a barely trained 6-class head
+  }
+  EXPECT_TRUE(fs::exists(fs::path(work("aux_psp")) / "checkpoints/iter_4.pt"));
+
+  const auto missing = run_segdistill({"train", config("aux_missing", "aux_weight = 0.4\n"), "--work-dir", work("aux_missing")});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_TRUE(contains(missing.err, "train.aux_logits: the network has no feature 'head.aux_logits'")) << missing.err;
+  EXPECT_FALSE(fs::exists(work("aux_missing")));
+  const auto width = run_segdistill({"train", toolbox_config("aux_width", "aux_weight = 0.4\naux_logits = \"head.feature\"\n"),
+                                     "--work-dir", work("aux_width")});
+  EXPECT_EQ(width.exit_code, 1);
+  EXPECT_TRUE(contains(width.err, "train.aux_logits: 'head.feature' has 16 channels, not the 6 classes of the logits"))
+      << width.err;
+}

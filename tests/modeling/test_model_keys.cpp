@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "model_test_support.hpp"
+#include "test_support.hpp"
 
 using namespace segdistill;
 
@@ -139,4 +140,30 @@ TEST_F(ModelKeys, ToolboxMobileNetV3Networks) {
                       "cirkd_deeplabv3_mobilenetv3_small_keys.txt");
   expect_toolbox_keys("{type = \"mobilenetv3_large\"}", "{type = \"cirkd_deeplabv3\", channels = 128}",
                       "cirkd_deeplabv3_mobilenetv3_large_keys.txt");
+}
+
+// model.backbone_key: the backbone's tensors under "pretrained." or at the top level;
+// feature names stay "backbone.*", and modes still reach the backbone.
+TEST_F(ModelKeys, BackboneKeyPlacesTheBackbone) {
+  const auto build = [](const std::string& key) {
+    const auto config = Config::parse("[model]\nnum_classes = 3\nbackbone_key = \"" + key +
+                                          "\"\nbackbone = {type = \"resnet18_v1s\"}\nhead = {type = \"cirkd_psp\"}\n",
+                                      "key.toml");
+    return std::make_shared<Segmentor>(config.root().table("model"));
+  };
+  const auto top = build("");
+  const auto keys = model_keys(*top);
+  EXPECT_TRUE(keys.count("conv1.weight"));
+  EXPECT_TRUE(keys.count("layer4.1.bn2.running_var"));
+  EXPECT_TRUE(keys.count("head.classifier.weight"));
+  for (const auto& [name, info] : keys) EXPECT_NE(name.rfind("backbone.", 0), 0u) << name;
+  EXPECT_EQ(top->feature_spec("backbone.layer3", "test").channels, 256);
+  top->eval();
+  EXPECT_FALSE(top->backbone().is_training());
+  top->train();
+  EXPECT_TRUE(top->backbone().is_training());
+  EXPECT_TRUE(model_keys(*build("pretrained")).count("pretrained.conv1.weight"));
+  EXPECT_TRUE(model_keys(*build("backbone")).count("backbone.conv1.weight"));
+  const std::string bad = segdistill_test::error_of([&] { build("encoder"); });
+  EXPECT_NE(bad.find("model.backbone_key: invalid value \"encoder\""), std::string::npos) << bad;
 }
