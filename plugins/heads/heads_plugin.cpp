@@ -17,10 +17,10 @@ void register_heads(PluginRegistrar& registrar) {
   registrar.add_class<FcnHead, FcnOptions>(heads(), "fcn", "3x3 conv + BN + ReLU + 1x1 classifier on the backbone output");
   registrar.add_class<ToolboxDeepLabV3Head, ToolboxDeepLabV3Options>(
       heads(), "cirkd_deeplabv3",
-      "the CIRKD toolbox's DeepLabV3 (ASPP + block; head.*, auxlayer.*; exposes head.feature, head.aux_logits)");
+      "the CIRKD toolbox's DeepLabV3 (ASPP + block; head.*, auxlayer.*; exposes head.feature, head.logits, head.aux_logits)");
   registrar.add_class<ToolboxPspHead, ToolboxPspOptions>(
       heads(), "cirkd_psp",
-      "the CIRKD toolbox's PSPNet (pyramid pooling + block; head.*, auxlayer.*; exposes head.feature, head.aux_logits)");
+      "the CIRKD toolbox's PSPNet (pyramid pooling + block; head.*, auxlayer.*; exposes head.feature, head.logits, head.aux_logits)");
 }
 
 }  // namespace

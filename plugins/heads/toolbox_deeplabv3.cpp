@@ -32,7 +32,7 @@ ToolboxDeepLabV3Head::ToolboxDeepLabV3Head(const ToolboxDeepLabV3Options& option
   block_ = ToolboxConvBn(*block, 0, c, c, 3);
   block_dropout_ = block->register_module("3", segdistill::Dropout(0.1));
   classifier_ = block->register_module("4", nn::Conv2d(nn::Conv2dOptions(c, context.num_classes, 1)));
-  exposed_ = {{"feature", c, high.stride}};
+  exposed_ = {{"feature", c, high.stride}, {"logits", context.num_classes, high.stride}};
   if (options.aux) {
     const FeatureSpec& c3 = require_feature(context.backbone_outputs, options.aux_from, "cirkd_deeplabv3 (aux_from)");
     aux_ = register_module("auxlayer", std::make_shared<ToolboxAuxHead>(c3.channels, context.num_classes));
@@ -51,7 +51,9 @@ at::Tensor ToolboxDeepLabV3Head::forward(const FeatureMap& backbone_features, Fe
   const torch::Tensor feature = block_dropout_(block_.forward(projected));
   exposed["feature"] = feature;
   if (aux_) exposed["aux_logits"] = aux_->forward(backbone_features.at(aux_from_));
-  return classifier_(feature);
+  at::Tensor logits = classifier_(feature);
+  exposed["logits"] = logits;
+  return logits;
 }
 
 }  // namespace segdistill::heads_plugin

@@ -36,7 +36,9 @@ struct ToolboxDeepLabV3Options {
 class ToolboxDeepLabV3Head : public Head {
  public:
   ToolboxDeepLabV3Head(const ToolboxDeepLabV3Options& options, const HeadContext& context);
-  // Exposes "feature" (after the block's dropout, the toolbox's feature) and "aux_logits".
+  // Exposes "feature" (after the block's dropout: the toolbox's feature), "logits" (at the
+  // head's resolution, before the resize to the input: what the toolbox's losses see) and
+  // "aux_logits".
   at::Tensor forward(const FeatureMap& backbone_features, FeatureMap& exposed) override;
   std::vector<FeatureSpec> exposed_specs() const override { return exposed_; }
 

@@ -22,7 +22,7 @@ ToolboxPspHead::ToolboxPspHead(const ToolboxPspOptions& options, const HeadConte
   block_ = ToolboxConvBn(*block, 0, high.channels + 4 * (high.channels / 4), options.channels, 3);
   block_dropout_ = block->register_module("3", segdistill::Dropout(0.1));
   classifier_ = head->register_module("classifier", nn::Conv2d(nn::Conv2dOptions(options.channels, context.num_classes, 1)));
-  exposed_ = {{"feature", options.channels, high.stride}};
+  exposed_ = {{"feature", options.channels, high.stride}, {"logits", context.num_classes, high.stride}};
   if (options.aux) {
     const FeatureSpec& c3 = require_feature(context.backbone_outputs, options.aux_from, "cirkd_psp (aux_from)");
     aux_ = register_module("auxlayer", std::make_shared<ToolboxAuxHead>(c3.channels, context.num_classes));
@@ -41,7 +41,9 @@ at::Tensor ToolboxPspHead::forward(const FeatureMap& backbone_features, FeatureM
   const torch::Tensor feature = block_dropout_(block_.forward(torch::cat(parts, 1)));
   exposed["feature"] = feature;
   if (aux_) exposed["aux_logits"] = aux_->forward(backbone_features.at(aux_from_));
-  return classifier_(feature);
+  at::Tensor logits = classifier_(feature);
+  exposed["logits"] = logits;
+  return logits;
 }
 
 }  // namespace segdistill::heads_plugin

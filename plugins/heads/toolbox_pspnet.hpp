@@ -30,7 +30,9 @@ struct ToolboxPspOptions {
 class ToolboxPspHead : public Head {
  public:
   ToolboxPspHead(const ToolboxPspOptions& options, const HeadContext& context);
-  // Exposes "feature" (after the block's dropout) and "aux_logits".
+  // Exposes "feature" (after the block's dropout: the toolbox's feature), "logits" (at the
+  // head's resolution, before the resize to the input: what the toolbox's losses see) and
+  // "aux_logits".
   at::Tensor forward(const FeatureMap& backbone_features, FeatureMap& exposed) override;
   std::vector<FeatureSpec> exposed_specs() const override { return exposed_; }
 

@@ -11,6 +11,12 @@ scripts save them (the plain state_dict()), and the outputs segdistill must repr
       "feature", optionally "aux_logits"}, eval mode)
   cirkd_networks_reference.py compare --network NAME --original FILE --exported FILE [--classes K]
       loads FILE strictly and checks every tensor equals the original's: "identical N"
+  cirkd_networks_reference.py evaluate --network NAME --checkpoint FILE --out DIR [--classes K]
+      IMAGE LABEL [IMAGE LABEL ...]
+      the toolbox's evaluation (eval.py, utils/score.py): each image read as BGR, its mean
+      subtracted, the whole image at its own size, logits resized to it (bilinear,
+      align_corners), argmax; DIR/<i>.png the predictions (grey), DIR/expected.json the
+      mIoU over all classes with the toolbox's formula on the labels (train ids, 255 void)
 
 NAME: deeplabv3_resnet18, deeplabv3_resnet101, psp_resnet18, psp_mobilenetv3_small,
 psp_mobilenetv3_large, deeplabv3_mobilenetv3_small, deeplabv3_mobilenetv3_large.
@@ -366,6 +372,51 @@ def compare(args):
     print("identical %d" % len(exported))
 
 
+# The toolbox's per-channel mean, B, G, R (its dataset/*.py).
+BGR_MEAN = (104.00698793, 116.66876762, 122.67891434)
+
+
+def toolbox_scores(preds, labels, classes):
+    """utils/score.py: both shifted by +1, histc counts over [1, K], float32 sums, IoU =
+    inter / (eps + union), mean over all K classes."""
+    inter = torch.zeros(classes, dtype=torch.float32)
+    union = torch.zeros(classes, dtype=torch.float32)
+    for pred, label in zip(preds, labels):
+        pred = pred.long() + 1
+        target = label.long() + 1
+        target[label == 255] = 0  # the toolbox's ignore value -1, shifted
+        pred = pred * (target > 0).long()
+        hit = pred * (pred == target).long()
+        area_inter = torch.histc(hit.float(), bins=classes, min=1, max=classes)
+        area_pred = torch.histc(pred.float(), bins=classes, min=1, max=classes)
+        area_label = torch.histc(target.float(), bins=classes, min=1, max=classes)
+        inter += area_inter
+        union += area_pred + area_label - area_inter
+    iou = inter.double() / (2.220446049250313e-16 + union.double())
+    return float(iou.mean())
+
+
+def evaluate(args):
+    import json
+    import numpy as np
+    from PIL import Image
+    model = Network(args.network, args.classes).eval()
+    model.load_state_dict(torch.load(args.checkpoint), strict=True)
+    preds, labels = [], []
+    pairs = list(zip(args.files[0::2], args.files[1::2]))
+    for i, (image_path, label_path) in enumerate(pairs):
+        rgb = np.asarray(Image.open(image_path).convert("RGB"), dtype=np.float32)
+        bgr = rgb[:, :, ::-1] - np.array(BGR_MEAN, dtype=np.float32)
+        image = torch.from_numpy(np.ascontiguousarray(bgr.transpose(2, 0, 1))).unsqueeze(0)
+        with torch.no_grad():
+            pred = model(image)["logits"].argmax(1)[0]
+        preds.append(pred)
+        labels.append(torch.from_numpy(np.asarray(Image.open(label_path), dtype=np.int64)))
+        Image.fromarray(pred.numpy().astype(np.uint8), "L").save("%s/%d.png" % (args.out, i))
+    with open(args.out + "/expected.json", "w") as f:
+        json.dump({"mIoU": toolbox_scores(preds, labels, args.classes)}, f)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -381,8 +432,14 @@ def main():
     c.add_argument("--original", required=True)
     c.add_argument("--exported", required=True)
     c.add_argument("--classes", type=int, default=19)
+    e = sub.add_parser("evaluate")
+    e.add_argument("--network", choices=NETWORKS, required=True)
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--out", required=True)
+    e.add_argument("--classes", type=int, default=19)
+    e.add_argument("files", nargs="+")
     args = parser.parse_args()
-    {"make": make, "compare": compare}[args.command](args)
+    {"make": make, "compare": compare, "evaluate": evaluate}[args.command](args)
 
 
 if __name__ == "__main__":
