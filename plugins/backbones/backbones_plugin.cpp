@@ -1,10 +1,13 @@
 // The backbones plugin: ResNet-18/50/101, MobileNetV2, Aligned Xception and DRN-D-54 of the
-// reference DeepLabV3+; the CIRKD toolbox's ResNet v1s and MobileNetV3.
+// reference DeepLabV3+; the CIRKD toolbox's ResNet v1s, MobileNetV3, MobileViT-XXS and the
+// Mix Transformers of its SegFormer.
 #include <torch/torch.h>
 
 #include "drn.hpp"
+#include "mix_transformer.hpp"
 #include "mobilenetv2.hpp"
 #include "mobilenetv3.hpp"
+#include "mobilevit.hpp"
 #include "resnet.hpp"
 #include "resnet_v1s.hpp"
 #include "segdistill/plugin/plugin_api.hpp"
@@ -31,6 +34,13 @@ void add_mobilenetv3(PluginRegistrar& registrar, const std::string& name, const 
   });
 }
 
+void add_mix_transformer(PluginRegistrar& registrar, const std::string& name, const std::string& help,
+                         const MixTransformerLayout& layout) {
+  registrar.add<MixTransformerOptions>(backbones(), name, help, [layout](const MixTransformerOptions& options) {
+    return std::make_shared<MixTransformer>(layout, options);
+  });
+}
+
 void register_backbones(PluginRegistrar& registrar) {
   add_resnet(registrar, "resnet18", "ResNet-18 (BasicBlock 2-2-2-2), dilated layer4", {BlockKind::Basic, {2, 2, 2, 2}});
   add_resnet(registrar, "resnet50", "ResNet-50 (Bottleneck 3-4-6-3), multi-grid layer4", {BlockKind::Bottleneck, {3, 4, 6, 3}});
@@ -50,6 +60,12 @@ void register_backbones(PluginRegistrar& registrar) {
                   "MobileNetV3-Small of the CIRKD toolbox (sssegmentation), output stride 8, 576 channels", false);
   add_mobilenetv3(registrar, "mobilenetv3_large",
                   "MobileNetV3-Large of the CIRKD toolbox (sssegmentation), output stride 8, 960 channels", true);
+  registrar.add_class<MobileViT, MobileViTOptions>(
+      backbones(), "mobilevit_xxs", "MobileViT-XXS of the CIRKD toolbox (mmpretrain), output stride 8, 320 channels");
+  add_mix_transformer(registrar, "mit_b0", "Mix Transformer B0 (SegFormer; layer1..4 at 1/4..1/32, 32..256 channels)",
+                      {{32, 64, 160, 256}, {1, 2, 5, 8}, {2, 2, 2, 2}, {8, 4, 2, 1}});
+  add_mix_transformer(registrar, "mit_b4", "Mix Transformer B4 (SegFormer; layer1..4 at 1/4..1/32, 64..512 channels)",
+                      {{64, 128, 320, 512}, {1, 2, 5, 8}, {3, 8, 27, 3}, {8, 4, 2, 1}});
 }
 
 }  // namespace

@@ -7,10 +7,11 @@ namespace segdistill::heads_plugin {
 namespace nn = torch::nn;
 
 ToolboxConvBn::ToolboxConvBn(nn::Module& parent, int conv_index, std::int64_t in, std::int64_t out, std::int64_t kernel,
-                             std::int64_t dilation) {
+                             std::int64_t dilation, std::int64_t stride) {
   const std::int64_t padding = kernel == 3 ? dilation : 0;
-  conv_ = parent.register_module(std::to_string(conv_index),
-                                 nn::Conv2d(nn::Conv2dOptions(in, out, kernel).padding(padding).dilation(dilation).bias(false)));
+  conv_ = parent.register_module(
+      std::to_string(conv_index),
+      nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).dilation(dilation).bias(false)));
   bn_ = parent.register_module(std::to_string(conv_index + 1), segdistill::BatchNorm2d(out));
 }
 
@@ -27,6 +28,13 @@ torch::Tensor ToolboxAuxHead::forward(const torch::Tensor& x) { return classifie
 
 torch::Tensor toolbox_resize(const torch::Tensor& x, const torch::Tensor& like) {
   return resize_bilinear(x, like.size(2), like.size(3), like.suggest_memory_format());
+}
+
+torch::Tensor resize_half_pixel(const torch::Tensor& x, std::int64_t height, std::int64_t width) {
+  if (x.size(2) == height && x.size(3) == width) return x;
+  namespace F = torch::nn::functional;
+  return F::interpolate(
+      x, F::InterpolateFuncOptions().size(std::vector<std::int64_t>{height, width}).mode(torch::kBilinear).align_corners(false));
 }
 
 }  // namespace segdistill::heads_plugin

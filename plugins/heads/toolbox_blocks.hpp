@@ -17,7 +17,7 @@ class ToolboxConvBn {
  public:
   ToolboxConvBn() = default;
   ToolboxConvBn(torch::nn::Module& parent, int conv_index, std::int64_t in, std::int64_t out, std::int64_t kernel,
-                std::int64_t dilation = 1);
+                std::int64_t dilation = 1, std::int64_t stride = 1);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
@@ -38,7 +38,11 @@ class ToolboxAuxHead : public torch::nn::Module {
   torch::nn::Conv2d classifier_{nullptr};
 };
 
-// Bilinear resize with align_corners = true (the toolbox's heads) to `like`'s size.
+// Bilinear resize with align_corners = true (the toolbox's DeepLabV3 and PSPNet heads) to
+// `like`'s size.
 torch::Tensor toolbox_resize(const torch::Tensor& x, const torch::Tensor& like);
+
+// Bilinear resize with align_corners = false (its UPerNet) to height x width.
+torch::Tensor resize_half_pixel(const torch::Tensor& x, std::int64_t height, std::int64_t width);
 
 }  // namespace segdistill::heads_plugin

@@ -32,10 +32,12 @@ struct ToolboxNetwork {
   std::string name;      // the reference's --network
   std::string backbone;  // segdistill's [model] tables
   std::string head;
+  std::string backbone_key = "pretrained";
 };
 
 std::string model_toml(const ToolboxNetwork& n) {
-  return "[model]\nnum_classes = 19\nbackbone_key = \"pretrained\"\nbackbone = " + n.backbone + "\nhead = " + n.head + "\n";
+  return "[model]\nnum_classes = 19\nbackbone_key = \"" + n.backbone_key + "\"\nbackbone = " + n.backbone + "\nhead = " + n.head +
+         "\n";
 }
 
 // The float32 forward of the same network in two implementations on the same kernels:
@@ -100,6 +102,23 @@ TEST_F(ToolboxNetworks, DeepLabV3MobileNetV3SmallAndLarge) {
       "legacy");
   expect_same_outputs(
       {"deeplabv3_mobilenetv3_large", "{type = \"mobilenetv3_large\"}", "{type = \"cirkd_deeplabv3\", channels = 128}"}, "zip");
+}
+
+TEST_F(ToolboxNetworks, UperNetLiteResNet18ZipCheckpoint) {
+  expect_same_outputs({"upernet_resnet18", "{type = \"resnet18_v1s\"}", "{type = \"cirkd_upernet\", aux = true}"}, "zip");
+}
+
+// MobileViT's transformer runs on 2 x 2 patches: at 67 x 83 its maps are 9 x 11, odd, so
+// the resize to even sizes and back is exercised too.
+TEST_F(ToolboxNetworks, MobileViTXxsPspAndDeepLabV3) {
+  expect_same_outputs({"psp_mobilevit_xxs", "{type = \"mobilevit_xxs\"}", "{type = \"cirkd_psp\"}"}, "legacy");
+  expect_same_outputs({"deeplabv3_mobilevit_xxs", "{type = \"mobilevit_xxs\"}", "{type = \"cirkd_deeplabv3\", channels = 128}"},
+                      "zip");
+}
+
+TEST_F(ToolboxNetworks, SegFormerMitB0AndB4) {
+  expect_same_outputs({"segformer_mit_b0", "{type = \"mit_b0\"}", "{type = \"cirkd_segformer\", channels = 256}", ""}, "zip");
+  expect_same_outputs({"segformer_mit_b4", "{type = \"mit_b4\"}", "{type = \"cirkd_segformer\", channels = 768}", ""}, "legacy");
 }
 
 // import-checkpoint and export-checkpoint on the command line: every tensor in, the

@@ -79,9 +79,10 @@ std::int64_t stated_parameters(const std::string& file) {
 }
 
 // A toolbox network (19 classes, the key files' count) from its backbone and head tables.
-void expect_toolbox_keys(const std::string& backbone, const std::string& head, const std::string& file) {
+void expect_toolbox_keys(const std::string& backbone, const std::string& head, const std::string& file,
+                         const std::string& backbone_key = "pretrained") {
   const auto config = Config::parse(
-      "[model]\nnum_classes = 19\nbackbone_key = \"pretrained\"\nbackbone = " + backbone + "\nhead = " + head + "\n",
+      "[model]\nnum_classes = 19\nbackbone_key = \"" + backbone_key + "\"\nbackbone = " + backbone + "\nhead = " + head + "\n",
       "toolbox.toml");
   Segmentor model(config.root().table("model"));
   expect_same_keys(model, file, backbone + " " + head);
@@ -140,6 +141,23 @@ TEST_F(ModelKeys, ToolboxMobileNetV3Networks) {
                       "cirkd_deeplabv3_mobilenetv3_small_keys.txt");
   expect_toolbox_keys("{type = \"mobilenetv3_large\"}", "{type = \"cirkd_deeplabv3\", channels = 128}",
                       "cirkd_deeplabv3_mobilenetv3_large_keys.txt");
+}
+
+TEST_F(ModelKeys, ToolboxUperNetLiteResNet18) {
+  expect_toolbox_keys("{type = \"resnet18_v1s\"}", "{type = \"cirkd_upernet\", aux = true}",
+                      "cirkd_upernet_lite_resnet18_keys.txt");
+}
+TEST_F(ModelKeys, ToolboxMobileViTNetworks) {
+  expect_toolbox_keys("{type = \"mobilevit_xxs\"}", "{type = \"cirkd_psp\"}", "cirkd_pspnet_mobilevit_xxs_keys.txt");
+  expect_toolbox_keys("{type = \"mobilevit_xxs\"}", "{type = \"cirkd_deeplabv3\", channels = 128}",
+                      "cirkd_deeplabv3_mobilevit_xxs_keys.txt");
+}
+// SegFormer's keys have no backbone prefix: backbone_key = "".
+TEST_F(ModelKeys, ToolboxSegFormers) {
+  expect_toolbox_keys("{type = \"mit_b0\"}", "{type = \"cirkd_segformer\", channels = 256}", "cirkd_segformer_mit_b0_keys.txt",
+                      "");
+  expect_toolbox_keys("{type = \"mit_b4\"}", "{type = \"cirkd_segformer\", channels = 768}", "cirkd_segformer_mit_b4_keys.txt",
+                      "");
 }
 
 // model.backbone_key: the backbone's tensors under "pretrained." or at the top level;

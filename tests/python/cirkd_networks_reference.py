@@ -18,8 +18,9 @@ scripts save them (the plain state_dict()), and the outputs segdistill must repr
       align_corners), argmax; DIR/<i>.png the predictions (grey), DIR/expected.json the
       mIoU over all classes with the toolbox's formula on the labels (train ids, 255 void)
 
-NAME: deeplabv3_resnet18, deeplabv3_resnet101, psp_resnet18, psp_mobilenetv3_small,
-psp_mobilenetv3_large, deeplabv3_mobilenetv3_small, deeplabv3_mobilenetv3_large.
+NAME: deeplabv3_resnet18, deeplabv3_resnet101, psp_resnet18, upernet_resnet18 (upernet_lite), psp_mobilenetv3_small,
+psp_mobilenetv3_large, deeplabv3_mobilenetv3_small, deeplabv3_mobilenetv3_large, psp_mobilevit_xxs,
+deeplabv3_mobilevit_xxs, segformer_mit_b0, segformer_mit_b4.
 """
 import argparse
 import sys
@@ -218,6 +219,227 @@ class MobileNetV3(nn.Module):
         return x
 
 
+# ---------------------------------------------------------------- MobileViT-XXS (4.7)
+
+def swish(x):
+    return x * torch.sigmoid(x)
+
+
+class ConvBnSwish(nn.Module):
+    def __init__(self, cin, cout, k, stride=1, dilation=1, groups=1, act=True):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, stride, dilation * (k - 1) // 2, dilation, groups, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+        self.act = act
+
+    def forward(self, x):
+        x = self.bn(self.conv(x))
+        return swish(x) if self.act else x
+
+
+class InvertedResidualV2(nn.Module):
+    def __init__(self, cin, cout, stride, dilation):
+        super().__init__()
+        mid = 2 * cin
+        self.conv = nn.Sequential(ConvBnSwish(cin, mid, 1), ConvBnSwish(mid, mid, 3, stride, dilation, mid),
+                                  ConvBnSwish(mid, cout, 1, act=False))
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return x + self.conv(x) if self.residual else self.conv(x)
+
+
+class Attn(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(dim, heads, bias=True, batch_first=True)
+
+    def forward(self, x):
+        return self.attn(x, x, x, need_weights=False)[0]
+
+
+class Swish(nn.Module):
+    def forward(self, x):
+        return swish(x)
+
+
+class FFN(nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Sequential(nn.Linear(dim, hidden), Swish()), nn.Linear(hidden, dim))
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+class TransformerLayer(nn.Module):
+    def __init__(self, dim, hidden, heads=4):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(dim)
+        self.attn = Attn(dim, heads)
+        self.ln2 = nn.LayerNorm(dim)
+        self.ffn = FFN(dim, hidden)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.ffn(self.ln2(x))
+
+
+class MobileViTBlock(nn.Module):
+    def __init__(self, channels, dim, hidden, layers):
+        super().__init__()
+        self.local_rep = nn.Sequential(ConvBnSwish(channels, channels, 3), nn.Module())
+        self.local_rep[1].conv = nn.Conv2d(channels, dim, 1, bias=False)
+        self.global_rep = nn.Sequential(*[TransformerLayer(dim, hidden) for _ in range(layers)], nn.LayerNorm(dim))
+        self.conv_proj = ConvBnSwish(dim, channels, 1, act=False)
+        self.conv_fusion = ConvBnSwish(2 * channels, channels, 3)
+
+    def forward(self, x):
+        shortcut = x
+        y = self.local_rep[1].conv(self.local_rep[0](x))
+        b, c, h, w = y.shape
+        nh, nw = -(-h // 2) * 2, -(-w // 2) * 2
+        if (nh, nw) != (h, w):
+            y = F.interpolate(y, size=(nh, nw), mode="bilinear", align_corners=False)
+        ph, pw = nh // 2, nw // 2
+        # mmpretrain's unfolding: each of the 4 in-patch positions a sequence of ph * pw tokens.
+        y = y.reshape(b * c * ph, 2, pw, 2).transpose(1, 2).reshape(b, c, ph * pw, 4).transpose(1, 3)
+        y = self.global_rep(y.reshape(b * 4, ph * pw, c))
+        y = y.reshape(b, 4, ph * pw, c).transpose(1, 3).reshape(b * c * ph, pw, 2, 2).transpose(1, 2)
+        y = y.reshape(b, c, nh, nw)
+        if (nh, nw) != (h, w):
+            y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)
+        return self.conv_fusion(torch.cat([shortcut, self.conv_proj(y)], 1))
+
+
+class MobileViTXXS(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = ConvBnSwish(3, 16, 3, 2)
+        self.layers = nn.Sequential(
+            nn.Sequential(InvertedResidualV2(16, 16, 1, 1)),
+            nn.Sequential(InvertedResidualV2(16, 24, 2, 1), InvertedResidualV2(24, 24, 1, 1), InvertedResidualV2(24, 24, 1, 1)),
+            nn.Sequential(InvertedResidualV2(24, 48, 2, 1), MobileViTBlock(48, 64, 128, 2)),
+            nn.Sequential(InvertedResidualV2(48, 64, 1, 2), MobileViTBlock(64, 80, 160, 4)),
+            nn.Sequential(InvertedResidualV2(64, 80, 1, 4), MobileViTBlock(80, 96, 192, 3)))
+        self.conv_1x1_exp = ConvBnSwish(80, 320, 1)
+        self.channels = 320
+
+    def forward(self, x):
+        return self.conv_1x1_exp(self.layers(self.stem(x)))
+
+
+# ---------------------------------------------------------------- SegFormer (4.9)
+
+class OverlapPatchEmbed(nn.Module):
+    def __init__(self, cin, dim, k, stride):
+        super().__init__()
+        self.proj = nn.Conv2d(cin, dim, k, stride, k // 2)
+        self.norm = nn.LayerNorm(dim, eps=1e-5)
+
+    def forward(self, x):
+        x = self.proj(x)
+        h, w = x.shape[2:]
+        return self.norm(x.flatten(2).transpose(1, 2)), h, w
+
+
+class MiTAttention(nn.Module):
+    def __init__(self, dim, heads, sr):
+        super().__init__()
+        self.heads, self.sr_ratio = heads, sr
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(dim, 2 * dim)
+        self.proj = nn.Linear(dim, dim)
+        if sr > 1:
+            self.sr = nn.Conv2d(dim, dim, sr, sr)
+            self.norm = nn.LayerNorm(dim, eps=1e-5)
+
+    def forward(self, x, h, w):
+        b, n, c = x.shape
+        d = c // self.heads
+        q = self.q(x).reshape(b, n, self.heads, d)
+        src = x
+        if self.sr_ratio > 1:
+            src = self.sr(x.transpose(1, 2).reshape(b, c, h, w)).reshape(b, c, -1).transpose(1, 2)
+            src = self.norm(src)
+        k, v = self.kv(src).reshape(b, -1, 2, self.heads, d).unbind(2)
+        attn = torch.einsum("bnhd,bmhd->bhnm", q, k) * d ** -0.5
+        out = torch.einsum("bhnm,bmhd->bnhd", attn.softmax(-1), v).reshape(b, n, c)
+        return self.proj(out)
+
+
+class DWConv(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 3, 1, 1, groups=dim)
+
+    def forward(self, x, h, w):
+        b, n, c = x.shape
+        return self.dwconv(x.transpose(1, 2).reshape(b, c, h, w)).flatten(2).transpose(1, 2)
+
+
+class MixFFN(nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.dwconv = DWConv(hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x, h, w):
+        return self.fc2(F.gelu(self.dwconv(self.fc1(x), h, w)))
+
+
+class MiTBlock(nn.Module):
+    def __init__(self, dim, heads, sr):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attn = MiTAttention(dim, heads, sr)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = MixFFN(dim, 4 * dim)
+
+    def forward(self, x, h, w):  # eval: drop path is the identity
+        x = x + self.attn(self.norm1(x), h, w)
+        return x + self.mlp(self.norm2(x), h, w)
+
+
+class SegFormer(nn.Module):
+    """MiT encoder + all-MLP decoder, the toolbox's keys at the top level."""
+
+    def __init__(self, dims, depths, decoder, classes, heads=(1, 2, 5, 8), srs=(8, 4, 2, 1)):
+        super().__init__()
+        cin = 3
+        for i in range(4):
+            setattr(self, "patch_embed%d" % (i + 1), OverlapPatchEmbed(cin, dims[i], 7 if i == 0 else 3, 4 if i == 0 else 2))
+            setattr(self, "block%d" % (i + 1), nn.ModuleList([MiTBlock(dims[i], heads[i], srs[i]) for _ in range(depths[i])]))
+            setattr(self, "norm%d" % (i + 1), nn.LayerNorm(dims[i], eps=1e-6))
+            cin = dims[i]
+        for i in (4, 3, 2, 1):
+            mlp = nn.Module()
+            mlp.proj = nn.Linear(dims[i - 1], decoder)
+            setattr(self, "linear_c%d" % i, mlp)
+        self.linear_fuse = nn.Sequential(nn.Conv2d(4 * decoder, decoder, 1), nn.BatchNorm2d(decoder), nn.ReLU())
+        self.linear_pred = nn.Conv2d(decoder, classes, 1)
+
+    def forward(self, x):
+        size = x.shape[2:]
+        levels = []
+        for i in range(1, 5):
+            x, h, w = getattr(self, "patch_embed%d" % i)(x)
+            for block in getattr(self, "block%d" % i):
+                x = block(x, h, w)
+            x = getattr(self, "norm%d" % i)(x).reshape(x.shape[0], h, w, -1).permute(0, 3, 1, 2)
+            levels.append(x)
+        c1 = levels[0]
+        maps = []
+        for i in (4, 3, 2, 1):
+            c = levels[i - 1]
+            m = getattr(self, "linear_c%d" % i).proj(c.flatten(2).transpose(1, 2)).transpose(1, 2)
+            m = m.reshape(c.shape[0], -1, c.shape[2], c.shape[3])
+            maps.append(F.interpolate(m, size=c1.shape[2:], mode="bilinear", align_corners=False))
+        feature = self.linear_fuse(torch.cat(maps, 1))
+        return {"feature": feature, "logits": up(self.linear_pred(feature), size)}
+
+
 # ---------------------------------------------------------------- heads (4.2, 4.3, 4.6)
 
 def conv_bn_relu(cin, cout, k, dilation=1):
@@ -291,6 +513,42 @@ class PSPHead(nn.Module):
         return self.classifier(feature), feature
 
 
+def conv_bn_relu_seq(cin, cout, k, stride=1):
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, 1 if k == 3 else 0, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+
+
+def up_half(x, size):
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+class UPerHead(nn.Module):
+    """4.4: PPM on c4 (pool, resize back, then the 1x1 conv), FPN on c1..c3, fusion at 1/4
+    by a stride-2 3x3 conv (the feature, 1/8), a 1x1 classifier; align_corners=False."""
+
+    def __init__(self, channels, fpn, classes, pool=512):
+        super().__init__()
+        self.ppm_conv = nn.ModuleList([conv_bn_relu_seq(channels[3], pool, 1) for _ in range(4)])
+        self.ppm_last_conv = conv_bn_relu_seq(channels[3] + 4 * pool, fpn, 3)
+        self.fpn_in = nn.ModuleList([conv_bn_relu_seq(c, fpn, 1) for c in channels[:3]])
+        self.fpn_out = nn.ModuleList([nn.Sequential(conv_bn_relu_seq(fpn, fpn, 3)) for _ in range(3)])
+        self.conv_last = nn.Sequential(conv_bn_relu_seq(4 * fpn, fpn, 3, 2), nn.Conv2d(fpn, classes, 1))
+
+    def forward(self, c):
+        c4 = c[3]
+        ppm = [c4] + [conv(up_half(F.adaptive_avg_pool2d(c4, s), c4.shape[2:]))
+                      for conv, s in zip(self.ppm_conv, (1, 2, 3, 6))]
+        f = self.ppm_last_conv(torch.cat(ppm, 1))
+        levels = [f]
+        for i in reversed(range(3)):
+            lateral = self.fpn_in[i](c[i])
+            f = lateral + up_half(f, lateral.shape[2:])
+            levels.insert(0, self.fpn_out[i](f))
+        size = levels[0].shape[2:]
+        fused = torch.cat([levels[0]] + [up_half(x, size) for x in levels[1:]], 1)
+        feature = self.conv_last[0](fused)
+        return self.conv_last[1](feature), feature
+
+
 class FCNHead(nn.Module):
     def __init__(self, cin, classes):
         super().__init__()
@@ -312,21 +570,37 @@ class Network(nn.Module):
             c4 = 512 if backbone == "resnet18" else 2048
             self.auxlayer = FCNHead(c4 // 2, classes)
             width = 512 if head == "deeplabv3" else (128 if backbone == "resnet18" else 256)
+            self.levels = [64, 128, 256, 512] if backbone == "resnet18" else [256, 512, 1024, 2048]
+        elif backbone == "mobilevit_xxs":
+            self.pretrained = MobileViTXXS()
+            c4, width = 320, 128
         else:
             self.pretrained = MobileNetV3(backbone.split("_")[1])
             c4, width = self.pretrained.channels, 128
-        self.head = DeepLabV3Head(c4, width, classes) if head == "deeplabv3" else PSPHead(c4, width, classes)
+        if head == "upernet":
+            self.head = UPerHead(self.levels, 128, classes)
+        else:
+            self.head = DeepLabV3Head(c4, width, classes) if head == "deeplabv3" else PSPHead(c4, width, classes)
 
     def forward(self, x):
         out = {}
         if isinstance(self.pretrained, ResNetV1s):
-            _, _, c3, c4 = self.pretrained(x)
-            out["aux_logits"] = self.auxlayer(c3)
+            levels = self.pretrained(x)
+            c4 = levels[3]
+            out["aux_logits"] = self.auxlayer(levels[2])
         else:
             c4 = self.pretrained(x)
-        logits, out["feature"] = self.head(c4)
+        logits, out["feature"] = self.head(levels if isinstance(self.head, UPerHead) else c4)
         out["logits"] = up(logits, x.shape[2:])
         return out
+
+
+def build(name, classes):
+    if name == "segformer_mit_b0":
+        return SegFormer((32, 64, 160, 256), (2, 2, 2, 2), 256, classes)
+    if name == "segformer_mit_b4":
+        return SegFormer((64, 128, 320, 512), (3, 8, 27, 3), 768, classes)
+    return Network(name, classes)
 
 
 def randomise(model, seed):
@@ -340,20 +614,27 @@ def randomise(model, seed):
                 m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.1)
                 m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
                 m.num_batches_tracked.fill_(int(torch.randint(1, 1000, (1,), generator=g)))
-            elif isinstance(m, nn.Conv2d):
+            elif isinstance(m, (nn.Conv2d, nn.Linear)):
                 fan_in = m.weight[0].numel()
                 m.weight.copy_(torch.randn(m.weight.shape, generator=g) * (1.0 / fan_in) ** 0.5)
                 if m.bias is not None:
                     m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+            elif isinstance(m, nn.LayerNorm):
+                m.weight.copy_(torch.rand(m.weight.shape, generator=g) * 0.5 + 0.5)
+                m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+            elif isinstance(m, nn.MultiheadAttention):
+                m.in_proj_weight.copy_(torch.randn(m.in_proj_weight.shape, generator=g) * (1.0 / m.embed_dim) ** 0.5)
+                m.in_proj_bias.copy_(torch.randn(m.in_proj_bias.shape, generator=g) * 0.1)
 
 
-NETWORKS = ["deeplabv3_resnet18", "deeplabv3_resnet101", "psp_resnet18", "psp_mobilenetv3_small",
-            "psp_mobilenetv3_large", "deeplabv3_mobilenetv3_small", "deeplabv3_mobilenetv3_large"]
+NETWORKS = ["deeplabv3_resnet18", "deeplabv3_resnet101", "psp_resnet18", "upernet_resnet18", "psp_mobilenetv3_small",
+            "psp_mobilenetv3_large", "deeplabv3_mobilenetv3_small", "deeplabv3_mobilenetv3_large", "psp_mobilevit_xxs",
+            "deeplabv3_mobilevit_xxs", "segformer_mit_b0", "segformer_mit_b4"]
 
 
 def make(args):
     torch.manual_seed(0)
-    model = Network(args.network, args.classes).eval()
+    model = build(args.network, args.classes).eval()
     randomise(model, 1)
     image = torch.randn(1, 3, args.height, args.width, generator=torch.Generator().manual_seed(2)) * 50
     with torch.no_grad():
@@ -365,7 +646,7 @@ def make(args):
 def compare(args):
     original = torch.load(args.original)
     exported = torch.load(args.exported)
-    Network(args.network, args.classes).load_state_dict(exported, strict=True)
+    build(args.network, args.classes).load_state_dict(exported, strict=True)
     for name, tensor in original.items():
         if not torch.equal(exported[name], tensor):
             sys.exit("tensor %s differs" % name)
@@ -400,7 +681,7 @@ def evaluate(args):
     import json
     import numpy as np
     from PIL import Image
-    model = Network(args.network, args.classes).eval()
+    model = build(args.network, args.classes).eval()
     model.load_state_dict(torch.load(args.checkpoint), strict=True)
     preds, labels = [], []
     pairs = list(zip(args.files[0::2], args.files[1::2]))

@@ -91,11 +91,13 @@ const std::map<std::string, DataRecipe> kData = {
 
 struct NetworkRecipe {
   std::string backbone, head, channels, aux, aux_weight;
+  std::string width_key = "channels";  // the head option holding `channels`
 };
 const std::map<std::string, NetworkRecipe> kNetworks = {
     {"deeplabv3_r101", {"resnet101_v1s", "cirkd_deeplabv3", "512", "true", "0.4"}},
     {"deeplabv3_r18", {"resnet18_v1s", "cirkd_deeplabv3", "512", "true", "0.4"}},
     {"psp_r18", {"resnet18_v1s", "cirkd_psp", "128", "true", "0.4"}},
+    {"upernet_lite_r18", {"resnet18_v1s", "cirkd_upernet", "128", "true", "0.4", "fpn_channels"}},
     {"deeplabv3_mnv3_small", {"mobilenetv3_small", "cirkd_deeplabv3", "128", "(absent)", "(absent)"}},
     {"deeplabv3_mnv3_large", {"mobilenetv3_large", "cirkd_deeplabv3", "128", "(absent)", "(absent)"}},
     {"psp_mnv3_small", {"mobilenetv3_small", "cirkd_psp", "128", "(absent)", "(absent)"}},
@@ -125,7 +127,7 @@ TEST(ToolboxConfigs, EveryRecipeCarriesTheToolboxSettings) {
           {"train.iterations", d.iterations},
           {"model.backbone.type", "\"" + n.backbone + "\""},
           {"model.head.type", "\"" + n.head + "\""},
-          {"model.head.channels", n.channels},
+          {"model.head." + n.width_key, n.channels},
           {"model.head.aux", n.aux},
           {"train.aux_weight", n.aux_weight},
           {"train.work_dir", "\"work_dirs/cirkd/" + data + "/" + network + "\""},
@@ -142,5 +144,5 @@ TEST(ToolboxConfigs, EveryRecipeCarriesTheToolboxSettings) {
       ++recipes;
     }
   }
-  EXPECT_EQ(recipes, 20u);
+  EXPECT_EQ(recipes, 22u);
 }
