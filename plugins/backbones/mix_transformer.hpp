@@ -78,6 +78,8 @@ class MixTransformer : public Backbone {
   MixTransformer(const MixTransformerLayout& layout, const MixTransformerOptions& options);
   FeatureMap forward(const at::Tensor& images) override;
   std::vector<FeatureSpec> output_specs() const override { return specs_; }
+  // SegFormer's ImageNet files (mit_b0.pth, ...): the classifier.
+  std::vector<std::string> pretrained_ignored_prefixes() const override { return {"head."}; }
 
  private:
   std::vector<FeatureSpec> specs_;

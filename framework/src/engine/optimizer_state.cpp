@@ -1,8 +1,12 @@
 #include "engine/optimizer_state.hpp"
 
 #include <charconv>
+#include <map>
 #include <sstream>
 #include <type_traits>
+
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
 
 #include "segdistill/core/error.hpp"
 
@@ -11,10 +15,13 @@ namespace segdistill {
 namespace {
 
 const std::string kMomentum = "momentum_buffer.";
+const std::string kExpAvg = "exp_avg.";
+const std::string kExpAvgSq = "exp_avg_sq.";
+const std::string kStep = "step.";
 
 // LibTorch keys an optimizer's per-parameter state by the parameter's TensorImpl: by its
 // printed address up to LibTorch 2.0, by the pointer itself since.
-using StateKey = std::decay_t<decltype(std::declval<torch::optim::SGD&>().state())>::key_type;
+using StateKey = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type;
 [[maybe_unused]] void set_key(std::string& key, void* impl) {
   std::ostringstream address;
   address << impl;
@@ -33,9 +40,18 @@ bool parse_index(std::string_view text, std::size_t& out) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
+std::string index_of(std::size_t group, std::size_t parameter) { return std::to_string(group) + "." + std::to_string(parameter); }
+
+// An entry's kind (its prefix) and its parameter, parsed and checked against the groups.
+struct Entry {
+  std::string kind;
+  const at::Tensor* parameter = nullptr;
+};
+
 }  // namespace
 
-TensorDict sgd_state(const torch::optim::SGD& optimizer) {
+TensorDict optimizer_state(const torch::optim::Optimizer& optimizer) {
+  const bool adamw = dynamic_cast<const torch::optim::AdamW*>(&optimizer) != nullptr;
   TensorDict out;
   const auto& groups = optimizer.param_groups();
   for (std::size_t g = 0; g < groups.size(); ++g) {
@@ -43,41 +59,75 @@ TensorDict sgd_state(const torch::optim::SGD& optimizer) {
     for (std::size_t i = 0; i < params.size(); ++i) {
       auto found = optimizer.state().find(state_key(params[i]));
       if (found == optimizer.state().end()) continue;
-      const auto& state = static_cast<const torch::optim::SGDParamState&>(*found->second);
-      if (state.momentum_buffer().defined())
-        out[kMomentum + std::to_string(g) + "." + std::to_string(i)] = state.momentum_buffer();
+      const std::string index = index_of(g, i);
+      if (adamw) {
+        const auto& state = static_cast<const torch::optim::AdamWParamState&>(*found->second);
+        out[kExpAvg + index] = state.exp_avg();
+        out[kExpAvgSq + index] = state.exp_avg_sq();
+        out[kStep + index] = torch::tensor(state.step(), torch::kLong);
+      } else {
+        const auto& state = static_cast<const torch::optim::SGDParamState&>(*found->second);
+        if (state.momentum_buffer().defined()) out[kMomentum + index] = state.momentum_buffer();
+      }
     }
   }
   return out;
 }
 
-void load_sgd_state(torch::optim::SGD& optimizer, const TensorDict& tensors, const std::string& source) {
+void load_optimizer_state(torch::optim::Optimizer& optimizer, const TensorDict& tensors, const std::string& source) {
+  const bool adamw = dynamic_cast<torch::optim::AdamW*>(&optimizer) != nullptr;
+  const std::vector<std::string> kinds =
+      adamw ? std::vector<std::string>{kExpAvg, kExpAvgSq, kStep} : std::vector<std::string>{kMomentum};
+  const std::string valid =
+      adamw ? "exp_avg.GROUP.INDEX, exp_avg_sq.GROUP.INDEX, step.GROUP.INDEX (AdamW)" : "momentum_buffer.GROUP.INDEX (SGD)";
   const auto& groups = optimizer.param_groups();
-  std::vector<std::pair<const at::Tensor*, at::Tensor>> buffers;
+  // Per parameter: its entries by kind, checked before anything changes.
+  std::map<const at::Tensor*, std::map<std::string, at::Tensor>> per_parameter;
   for (const auto& [name, tensor] : tensors) {
     const auto bad = [&](const std::string& why) {
       throw Error(source + ": optimizer state '" + name + "': " + why +
-                  "; the checkpoint was written by a run with other parameters or is corrupt");
+                  "; the checkpoint was written by a run with another optimizer or other parameters, or is corrupt");
     };
-    if (name.rfind(kMomentum, 0) != 0) bad("unknown entry (valid: momentum_buffer.GROUP.INDEX)");
-    const std::string_view rest = std::string_view(name).substr(kMomentum.size());
+    std::string kind;
+    for (const auto& k : kinds)  // the longest prefix: exp_avg_sq. before exp_avg.
+      if (name.rfind(k, 0) == 0 && k.size() > kind.size()) kind = k;
+    if (kind.empty()) bad("unknown entry (valid: " + valid + ")");
+    const std::string_view rest = std::string_view(name).substr(kind.size());
     const std::size_t dot = rest.find('.');
     std::size_t g = 0, i = 0;
     if (dot == std::string_view::npos || !parse_index(rest.substr(0, dot), g) || !parse_index(rest.substr(dot + 1), i))
-      bad("unknown entry (valid: momentum_buffer.GROUP.INDEX)");
+      bad("unknown entry (valid: " + valid + ")");
     if (g >= groups.size() || i >= groups[g].params().size())
       bad("no such parameter (the optimizer has " + std::to_string(groups.size()) + " groups)");
     const at::Tensor& parameter = groups[g].params()[i];
-    if (!tensor.sizes().equals(parameter.sizes()))
-      bad("shape " + shape_text(tensor) + ", the parameter's is " + shape_text(parameter));
-    if (!tensor.is_floating_point()) bad("not a floating-point tensor");
-    buffers.emplace_back(&parameter, tensor.to(parameter.options()).clone());
+    if (kind == kStep) {
+      if (tensor.dim() != 0 || tensor.scalar_type() != at::kLong || tensor.item<std::int64_t>() < 0)
+        bad("not a non-negative int64 scalar");
+    } else {
+      if (!tensor.sizes().equals(parameter.sizes()))
+        bad("shape " + shape_text(tensor) + ", the parameter's is " + shape_text(parameter));
+      if (!tensor.is_floating_point()) bad("not a floating-point tensor");
+    }
+    per_parameter[&parameter][kind] = kind == kStep ? tensor : tensor.to(parameter.options()).clone();
   }
+  if (adamw)
+    for (const auto& [parameter, entries] : per_parameter)
+      if (entries.size() != 3)
+        throw Error(source + ": optimizer state: a parameter has " + std::to_string(entries.size()) +
+                    " of AdamW's three entries (exp_avg, exp_avg_sq, step); the checkpoint is corrupt");
   optimizer.state().clear();
-  for (auto& [parameter, buffer] : buffers) {
-    auto state = std::make_unique<torch::optim::SGDParamState>();
-    state->momentum_buffer(std::move(buffer));
-    optimizer.state()[state_key(*parameter)] = std::move(state);
+  for (auto& [parameter, entries] : per_parameter) {
+    if (adamw) {
+      auto state = std::make_unique<torch::optim::AdamWParamState>();
+      state->exp_avg(entries.at(kExpAvg));
+      state->exp_avg_sq(entries.at(kExpAvgSq));
+      state->step(entries.at(kStep).item<std::int64_t>());
+      optimizer.state()[state_key(*parameter)] = std::move(state);
+    } else {
+      auto state = std::make_unique<torch::optim::SGDParamState>();
+      state->momentum_buffer(entries.at(kMomentum));
+      optimizer.state()[state_key(*parameter)] = std::move(state);
+    }
   }
 }
 

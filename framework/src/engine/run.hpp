@@ -66,7 +66,7 @@ struct Run {
   std::vector<std::string> distilled_student_features, distilled_teacher_features;
   SharedModules shared;
   std::shared_ptr<Loss> loss;
-  std::unique_ptr<torch::optim::SGD> optimizer;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;  // SGD or AdamW (train.optimizer.type)
   std::unique_ptr<DataLoader> loader;
   std::vector<HookEntry> hooks;  // sorted by priority, stable
   TrainState state;

@@ -70,7 +70,7 @@ TensorDict hook_states(const Run& run) {
 Checkpoint make_checkpoint(Run& run) {
   Checkpoint c = model_checkpoint(*run.student, run.config.to_toml(), run.state.iteration);
   if (!run.distillers.empty()) c.groups["distillers"] = state_dict(*run.distiller_container);
-  c.groups["optimizer"] = sgd_state(*run.optimizer);
+  c.groups["optimizer"] = optimizer_state(*run.optimizer);
   if (run.scaler.enabled()) c.groups["loss_scaler"] = run.scaler.state_dict();
   TensorDict hooks = hook_states(run);
   if (!hooks.empty()) c.groups["hooks"] = std::move(hooks);
@@ -93,7 +93,7 @@ void restore(Run& run, const std::string& path) {
   };
   load_state_dict(*run.student, need("model"), path);
   if (!run.distillers.empty()) load_state_dict(*run.distiller_container, need("distillers"), path);
-  load_sgd_state(*run.optimizer, need("optimizer"), path);
+  load_optimizer_state(*run.optimizer, need("optimizer"), path);
   if (run.scaler.enabled()) run.scaler.load_state_dict(need("loss_scaler"), path);
   if (auto hooks = c.groups.find("hooks"); hooks != c.groups.end()) run.resumed_hook_states = hooks->second;
   const TensorDict& rng = need("rng");

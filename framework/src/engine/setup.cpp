@@ -79,7 +79,7 @@ void build_loss(Run& run, std::int64_t ignore_index) {
 
 // Returns each group's LR multiplier, in the optimizer's group order.
 std::vector<double> build_optimizer(Run& run, double& base_lr) {
-  const OptimizerOptions o = parse_options<OptimizerOptions>(run.train.optimizer);
+  const OptimizerOptions o = optimizer_options(run.train.optimizer);
   base_lr = o.lr;
   std::unordered_set<const void*> seen;
   // What a distiller steps itself (a discriminator) stays out of this optimizer.
@@ -89,20 +89,31 @@ std::vector<double> build_optimizer(Run& run, double& base_lr) {
   const auto backbone = unique_trainable(run.student->backbone().parameters(), seen);
   const auto head = unique_trainable(run.student->parameters(), seen);
   const auto distill = unique_trainable(run.distiller_container->parameters(), seen);
+  const bool adamw = o.type == "adamw";
+  // Each group's options at its LR (the schedule scales them every iteration).
+  const auto options_at = [&](double lr) -> std::unique_ptr<torch::optim::OptimizerOptions> {
+    if (adamw)
+      return std::make_unique<torch::optim::AdamWOptions>(
+          torch::optim::AdamWOptions(lr).betas({o.betas[0], o.betas[1]}).eps(o.eps).weight_decay(o.weight_decay));
+    return std::make_unique<torch::optim::SGDOptions>(
+        torch::optim::SGDOptions(lr).momentum(o.momentum).nesterov(o.nesterov && o.momentum > 0).weight_decay(o.weight_decay));
+  };
   std::vector<torch::optim::OptimizerParamGroup> groups;
   std::vector<double> multipliers;
   const auto add = [&](const std::vector<at::Tensor>& params, double mult) {
     if (params.empty()) return;
-    auto options = std::make_unique<torch::optim::SGDOptions>(o.lr * mult);
-    options->momentum(o.momentum).nesterov(o.nesterov && o.momentum > 0).weight_decay(o.weight_decay);
-    groups.emplace_back(params, std::move(options));
+    groups.emplace_back(params, options_at(o.lr * mult));
     multipliers.push_back(mult);
   };
   add(backbone, 1.0);
   add(head, run.train.head_lr_mult);
   add(distill, run.train.distiller_lr_mult);
-  run.optimizer = std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(o.lr));
-  logger()->info("parameters: backbone {}, head {}, distillers {} tensors{}", backbone.size(), head.size(), distill.size(),
+  if (adamw)
+    run.optimizer = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o.lr));
+  else
+    run.optimizer = std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(o.lr));
+  logger()->info("{}: parameters: backbone {}, head {}, distillers {} tensors{}", adamw ? "AdamW" : "SGD", backbone.size(),
+                 head.size(), distill.size(),
                  self_stepped > 0 ? fmt::format(" (and {} the distillers step themselves)", self_stepped) : std::string());
   return multipliers;
 }

@@ -11,15 +11,30 @@
 namespace segdistill {
 
 struct OptimizerOptions {
+  std::string type;
   double lr;
   double momentum;
   bool nesterov;
   double weight_decay;
+  std::vector<double> betas;
+  double eps;
   static void declare(Schema<OptimizerOptions>& s) {
+    s.field("type", &OptimizerOptions::type,
+            "'sgd', or 'adamw' (decoupled weight decay, PyTorch's AdamW; the CIRKD toolbox's MobileViT and SegFormer "
+            "recipes)")
+        .default_value(std::string("sgd"))
+        .one_of({"sgd", "adamw"});
     s.field("lr", &OptimizerOptions::lr, "base learning rate (of the backbone)").required().range(0, 100);
-    s.field("momentum", &OptimizerOptions::momentum, "SGD momentum").default_value(0.9).range(0, 1);
-    s.field("nesterov", &OptimizerOptions::nesterov, "Nesterov momentum").default_value(true);
-    s.field("weight_decay", &OptimizerOptions::weight_decay, "L2 weight decay").default_value(5e-4).range(0, 1);
+    s.field("momentum", &OptimizerOptions::momentum, "SGD momentum (sgd only)").default_value(0.9).range(0, 1);
+    s.field("nesterov", &OptimizerOptions::nesterov, "Nesterov momentum (sgd only)").default_value(true);
+    s.field("weight_decay", &OptimizerOptions::weight_decay,
+            "L2 weight decay (sgd: added to the gradient; adamw: w -= lr * weight_decay * w)")
+        .default_value(5e-4)
+        .range(0, 1);
+    s.field("betas", &OptimizerOptions::betas, "AdamW's moment decays [beta1, beta2] (adamw only)")
+        .default_value(std::vector<double>{0.9, 0.999})
+        .range(0, 0.999999);
+    s.field("eps", &OptimizerOptions::eps, "AdamW's denominator term (adamw only)").default_value(1e-8).range(0, 1);
   }
 };
 
@@ -59,7 +74,9 @@ struct TrainSection {
     s.field("batch_size", &TrainSection::batch_size, "images per iteration").default_value(8).at_least(1);
     s.field("workers", &TrainSection::workers, "data loading threads").default_value(2).range(0, 64);
     s.field("seed", &TrainSection::seed, "seed of weights, data order, augmentation and dropout").default_value(0).at_least(0);
-    s.field("optimizer", &TrainSection::optimizer, "SGD: {lr, momentum, nesterov, weight_decay}").required();
+    s.field("optimizer", &TrainSection::optimizer,
+            "{type = sgd (default): lr, momentum, nesterov, weight_decay | type = adamw: lr, betas, eps, weight_decay}")
+        .required();
     s.field("lr_schedule", &TrainSection::lr_schedule,
             "{type = poly | cosine | step, ...} (segdistill config schema lr_schedules)")
         .component("lr_schedules");
@@ -151,5 +168,9 @@ struct HookKeys {
 // The `priority` of a [[hooks]] table: a name (engine/hook.hpp's priority::) or a number
 // from 0 to 100; nullopt when the table has none (the hook's own priority() holds).
 SEGDISTILL_API std::optional<int> read_hook_priority(const ConfigTable& table);
+
+// train.optimizer parsed; Error naming the key when it sets an option of the other
+// optimizer type (momentum or nesterov for adamw, betas or eps for sgd).
+SEGDISTILL_API OptimizerOptions optimizer_options(const ConfigTable& optimizer);
 
 }  // namespace segdistill
