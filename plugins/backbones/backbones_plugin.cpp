@@ -1,11 +1,12 @@
 // The backbones plugin: ResNet-18/50/101, MobileNetV2, Aligned Xception and DRN-D-54 of the
-// reference DeepLabV3+; the CIRKD toolbox's ResNet v1s, MobileNetV3, MobileViT-XXS and the
+// reference DeepLabV3+; the CIRKD toolbox's ResNet v1s, MobileNetV2, MobileNetV3, MobileViT-XXS and the
 // Mix Transformers of its SegFormer.
 #include <torch/torch.h>
 
 #include "drn.hpp"
 #include "mix_transformer.hpp"
 #include "mobilenetv2.hpp"
+#include "mobilenetv2_dilated.hpp"
 #include "mobilenetv3.hpp"
 #include "mobilevit.hpp"
 #include "resnet.hpp"
@@ -60,6 +61,9 @@ void register_backbones(PluginRegistrar& registrar) {
                   "MobileNetV3-Small of the CIRKD toolbox (sssegmentation), output stride 8, 576 channels", false);
   add_mobilenetv3(registrar, "mobilenetv3_large",
                   "MobileNetV3-Large of the CIRKD toolbox (sssegmentation), output stride 8, 960 channels", true);
+  registrar.add_class<DilatedMobileNetV2, DilatedMobileNetV2Options>(
+      backbones(), "mobilenetv2_dilated",
+      "MobileNetV2 of the CIRKD toolbox (net.features.N, ReLU6), dilated to output stride 8, 320 channels");
   registrar.add_class<MobileViT, MobileViTOptions>(
       backbones(), "mobilevit_xxs", "MobileViT-XXS of the CIRKD toolbox (mmpretrain), output stride 8, 320 channels");
   add_mix_transformer(registrar, "mit_b0", "Mix Transformer B0 (SegFormer; layer1..4 at 1/4..1/32, 32..256 channels)",

@@ -104,6 +104,11 @@ TEST_F(ToolboxNetworks, DeepLabV3MobileNetV3SmallAndLarge) {
       {"deeplabv3_mobilenetv3_large", "{type = \"mobilenetv3_large\"}", "{type = \"cirkd_deeplabv3\", channels = 128}"}, "zip");
 }
 
+TEST_F(ToolboxNetworks, DeepLabV3MobileNetV2LegacyCheckpoint) {
+  expect_same_outputs(
+      {"deeplabv3_mobilenetv2", "{type = \"mobilenetv2_dilated\"}", "{type = \"cirkd_deeplabv3\", channels = 128}"}, "legacy");
+}
+
 TEST_F(ToolboxNetworks, UperNetLiteResNet18ZipCheckpoint) {
   expect_same_outputs({"upernet_resnet18", "{type = \"resnet18_v1s\"}", "{type = \"cirkd_upernet\", aux = true}"}, "zip");
 }

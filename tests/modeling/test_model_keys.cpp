@@ -143,6 +143,10 @@ TEST_F(ModelKeys, ToolboxMobileNetV3Networks) {
                       "cirkd_deeplabv3_mobilenetv3_large_keys.txt");
 }
 
+TEST_F(ModelKeys, ToolboxDeepLabV3MobileNetV2) {
+  expect_toolbox_keys("{type = \"mobilenetv2_dilated\"}", "{type = \"cirkd_deeplabv3\", channels = 128}",
+                      "cirkd_deeplabv3_mobilenetv2_keys.txt");
+}
 TEST_F(ModelKeys, ToolboxUperNetLiteResNet18) {
   expect_toolbox_keys("{type = \"resnet18_v1s\"}", "{type = \"cirkd_upernet\", aux = true}",
                       "cirkd_upernet_lite_resnet18_keys.txt");

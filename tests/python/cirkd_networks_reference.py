@@ -20,7 +20,7 @@ scripts save them (the plain state_dict()), and the outputs segdistill must repr
 
 NAME: deeplabv3_resnet18, deeplabv3_resnet101, psp_resnet18, upernet_resnet18 (upernet_lite), psp_mobilenetv3_small,
 psp_mobilenetv3_large, deeplabv3_mobilenetv3_small, deeplabv3_mobilenetv3_large, psp_mobilevit_xxs,
-deeplabv3_mobilevit_xxs, segformer_mit_b0, segformer_mit_b4.
+deeplabv3_mobilevit_xxs, segformer_mit_b0, segformer_mit_b4, deeplabv3_mobilenetv2.
 """
 import argparse
 import sys
@@ -217,6 +217,53 @@ class MobileNetV3(nn.Module):
         for i in range(self.count + 2):
             x = getattr(self, "layer%d" % i)(x)
         return x
+
+
+# ---------------------------------------------------------------- MobileNetV2 (4.8)
+
+class InvertedResidualV2ReLU6(nn.Module):
+    def __init__(self, cin, cout, stride, dilation, t):
+        super().__init__()
+        mid = cin * t
+        layers = []
+        if t != 1:
+            layers += [nn.Conv2d(cin, mid, 1, bias=False), nn.BatchNorm2d(mid), nn.ReLU6()]
+        layers += [nn.Conv2d(mid, mid, 3, stride, dilation, dilation, groups=mid, bias=False), nn.BatchNorm2d(mid),
+                   nn.ReLU6(), nn.Conv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+        self.conv = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return x + self.conv(x) if self.residual else self.conv(x)
+
+
+class MobileNetV2Dilated(nn.Module):
+    """features 0..17; OS 8: features 7 and 14 unstrided (dilation 1 and 2), 8..13 dilation
+    2, 15..17 dilation 4."""
+
+    def __init__(self):
+        super().__init__()
+        features = [nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6())]
+        cin, index = 32, 1
+        for t, c, n, s in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                           (6, 320, 1, 1)]:
+            for i in range(n):
+                stride = s if i == 0 else 1
+                dilation = 1
+                if 7 <= index <= 13:
+                    dilation = 1 if index == 7 else 2
+                    stride = 1
+                elif index >= 14:
+                    dilation = 2 if index == 14 else 4
+                    stride = 1
+                features.append(InvertedResidualV2ReLU6(cin, c, stride, dilation, t))
+                cin, index = c, index + 1
+        self.net = nn.Module()
+        self.net.features = nn.Sequential(*features)
+        self.channels = 320
+
+    def forward(self, x):
+        return self.net.features(x)
 
 
 # ---------------------------------------------------------------- MobileViT-XXS (4.7)
@@ -571,6 +618,9 @@ class Network(nn.Module):
             self.auxlayer = FCNHead(c4 // 2, classes)
             width = 512 if head == "deeplabv3" else (128 if backbone == "resnet18" else 256)
             self.levels = [64, 128, 256, 512] if backbone == "resnet18" else [256, 512, 1024, 2048]
+        elif backbone == "mobilenetv2":
+            self.pretrained = MobileNetV2Dilated()
+            c4, width = 320, 128
         elif backbone == "mobilevit_xxs":
             self.pretrained = MobileViTXXS()
             c4, width = 320, 128
@@ -629,7 +679,7 @@ def randomise(model, seed):
 
 NETWORKS = ["deeplabv3_resnet18", "deeplabv3_resnet101", "psp_resnet18", "upernet_resnet18", "psp_mobilenetv3_small",
             "psp_mobilenetv3_large", "deeplabv3_mobilenetv3_small", "deeplabv3_mobilenetv3_large", "psp_mobilevit_xxs",
-            "deeplabv3_mobilevit_xxs", "segformer_mit_b0", "segformer_mit_b4"]
+            "deeplabv3_mobilevit_xxs", "segformer_mit_b0", "segformer_mit_b4", "deeplabv3_mobilenetv2"]
 
 
 def make(args):

@@ -139,6 +139,7 @@ const std::map<std::string, NetworkRecipe> kNetworks = {
     {"deeplabv3_r101", {"resnet101_v1s", "cirkd_deeplabv3", "512", "true", "0.4"}},
     {"deeplabv3_r18", {"resnet18_v1s", "cirkd_deeplabv3", "512", "true", "0.4"}},
     {"psp_r18", {"resnet18_v1s", "cirkd_psp", "128", "true", "0.4"}},
+    {"deeplabv3_mnv2", {"mobilenetv2_dilated", "cirkd_deeplabv3", "128", "(absent)", "(absent)"}},
     {"upernet_lite_r18", {"resnet18_v1s", "cirkd_upernet", "128", "true", "0.4", "fpn_channels"}},
     {"deeplabv3_mnv3_small", {"mobilenetv3_small", "cirkd_deeplabv3", "128", "(absent)", "(absent)"}},
     {"deeplabv3_mnv3_large", {"mobilenetv3_large", "cirkd_deeplabv3", "128", "(absent)", "(absent)"}},
@@ -158,7 +159,8 @@ struct Term {
 
 // The toolbox's distillation scripts (its facts, section 1.14): the terms of train_kd.py's
 // scripts (and their SegFormer variants) and of train_cirkdv2.py.
-std::vector<Term> kd_terms(const std::string& method, bool segformer) {
+std::vector<Term> kd_terms(const std::string& method, const std::string& network) {
+  const bool segformer = network.rfind("segformer", 0) == 0;
   const Term kd{"cirkd_kd", "1.0", "head.logits"};
   const Term adversarial{"cirkd_adversarial", "0.001", "head.logits", {{"discriminator_weight", "0.1"}}};
   if (method == "at") return {kd, {"cirkd_at", "10000.0", "head.feature"}};
@@ -170,8 +172,10 @@ std::vector<Term> kd_terms(const std::string& method, bool segformer) {
             adversarial,
             {"cirkd_cwd", segformer ? "5.0" : "50.0", "head.feature", {{"temperature", "4.0"}}},
             {"cirkd_cwd", segformer ? "0.3" : "3.0", "head.logits", {{"temperature", "4.0"}}}};
+  // DSD's first level: the aux logits where the network has them, else the logits again.
+  const bool aux = network.size() > 4 && network.compare(network.size() - 4, 4, "_r18") == 0;
   const std::string levels =
-      std::string("[\"") + (segformer ? "head.logits" : "head.aux_logits") + "\", \"head.feature\", \"head.logits\"]";
+      std::string("[\"") + (aux ? "head.aux_logits" : "head.logits") + "\", \"head.feature\", \"head.logits\"]";
   return {{"cirkd_psd", "1000.0", "", {{"student_features", levels}, {"teacher_features", levels}}},
           {"cirkd_csd", "10.0", "head.logits", {{"temperature", "4.0"}}}};
 }
@@ -267,7 +271,7 @@ TEST(ToolboxConfigs, EveryRecipeCarriesTheToolboxSettings) {
       std::vector<Term> terms;
       if (method == "cirkdv2") terms = cirkdv2_terms(data, network);
       if (!method.empty() && method != "cirkdv2") {
-        terms = kd_terms(method, segformer);
+        terms = kd_terms(method, network);
         if (!segformer)  // train_kd.py's defaults
           for (const auto& [key, want] :
                Settings{{"train.batch_size", "16"}, {"train.iterations", "40000"}, {"train.optimizer.lr", "0.02"}})
@@ -302,7 +306,7 @@ TEST(ToolboxConfigs, EveryRecipeCarriesTheToolboxSettings) {
       ++recipes;
     }
   }
-  EXPECT_EQ(recipes, 55u);  // 26 trained alone, 19 CIRKDV2, 10 of train_kd.py's scripts
+  EXPECT_EQ(recipes, 62u);  // 27 trained alone, 19 CIRKDV2, 16 of train_kd.py's scripts
 }
 
 // The distillation configs build: each distiller finds its features in the toolbox's
@@ -321,11 +325,10 @@ TEST(ToolboxConfigs, DistillationConfigsBuildTheirDistillers) {
         {"export-checkpoint", cirkd + config, "--output", (dir.path() / (name + ".pt")).string(), "--set", no_imagenet});
     ASSERT_EQ(exported.exit_code, 0) << config << ": " << exported.err;
   }
-  const std::vector<std::pair<std::string, std::string>> runs = {{"cityscapes/cirkdv2_psp_mnv3_small.toml", "r101"},
-                                                                 {"cityscapes/cirkdv2_segformer_mit_b0.toml", "b4"},
-                                                                 {"cityscapes/dsd_deeplabv3_r18.toml", "r101"},
-                                                                 {"cityscapes/dsd_segformer_mit_b0.toml", "b4"},
-                                                                 {"cityscapes/cwd_deeplabv3_r18.toml", "r101"}};
+  const std::vector<std::pair<std::string, std::string>> runs = {
+      {"cityscapes/cirkdv2_psp_mnv3_small.toml", "r101"}, {"cityscapes/cirkdv2_segformer_mit_b0.toml", "b4"},
+      {"cityscapes/dsd_deeplabv3_r18.toml", "r101"},      {"cityscapes/dsd_segformer_mit_b0.toml", "b4"},
+      {"cityscapes/dsd_deeplabv3_mnv2.toml", "r101"},     {"cityscapes/cwd_deeplabv3_r18.toml", "r101"}};
   for (const auto& [config, teacher] : runs) {
     const auto built = run_segdistill({"export-checkpoint", cirkd + config, "--section", "distillers", "--output",
                                        (dir.path() / "distillers.pt").string(), "--set", no_imagenet, "--set",
