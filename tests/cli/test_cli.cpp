@@ -48,8 +48,8 @@ TEST(Cli, PluginsListsLibrariesAndRegistries) {
   const auto r = run_segdistill({"plugins", "--plugin-dir", test_plugin_dir("good")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "test_good 1.2.3")) << r.out;
-  EXPECT_TRUE(contains(r.out, "backbones (7):")) << r.out;  // the build tree's six and the test plugin's
-  EXPECT_TRUE(contains(r.out, "  tiny_test_backbone  one 3x3 convolution (tests only)  [plugin 'test_good']")) << r.out;
+  EXPECT_TRUE(contains(r.out, "backbones (16):")) << r.out;  // the build tree's fifteen and the test plugin's
+  EXPECT_TRUE(contains(r.out, "  tiny_test_backbone   one 3x3 convolution (tests only)  [plugin 'test_good']")) << r.out;
   // Every backbone and distiller the published code base has.
   for (const char* name : {"resnet18", "resnet101", "mobilenetv2", "xception", "drn_d_54", "tat_patch_group", "tat_anchor_point",
                            "reviewkd", "kd_width", "at", "fitnet_plain", "ch"})
@@ -88,7 +88,9 @@ TEST(Cli, UnknownBackboneNamesKeyNameAndChoices) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(
       r.err, config + ":3: model.backbone.type: unknown backbone 'resnet81' (did you mean 'resnet18'?); "
-                      "available backbones: resnet18, drn_d_54, mobilenetv2, resnet101, resnet50, tiny_test_backbone, xception"))
+                      "available backbones: resnet18, drn_d_54, mit_b0, mit_b4, mobilenetv2, mobilenetv2_dilated, "
+                      "mobilenetv3_large, mobilenetv3_small, mobilevit_xxs, resnet101, resnet101_v1s, resnet18_v1s, resnet50, "
+                      "resnet50_v1s, tiny_test_backbone, xception"))
       << r.err;
 }
 
