@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Independent PyTorch implementation of the CIRKD toolbox's networks (written from the
-facts in ../shared/reference/cirkd_toolbox.md, section 4: ResNet v1s, MobileNetV3, the
-DeepLabV3 and PSPNet heads, the auxiliary FCN head), in the toolbox's state-dict layout.
-The tests use it to write checkpoints with random weights, as the toolbox's training
+facts of its networks: ResNet v1s, MobileNetV2, MobileNetV3, MobileViT, SegFormer, the
+DeepLabV3, PSPNet and UPerNet heads, the auxiliary FCN head), in the toolbox's state-dict
+layout. The tests use it to write checkpoints with random weights, as the toolbox's training
 scripts save them (the plain state_dict()), and the outputs segdistill must reproduce.
 
   cirkd_networks_reference.py make --network NAME --out DIR [--format zip|legacy]
