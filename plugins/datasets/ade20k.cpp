@@ -1,7 +1,6 @@
 #include "ade20k.hpp"
 
 #include <filesystem>
-#include <set>
 
 #include "segdistill/data/image_io.hpp"
 #include "split_list.hpp"
@@ -179,12 +178,8 @@ Ade20kDataset::Ade20kDataset(const Ade20kOptions& options, const DatasetContext&
   require_directory(annotations_, key + ".root", "annotations/" + options.split + "/ in the ADE20K root");
   // Name order, not the toolbox's os.listdir order (which depends on the file system), so
   // that runs repeat on any machine.
-  std::set<std::string> stems;
-  for (const auto& entry : fs::directory_iterator(images_))
-    if (!entry.is_symlink() && entry.is_regular_file() && entry.path().extension() == ".jpg")
-      stems.insert(entry.path().stem().string());
-  if (stems.empty()) throw Error(key + ".root: no .jpg image in " + images_);
-  ids_.assign(stems.begin(), stems.end());
+  for (const auto& file : files_ending_with(images_, ".jpg")) ids_.push_back(fs::path(file).stem().string());
+  if (ids_.empty()) throw Error(key + ".root: no .jpg image in " + images_);
 
   classes_.set(0, static_cast<int>(context.ignore_index));
   for (int value = 1; value <= 150; ++value) classes_.set(value, value - 1);

@@ -43,10 +43,7 @@ CamVidDataset::CamVidDataset(const CamVidOptions& options, const DatasetContext&
       const fs::path folder = fs::path(root_) / split;
       require_directory(folder.string(), key + ".root", split + "/ in the CamVid root");
       require_directory((fs::path(root_) / (split + "annot")).string(), key + ".root", split + "annot/ in the CamVid root");
-      std::set<std::string> files;
-      for (const auto& entry : fs::directory_iterator(folder))
-        if (!entry.is_symlink() && entry.is_regular_file() && entry.path().extension() == ".png")
-          files.insert(entry.path().filename().string());
+      const auto files = files_ending_with(folder.string(), ".png");
       if (files.empty()) throw Error(key + ".root: no .png image in " + folder.string());
       for (const auto& file : files) add_sample(split + "/" + file, key + ".root");
     }

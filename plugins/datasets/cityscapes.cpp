@@ -77,14 +77,8 @@ CityscapesDataset::CityscapesDataset(const CityscapesOptions& options, const Dat
     require_directory((fs::path(root_) / "gtFine" / options.split).string(), key + ".root",
                       "gtFine/" + options.split + "/ in the Cityscapes root");
     for (const auto& city : cities_in(split_dir)) {
-      std::set<std::string> files;
-      for (const auto& entry : fs::directory_iterator(fs::path(split_dir) / city)) {
-        const std::string file = entry.path().filename().string();
-        if (!entry.is_symlink() && entry.is_regular_file() && file.size() > kImageSuffix.size() &&
-            file.compare(file.size() - kImageSuffix.size(), kImageSuffix.size(), kImageSuffix) == 0)
-          files.insert(file);
-      }
-      for (const auto& file : files) add_sample("leftImg8bit/" + options.split + "/" + city + "/" + file);
+      for (const auto& file : files_ending_with((fs::path(split_dir) / city).string(), kImageSuffix))
+        add_sample("leftImg8bit/" + options.split + "/" + city + "/" + file);
     }
     if (ids_.empty()) throw Error(key + ".root: no <city>/<name>" + kImageSuffix + " image in " + split_dir);
   }

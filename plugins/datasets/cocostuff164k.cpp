@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <set>
 
 #include "cocostuff_classes.hpp"
 #include "segdistill/data/image_io.hpp"
@@ -28,12 +27,8 @@ CocoStuff164kDataset::CocoStuff164kDataset(const CocoStuff164kOptions& options, 
   if (options.list) {
     ids_ = read_split_list(resolve_path(context.base_dir, *options.list), key + ".list");
   } else {
-    std::set<std::string> stems;
-    for (const auto& entry : fs::directory_iterator(images_))
-      if (!entry.is_symlink() && entry.is_regular_file() && entry.path().extension() == ".jpg")
-        stems.insert(entry.path().stem().string());
-    if (stems.empty()) throw Error(key + ".root: no .jpg image in " + images_);
-    ids_.assign(stems.begin(), stems.end());
+    for (const auto& file : files_ending_with(images_, ".jpg")) ids_.push_back(fs::path(file).stem().string());
+    if (ids_.empty()) throw Error(key + ".root: no .jpg image in " + images_);
   }
 
   // Stored value v is COCO category id v + 1.

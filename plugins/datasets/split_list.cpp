@@ -2,6 +2,7 @@
 
 #include <array>
 #include <filesystem>
+#include <set>
 
 #include "segdistill/data/image_io.hpp"
 
@@ -17,6 +18,17 @@ std::string resolve_path(const std::string& base, const std::string& path) {
 void require_directory(const std::string& dir, const std::string& key, const std::string& what) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error(key + ": " + dir + " is not a folder (expected " + what + ")");
+}
+
+std::vector<std::string> files_ending_with(const std::string& dir, const std::string& suffix) {
+  std::set<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_symlink() && entry.is_regular_file() && name.size() > suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      names.insert(name);
+  }
+  return {names.begin(), names.end()};
 }
 
 Sample read_sample(std::string id, std::string image_path, std::string label_path, const std::function<cv::Mat()>& read_label) {

@@ -17,6 +17,10 @@ std::string resolve_path(const std::string& base, const std::string& path);
 // Error naming `key` when `dir` is not an existing folder; `what` says what it should be.
 void require_directory(const std::string& dir, const std::string& key, const std::string& what);
 
+// The names of the regular files (not links) in `dir` that end with `suffix`, sorted: a
+// data set's samples in an order that does not depend on the file system.
+std::vector<std::string> files_ending_with(const std::string& dir, const std::string& suffix);
+
 // SampleError unless every label value is a class (< num_classes) or the ignore index.
 void check_label_values(const cv::Mat& label, const std::string& label_path, std::int64_t num_classes, std::int64_t ignore_index);
 

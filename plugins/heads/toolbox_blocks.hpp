@@ -2,6 +2,7 @@
 // Pieces the CIRKD toolbox's heads share, with its state-dict names: a conv + BN whose
 // torch Sequential indices are "0" and "1", and the auxiliary FCN head (`auxlayer.*`).
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -25,18 +26,30 @@ class ToolboxConvBn {
   segdistill::BatchNorm2d bn_{nullptr};
 };
 
-// The toolbox's _FCNHead on c3: block.{0: 3x3 conv C -> C/4, 1: BN, 2: ReLU, 3: Dropout(0.1),
-// 4: 1x1 conv -> classes (bias)}.
+// The toolbox's _FCNHead on c3 (the backbone feature `source`): block.{0: 3x3 conv C -> C/4,
+// 1: BN, 2: ReLU, 3: Dropout(0.1), 4: 1x1 conv -> classes (bias)}.
 class ToolboxAuxHead : public torch::nn::Module {
  public:
-  ToolboxAuxHead(std::int64_t in, std::int64_t num_classes);
-  torch::Tensor forward(const torch::Tensor& x);
+  ToolboxAuxHead(std::string source, std::int64_t in, std::int64_t num_classes);
+  torch::Tensor forward(const FeatureMap& backbone_features);
 
  private:
+  std::string source_;
   ToolboxConvBn conv_bn_;
   segdistill::Dropout dropout_{nullptr};
   torch::nn::Conv2d classifier_{nullptr};
 };
+
+// With `aux`, the auxiliary head on the backbone feature `aux_from`, registered on `head` as
+// `auxlayer` and its logits listed in `exposed` as "aux_logits"; nullptr without. `type`
+// names the head in errors.
+std::shared_ptr<ToolboxAuxHead> add_aux_head(Head& head, bool aux, const std::string& aux_from, const HeadContext& context,
+                                             const std::string& type, std::vector<FeatureSpec>& exposed);
+
+// What every toolbox head exposes: "feature", "logits" (at the head's resolution) and, with
+// an auxiliary head, "aux_logits". Returns the logits.
+at::Tensor expose_toolbox_outputs(const at::Tensor& feature, const at::Tensor& logits, ToolboxAuxHead* aux,
+                                  const FeatureMap& backbone_features, FeatureMap& exposed);
 
 // Bilinear resize with align_corners = true (the toolbox's DeepLabV3 and PSPNet heads) to
 // `like`'s size.

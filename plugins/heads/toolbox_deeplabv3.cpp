@@ -8,8 +8,7 @@ namespace segdistill::heads_plugin {
 namespace nn = torch::nn;
 namespace F = torch::nn::functional;
 
-ToolboxDeepLabV3Head::ToolboxDeepLabV3Head(const ToolboxDeepLabV3Options& options, const HeadContext& context)
-    : aux_from_(options.aux_from) {
+ToolboxDeepLabV3Head::ToolboxDeepLabV3Head(const ToolboxDeepLabV3Options& options, const HeadContext& context) {
   const FeatureSpec& high = require_feature(context.backbone_outputs, "out", "cirkd_deeplabv3");
   if (options.rates.size() != 3)
     throw Error("model.head.rates: expected 3 dilations (the 3x3 ASPP branches), got " + std::to_string(options.rates.size()));
@@ -33,11 +32,7 @@ ToolboxDeepLabV3Head::ToolboxDeepLabV3Head(const ToolboxDeepLabV3Options& option
   block_dropout_ = block->register_module("3", segdistill::Dropout(0.1));
   classifier_ = block->register_module("4", nn::Conv2d(nn::Conv2dOptions(c, context.num_classes, 1)));
   exposed_ = {{"feature", c, high.stride}, {"logits", context.num_classes, high.stride}};
-  if (options.aux) {
-    const FeatureSpec& c3 = require_feature(context.backbone_outputs, options.aux_from, "cirkd_deeplabv3 (aux_from)");
-    aux_ = register_module("auxlayer", std::make_shared<ToolboxAuxHead>(c3.channels, context.num_classes));
-    exposed_.push_back({"aux_logits", context.num_classes, c3.stride});
-  }
+  aux_ = add_aux_head(*this, options.aux, options.aux_from, context, "cirkd_deeplabv3", exposed_);
 }
 
 at::Tensor ToolboxDeepLabV3Head::forward(const FeatureMap& backbone_features, FeatureMap& exposed) {
@@ -49,11 +44,7 @@ at::Tensor ToolboxDeepLabV3Head::forward(const FeatureMap& backbone_features, Fe
   outputs.push_back(toolbox_resize(pooled, outputs.front()));
   const torch::Tensor projected = project_dropout_(project_.forward(torch::cat(outputs, 1)));
   const torch::Tensor feature = block_dropout_(block_.forward(projected));
-  exposed["feature"] = feature;
-  if (aux_) exposed["aux_logits"] = aux_->forward(backbone_features.at(aux_from_));
-  at::Tensor logits = classifier_(feature);
-  exposed["logits"] = logits;
-  return logits;
+  return expose_toolbox_outputs(feature, classifier_(feature), aux_.get(), backbone_features, exposed);
 }
 
 }  // namespace segdistill::heads_plugin

@@ -44,7 +44,6 @@ class ToolboxDeepLabV3Head : public Head {
 
  private:
   std::vector<FeatureSpec> exposed_;
-  std::string aux_from_;
   std::vector<ToolboxConvBn> branches_;  // b0 (1x1), b1..b3 (3x3 dilated)
   ToolboxConvBn pool_, project_, block_;
   segdistill::Dropout project_dropout_{nullptr}, block_dropout_{nullptr};

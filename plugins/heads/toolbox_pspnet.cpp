@@ -11,7 +11,7 @@ namespace {
 constexpr std::int64_t kPyramid[] = {1, 2, 3, 6};
 }
 
-ToolboxPspHead::ToolboxPspHead(const ToolboxPspOptions& options, const HeadContext& context) : aux_from_(options.aux_from) {
+ToolboxPspHead::ToolboxPspHead(const ToolboxPspOptions& options, const HeadContext& context) {
   const FeatureSpec& high = require_feature(context.backbone_outputs, "out", "cirkd_psp");
   auto head = register_module("head", std::make_shared<nn::Module>());
   auto psp = head->register_module("psp", std::make_shared<nn::Module>());
@@ -23,11 +23,7 @@ ToolboxPspHead::ToolboxPspHead(const ToolboxPspOptions& options, const HeadConte
   block_dropout_ = block->register_module("3", segdistill::Dropout(0.1));
   classifier_ = head->register_module("classifier", nn::Conv2d(nn::Conv2dOptions(options.channels, context.num_classes, 1)));
   exposed_ = {{"feature", options.channels, high.stride}, {"logits", context.num_classes, high.stride}};
-  if (options.aux) {
-    const FeatureSpec& c3 = require_feature(context.backbone_outputs, options.aux_from, "cirkd_psp (aux_from)");
-    aux_ = register_module("auxlayer", std::make_shared<ToolboxAuxHead>(c3.channels, context.num_classes));
-    exposed_.push_back({"aux_logits", context.num_classes, c3.stride});
-  }
+  aux_ = add_aux_head(*this, options.aux, options.aux_from, context, "cirkd_psp", exposed_);
 }
 
 at::Tensor ToolboxPspHead::forward(const FeatureMap& backbone_features, FeatureMap& exposed) {
@@ -39,11 +35,7 @@ at::Tensor ToolboxPspHead::forward(const FeatureMap& backbone_features, FeatureM
     parts.push_back(toolbox_resize(pyramid_[i].forward(pooled), x));
   }
   const torch::Tensor feature = block_dropout_(block_.forward(torch::cat(parts, 1)));
-  exposed["feature"] = feature;
-  if (aux_) exposed["aux_logits"] = aux_->forward(backbone_features.at(aux_from_));
-  at::Tensor logits = classifier_(feature);
-  exposed["logits"] = logits;
-  return logits;
+  return expose_toolbox_outputs(feature, classifier_(feature), aux_.get(), backbone_features, exposed);
 }
 
 }  // namespace segdistill::heads_plugin

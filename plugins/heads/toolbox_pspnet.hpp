@@ -38,7 +38,6 @@ class ToolboxPspHead : public Head {
 
  private:
   std::vector<FeatureSpec> exposed_;
-  std::string aux_from_;
   std::vector<ToolboxConvBn> pyramid_;  // pooled to 1, 2, 3, 6
   ToolboxConvBn block_;
   segdistill::Dropout block_dropout_{nullptr};

@@ -45,10 +45,8 @@ at::Tensor ToolboxSegFormerHead::forward(const FeatureMap& backbone_features, Fe
     levels.push_back(resize_half_pixel(map, c1.size(2), c1.size(3)));
   }
   const torch::Tensor feature = torch::relu(fuse_bn_(fuse_(torch::cat(levels, 1))));
-  exposed["feature"] = feature;
-  at::Tensor logits = classifier_(feature);  // Dropout2d(0) between: nothing
-  exposed["logits"] = logits;
-  return logits;
+  // The toolbox's Dropout2d(0) between the fusion and the classifier does nothing.
+  return expose_toolbox_outputs(feature, classifier_(feature), nullptr, backbone_features, exposed);
 }
 
 }  // namespace segdistill::heads_plugin

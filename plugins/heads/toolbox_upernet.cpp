@@ -15,8 +15,7 @@ std::shared_ptr<nn::Module> child(nn::Module& parent, const std::string& name) {
 }
 }  // namespace
 
-ToolboxUperNetHead::ToolboxUperNetHead(const ToolboxUperNetOptions& options, const HeadContext& context)
-    : aux_from_(options.aux_from) {
+ToolboxUperNetHead::ToolboxUperNetHead(const ToolboxUperNetOptions& options, const HeadContext& context) {
   std::vector<const FeatureSpec*> levels;
   for (const char* name : {"layer1", "layer2", "layer3", "layer4"})
     levels.push_back(&require_feature(context.backbone_outputs, name, "cirkd_upernet"));
@@ -36,11 +35,7 @@ ToolboxUperNetHead::ToolboxUperNetHead(const ToolboxUperNetOptions& options, con
   classifier_ = conv_last->register_module("1", nn::Conv2d(nn::Conv2dOptions(fpn, context.num_classes, 1)));
   const std::int64_t stride = levels[0]->stride * 2;
   exposed_ = {{"feature", fpn, stride}, {"logits", context.num_classes, stride}};
-  if (options.aux) {
-    const FeatureSpec& c3 = require_feature(context.backbone_outputs, options.aux_from, "cirkd_upernet (aux_from)");
-    aux_ = register_module("auxlayer", std::make_shared<ToolboxAuxHead>(c3.channels, context.num_classes));
-    exposed_.push_back({"aux_logits", context.num_classes, c3.stride});
-  }
+  aux_ = add_aux_head(*this, options.aux, options.aux_from, context, "cirkd_upernet", exposed_);
 }
 
 at::Tensor ToolboxUperNetHead::forward(const FeatureMap& backbone_features, FeatureMap& exposed) {
@@ -63,11 +58,7 @@ at::Tensor ToolboxUperNetHead::forward(const FeatureMap& backbone_features, Feat
   const std::int64_t h = pyramid[0].size(2), w = pyramid[0].size(3);
   for (auto& level : pyramid) level = resize_half_pixel(level, h, w);
   const torch::Tensor feature = fuse_.forward(torch::cat(pyramid, 1));
-  exposed["feature"] = feature;
-  if (aux_) exposed["aux_logits"] = aux_->forward(backbone_features.at(aux_from_));
-  at::Tensor logits = classifier_(feature);
-  exposed["logits"] = logits;
-  return logits;
+  return expose_toolbox_outputs(feature, classifier_(feature), aux_.get(), backbone_features, exposed);
 }
 
 }  // namespace segdistill::heads_plugin

@@ -41,7 +41,6 @@ class ToolboxUperNetHead : public Head {
 
  private:
   std::vector<FeatureSpec> exposed_;
-  std::string aux_from_;
   std::vector<ToolboxConvBn> pool_convs_, laterals_, outputs_;  // 4 pooled, 3 lateral, 3 output
   ToolboxConvBn pool_fuse_, fuse_;                              // ppm_last_conv; conv_last.0 (stride 2)
   torch::nn::Conv2d classifier_{nullptr};
