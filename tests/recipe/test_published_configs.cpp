@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "config_values.hpp"
 #include "segdistill/config/config.hpp"
 #include "test_support.hpp"
 
@@ -16,43 +17,9 @@ namespace {
 using segdistill::Config;
 using segdistill::ConfigTable;
 using segdistill_test::run_segdistill;
+using segdistill_test::same_value;
 
 using Settings = std::vector<std::pair<std::string, std::string>>;  // dotted key, expected TOML value
-
-bool is_index(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
-
-// The TOML text of a dotted key; "distillers.1.weight" and "data.train.pipeline.1.label_fill"
-// index arrays of tables. "(absent)" when a part is missing.
-std::string value(const Config& config, const std::string& dotted) {
-  std::vector<std::string> parts;
-  std::size_t begin = 0;
-  for (std::size_t dot; (dot = dotted.find('.', begin)) != std::string::npos; begin = dot + 1)
-    parts.push_back(dotted.substr(begin, dot - begin));
-  parts.push_back(dotted.substr(begin));
-  ConfigTable table = config.root();
-  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-    if (!table.contains(parts[i])) return "(absent)";
-    if (i + 2 < parts.size() && is_index(parts[i + 1])) {
-      const auto tables = table.tables(parts[i]);
-      const auto index = std::stoul(parts[i + 1]);
-      if (index >= tables.size()) return "(absent)";
-      table = tables[index];
-      ++i;
-    } else {
-      table = table.table(parts[i]);
-    }
-  }
-  return table.contains(parts.back()) ? table.to_toml(parts.back()) : "(absent)";
-}
-
-// Numbers compare as numbers (5e-4 == 0.0005), everything else as text.
-bool same_value(const std::string& actual, const std::string& expected) {
-  char* end_a = nullptr;
-  char* end_e = nullptr;
-  const double a = std::strtod(actual.c_str(), &end_a), e = std::strtod(expected.c_str(), &end_e);
-  if (!actual.empty() && !expected.empty() && *end_a == '\0' && *end_e == '\0') return std::abs(a - e) <= 1e-12 * std::abs(e);
-  return actual == expected;
-}
 
 // What every published script shares (published recipe, sections 1 and 4).
 Settings common(const std::string& data, const std::string& backbone_file) {
@@ -190,8 +157,8 @@ void expect_settings(const std::string& relative, const Settings& settings) {
   ASSERT_EQ(shown.exit_code, 0) << relative << ": " << shown.err;
   const Config config = Config::parse(shown.out, relative + " (config show)");
   for (const auto& [key, expected] : settings)
-    EXPECT_TRUE(same_value(value(config, key), expected))
-        << relative << ": " << key << " = " << value(config, key) << ", published: " << expected;
+    EXPECT_TRUE(same_value(segdistill_test::config_value(config, key), expected))
+        << relative << ": " << key << " = " << segdistill_test::config_value(config, key) << ", published: " << expected;
 }
 
 const char* const kR18 = "resnet18-5c106cde.pth";

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config_values.hpp"
 #include "segdistill/config/config.hpp"
 #include "test_support.hpp"
 
@@ -18,52 +19,10 @@ namespace {
 
 using segdistill::Config;
 using segdistill_test::run_segdistill;
+using segdistill_test::same_value;
 namespace fs = std::filesystem;
 
 using Settings = std::vector<std::pair<std::string, std::string>>;  // dotted key (tables only), TOML value
-
-// The TOML text of a dotted key of nested tables; pipeline steps as
-// "data.train.pipeline[i].key", distillers as "distillers[i].key".
-std::string value(const Config& config, const std::string& dotted) {
-  if (dotted.rfind("distillers[", 0) == 0) {
-    const auto index = std::stoul(dotted.substr(11));
-    const std::string key = dotted.substr(dotted.find("].") + 2);
-    if (!config.root().contains("distillers")) return "(absent)";
-    const auto tables = config.root().tables("distillers");
-    if (index >= tables.size() || !tables[index].contains(key)) return "(absent)";
-    return tables[index].to_toml(key);
-  }
-  const auto bracket = dotted.find('[');
-  if (bracket != std::string::npos) {
-    const std::string split = dotted.substr(0, bracket);  // data.train.pipeline
-    const auto index = std::stoul(dotted.substr(bracket + 1));
-    const std::string key = dotted.substr(dotted.find("].") + 2);
-    const auto dot = split.rfind('.');
-    const auto steps = config.root().table("data").table(split.substr(5, dot - 5)).tables(split.substr(dot + 1));
-    if (index >= steps.size() || !steps[index].contains(key)) return "(absent)";
-    return steps[index].to_toml(key);
-  }
-  std::vector<std::string> parts;
-  std::size_t begin = 0;
-  for (std::size_t dot; (dot = dotted.find('.', begin)) != std::string::npos; begin = dot + 1)
-    parts.push_back(dotted.substr(begin, dot - begin));
-  parts.push_back(dotted.substr(begin));
-  segdistill::ConfigTable table = config.root();
-  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-    if (!table.contains(parts[i])) return "(absent)";
-    table = table.table(parts[i]);
-  }
-  return table.contains(parts.back()) ? table.to_toml(parts.back()) : "(absent)";
-}
-
-// Numbers compare as numbers (9e-04 == 0.0009), everything else as text.
-bool same_value(const std::string& actual, const std::string& expected) {
-  char* end_a = nullptr;
-  char* end_e = nullptr;
-  const double a = std::strtod(actual.c_str(), &end_a), e = std::strtod(expected.c_str(), &end_e);
-  if (!actual.empty() && !expected.empty() && *end_a == '\0' && *end_e == '\0') return std::abs(a - e) <= 1e-12 * std::abs(e);
-  return actual == expected;
-}
 
 // The toolbox's loop and evaluation (its facts, section 2), the same for every recipe.
 const Settings kLoop = {
@@ -85,17 +44,17 @@ const Settings kLoop = {
     {"eval.mean_over", "\"all\""},
     {"model.backbone_key", "\"pretrained\""},
     {"data.ignore_index", "255"},
-    {"data.train.pipeline[0].type", "\"normalize\""},
-    {"data.train.pipeline[0].mean", "[122.67891434, 116.66876762, 104.00698793]"},
-    {"data.train.pipeline[0].std", "[1.0, 1.0, 1.0]"},
-    {"data.train.pipeline[0].scale", "1.0"},
-    {"data.train.pipeline[0].bgr", "true"},
-    {"data.train.pipeline[1].type", "\"random_factor_scale_crop\""},
-    {"data.train.pipeline[1].factors", "(absent)"},  // the schema's default: 0.5, 0.6, ..., 2.0
-    {"data.train.pipeline[2].type", "\"random_flip\""},
-    {"data.train.pipeline[2].probability", "0.5"},
-    {"data.val.pipeline[0].bgr", "true"},
-    {"data.val.pipeline[1].type", "(absent)"},
+    {"data.train.pipeline.0.type", "\"normalize\""},
+    {"data.train.pipeline.0.mean", "[122.67891434, 116.66876762, 104.00698793]"},
+    {"data.train.pipeline.0.std", "[1.0, 1.0, 1.0]"},
+    {"data.train.pipeline.0.scale", "1.0"},
+    {"data.train.pipeline.0.bgr", "true"},
+    {"data.train.pipeline.1.type", "\"random_factor_scale_crop\""},
+    {"data.train.pipeline.1.factors", "(absent)"},  // the schema's default: 0.5, 0.6, ..., 2.0
+    {"data.train.pipeline.2.type", "\"random_flip\""},
+    {"data.train.pipeline.2.probability", "0.5"},
+    {"data.val.pipeline.0.bgr", "true"},
+    {"data.val.pipeline.1.type", "(absent)"},
 };
 
 struct DataRecipe {
@@ -130,7 +89,7 @@ const Settings kSegFormer = {{"train.optimizer.type", "\"adamw\""},
                              {"train.optimizer.nesterov", "(absent)"},
                              {"train.batch_size", "8"},
                              {"train.iterations", "160000"},
-                             {"data.train.pipeline[1].crop_size", "[1024, 1024]"},
+                             {"data.train.pipeline.1.crop_size", "[1024, 1024]"},
                              {"eval.mode", "\"slide\""},
                              {"eval.crop", "[1024, 1024]"},
                              {"eval.stride", "[1024, 1024]"},
@@ -249,7 +208,7 @@ TEST(ToolboxConfigs, EveryRecipeCarriesTheToolboxSettings) {
           {"model.num_classes", d.classes},
           {"data.train.type", "\"" + d.type + "\""},
           {"data.val.type", "\"" + d.type + "\""},
-          {"data.train.pipeline[1].crop_size", d.crop},
+          {"data.train.pipeline.1.crop_size", d.crop},
           {"train.batch_size", d.batch},
           {"train.optimizer.lr", d.lr},
           {"train.iterations", d.iterations},
@@ -284,7 +243,7 @@ TEST(ToolboxConfigs, EveryRecipeCarriesTheToolboxSettings) {
         expected.emplace_back("teacher.backbone_key", segformer ? "\"\"" : "\"pretrained\"");
       }
       for (std::size_t i = 0; i < terms.size(); ++i) {
-        const std::string at = "distillers[" + std::to_string(i) + "].";
+        const std::string at = "distillers." + std::to_string(i) + ".";
         expected.emplace_back(at + "type", "\"" + terms[i].type + "\"");
         expected.emplace_back(at + "weight", terms[i].weight);
         if (!terms[i].feature.empty()) {
@@ -293,7 +252,7 @@ TEST(ToolboxConfigs, EveryRecipeCarriesTheToolboxSettings) {
         }
         for (const auto& [key, want] : terms[i].keys) expected.emplace_back(at + key, want);
       }
-      expected.emplace_back("distillers[" + std::to_string(terms.size()) + "].type", "(absent)");
+      expected.emplace_back("distillers." + std::to_string(terms.size()) + ".type", "(absent)");
       const std::string path = entry.path().string();
       const auto checked = run_segdistill({"config", "check", path});
       EXPECT_EQ(checked.exit_code, 0) << path << ": " << checked.err;
@@ -301,8 +260,8 @@ TEST(ToolboxConfigs, EveryRecipeCarriesTheToolboxSettings) {
       ASSERT_EQ(shown.exit_code, 0) << path << ": " << shown.err;
       const Config config = Config::parse(shown.out, path + " (config show)");
       for (const auto& [key, want] : expected)
-        EXPECT_TRUE(same_value(value(config, key), want))
-            << path << ": " << key << " = " << value(config, key) << " (the toolbox: " << want << ")";
+        EXPECT_TRUE(same_value(segdistill_test::config_value(config, key), want))
+            << path << ": " << key << " = " << segdistill_test::config_value(config, key) << " (the toolbox: " << want << ")";
       ++recipes;
     }
   }
